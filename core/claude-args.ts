@@ -1,0 +1,39 @@
+import type { PromptOptions } from './session-types.ts';
+
+export type PermissionMode = 'acceptEdits' | 'bypassPermissions' | 'default' | 'dontAsk' | 'plan';
+
+export interface ClaudeArgsSettings {
+  readonly permissionMode: PermissionMode;
+  readonly model: string | null;
+  readonly partialMessages: boolean;
+  readonly extraArgs: readonly string[];
+}
+
+/**
+ * The arguments of a warm session process, without the conversation flag. They are passed as an
+ * argument vector: no value here ever reaches a shell unquoted.
+ */
+export function warmProcessArgs(settings: ClaudeArgsSettings, options: PromptOptions): string[] {
+  const args = ['-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose'];
+  if (settings.partialMessages) args.push('--include-partial-messages');
+  args.push('--permission-mode', settings.permissionMode);
+  const model = options.model ?? settings.model;
+  if (model) args.push('--model', model);
+  if (options.appendSystemPrompt) args.push('--append-system-prompt', options.appendSystemPrompt);
+  args.push(...settings.extraArgs);
+  return args;
+}
+
+/** `--session-id` for a conversation the CLI has never stored, `--resume` for one it has. */
+export function conversationArgs(conversationId: string, stored: boolean): string[] {
+  return stored ? ['--resume', conversationId] : ['--session-id', conversationId];
+}
+
+/** A user turn and an interrupt, as lines of the CLI's stream-json input. */
+export function userTurnLine(text: string): string {
+  return `${JSON.stringify({ type: 'user', message: { role: 'user', content: text } })}\n`;
+}
+
+export function interruptLine(requestId: string): string {
+  return `${JSON.stringify({ type: 'control_request', request_id: requestId, request: { subtype: 'interrupt' } })}\n`;
+}

@@ -1,0 +1,56 @@
+/** What the engine tells the rest of the daemon about a session's work. */
+
+export type TurnOutcome = 'success' | 'error' | 'stopped' | 'timeout' | 'died' | 'cancelled';
+
+export interface TurnUsage {
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadInputTokens: number;
+  readonly cacheCreationInputTokens: number;
+}
+
+export interface TurnResult {
+  readonly outcome: TurnOutcome;
+  readonly isError: boolean;
+  readonly text: string;
+  /** The CLI's own subtype (`success`, `error_during_execution`, ...) when it reported one. */
+  readonly subtype: string | undefined;
+  /** This turn's cost: the CLI reports a running total per process, the engine keeps the difference. */
+  readonly costUsd: number;
+  readonly durationMs: number;
+  readonly numTurns: number;
+  readonly usage: TurnUsage;
+}
+
+interface EventBase {
+  readonly sessionId: string;
+  readonly user: string;
+  /** The prompt this event belongs to; undefined for events between turns. */
+  readonly promptId: string | undefined;
+}
+
+export type EngineEvent = EventBase &
+  (
+    | { readonly type: 'queued'; readonly position: number }
+    | { readonly type: 'started' }
+    | { readonly type: 'init'; readonly model: string; readonly tools: readonly string[]; readonly mcpServers: readonly { name: string; status: string }[]; readonly cwd: string }
+    /** `partial` text is a piece of a block still being written; a whole block has `partial: false`. */
+    | { readonly type: 'text'; readonly text: string; readonly partial: boolean }
+    | { readonly type: 'thinking'; readonly text: string; readonly partial: boolean }
+    | { readonly type: 'tool_use'; readonly toolUseId: string; readonly name: string; readonly input: unknown }
+    | { readonly type: 'tool_result'; readonly toolUseId: string; readonly content: string; readonly isError: boolean }
+    | { readonly type: 'result'; readonly result: TurnResult }
+    | { readonly type: 'error'; readonly message: string }
+  );
+
+export type EngineEventType = EngineEvent['type'];
+
+/** An event as parsed from one stream line, before the engine tags it with its session and prompt. */
+export type StreamEvent =
+  | { readonly type: 'init'; readonly model: string; readonly tools: readonly string[]; readonly mcpServers: readonly { name: string; status: string }[]; readonly cwd: string }
+  | { readonly type: 'text'; readonly text: string; readonly partial: boolean }
+  | { readonly type: 'thinking'; readonly text: string; readonly partial: boolean }
+  | { readonly type: 'tool_use'; readonly toolUseId: string; readonly name: string; readonly input: unknown }
+  | { readonly type: 'tool_result'; readonly toolUseId: string; readonly content: string; readonly isError: boolean }
+  | { readonly type: 'cli_result'; readonly subtype: string; readonly isError: boolean; readonly text: string; readonly totalCostUsd: number; readonly durationMs: number; readonly numTurns: number; readonly usage: TurnUsage }
+  | { readonly type: 'control_response'; readonly requestId: string; readonly ok: boolean };

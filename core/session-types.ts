@@ -1,0 +1,90 @@
+import type { TurnResult } from './events.ts';
+
+export type SessionStatus = 'idle' | 'busy' | 'stopped' | 'dead';
+
+/** Per-prompt choices that shape the CLI's arguments; a change restarts the warm process. */
+export interface PromptOptions {
+  readonly model?: string;
+  readonly appendSystemPrompt?: string;
+}
+
+/** A pending interrupt: sent to the CLI, waiting for its answer and the turn's end. */
+export interface PendingInterrupt {
+  readonly requestId: string;
+  readonly reason: 'stop' | 'timeout';
+  readonly sentAt: string;
+}
+
+/** The prompt being worked on, and where its input and output begin in the session's files. */
+export interface CurrentTurn {
+  readonly promptId: string;
+  readonly inputOffset: number;
+  readonly streamOffset: number;
+  readonly startedAt: string;
+  readonly interrupt?: PendingInterrupt;
+}
+
+/** The warm CLI process of a session. */
+export interface ProcessInfo {
+  readonly launchId: number;
+  /** The arguments that shape behaviour (not the conversation flag): a prompt needing others restarts it. */
+  readonly argsKey: string;
+  readonly startedAt: string;
+  /** The process's running cost total at its last result: the next turn's cost is the growth from here. */
+  readonly costBase: number;
+}
+
+export interface SessionState {
+  readonly id: string;
+  readonly user: string;
+  readonly name: string;
+  readonly cwd: string;
+  readonly conversationId: string;
+  readonly status: SessionStatus;
+  readonly statusReason?: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly lastActiveAt: string;
+  readonly lastPrompt?: string;
+  readonly counters: { readonly prompts: number; readonly costUsd: number; readonly turns: number };
+  readonly nextSeq: number;
+  readonly process?: ProcessInfo;
+  readonly current?: CurrentTurn;
+  /** Control requests sent outside a turn whose answers must arrive before the next prompt goes in. */
+  readonly awaitingControl?: readonly string[];
+}
+
+export type PromptStatus = 'queued' | 'running' | 'done';
+
+export interface PromptRecord {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly user: string;
+  readonly seq: number;
+  readonly text: string;
+  readonly options: PromptOptions;
+  readonly status: PromptStatus;
+  readonly enqueuedAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly result?: TurnResult;
+  /** Handed to the delivery callbacks; a result is delivered once, across restarts. */
+  readonly delivered: boolean;
+}
+
+export interface SessionSummary {
+  readonly id: string;
+  readonly user: string;
+  readonly name: string;
+  readonly cwd: string;
+  readonly conversationId: string;
+  readonly status: SessionStatus;
+  readonly statusReason?: string;
+  readonly warm: boolean;
+  readonly queued: number;
+  readonly currentPromptId?: string;
+  readonly lastPrompt?: string;
+  readonly counters: SessionState['counters'];
+  readonly createdAt: string;
+  readonly lastActiveAt: string;
+}
