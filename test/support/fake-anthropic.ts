@@ -341,6 +341,7 @@ function splitEvery(text: string, size: number): string[] {
   return pieces.length > 0 ? pieces : [''];
 }
 
+/** A wait that never keeps the process alive on its own (a test may end during a scripted stall). */
 function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
