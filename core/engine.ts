@@ -459,6 +459,7 @@ export class ClaudeEngine {
     // tail -F only follows a file by inotify when it exists from the start; otherwise it polls each second.
     appendPrivate(rt.files.input, '');
     appendPrivate(rt.files.stream, '');
+    appendPrivate(rt.files.stderr, '');
     rt.stderrOffsetAtLaunch = fileSize(rt.files.stderr);
     await this.options.host.launch({
       name: rt.state.id,

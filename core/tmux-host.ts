@@ -79,13 +79,13 @@ export function launchScript(spec: LaunchSpec): string {
     '#!/bin/bash',
     'for name in $(compgen -e); do unset "$name" 2>/dev/null; done',
     ...exports,
-    `cd -- ${shellQuote(spec.cwd)} || { echo "cannot enter the working directory" >> ${shellQuote(spec.stderrPath)}; printf '126\\n' > ${shellQuote(exitTemp)}; mv -f -- ${shellQuote(exitTemp)} ${shellQuote(spec.exitPath)}; exit 126; }`,
+    `cd -- ${shellQuote(spec.cwd)} || { echo "cannot enter the working directory" >> ${shellQuote(spec.stderrPath)}; (umask 077; printf '126\\n' > ${shellQuote(exitTemp)}); mv -f -- ${shellQuote(exitTemp)} ${shellQuote(spec.exitPath)}; exit 126; }`,
     `exec 3< <(exec tail -c +${spec.inputOffset + 1} -F -- ${shellQuote(spec.inputPath)} 2>/dev/null)`,
     'feeder=$!',
     `${shellJoin(spec.argv)} <&3 >> ${shellQuote(spec.outputPath)} 2>> ${shellQuote(spec.stderrPath)}`,
     'code=$?',
     'kill "$feeder" 2>/dev/null',
-    `printf '%s\\n' "$code" > ${shellQuote(exitTemp)} && mv -f -- ${shellQuote(exitTemp)} ${shellQuote(spec.exitPath)}`,
+    `(umask 077; printf '%s\\n' "$code" > ${shellQuote(exitTemp)}) && mv -f -- ${shellQuote(exitTemp)} ${shellQuote(spec.exitPath)}`,
     '',
   ].join('\n');
 }

@@ -312,3 +312,73 @@ describe('the engine restarting', () => {
     await b.engine.close();
   });
 });
+
+describe('the warm process and its environment', () => {
+  let world: TestWorld;
+  let fx: EngineFixture;
+  before(async () => {
+    world = await createWorld('warmth');
+    world.env.DAEMON_ONLY_TOKEN = 'tok-123-secret';
+    world.env.CLAUDE_EXT_VAULT_PASSPHRASE = 'vault-pass-secret';
+    fx = await startEngine(world, { env: { ADDED_BY_CONFIG: 'yes', LANG: null } });
+    fx.engine.markSecretEnv('DAEMON_ONLY_TOKEN');
+  });
+  after(async () => {
+    await fx.engine.terminateAll();
+    await fx.engine.close();
+    await world.cleanup();
+  });
+
+  test('a session sees what engine.env adds and none of the daemon\'s secrets', async () => {
+    const { session, prompt } = fx.engine.submit({ user: 'u', text: '@tool Bash {"command":"env"}\n@echo-tool' });
+    const done = await fx.engine.waitForPrompt(session.id, prompt.id);
+    const env = done.result?.text ?? '';
+    assert.match(env, /^ADDED_BY_CONFIG=yes$/m);
+    assert.match(env, /^ANTHROPIC_BASE_URL=/m);
+    assert.doesNotMatch(env, /tok-123-secret|vault-pass-secret/);
+    assert.doesNotMatch(env, /^LANG=/m);
+  });
+
+  test('a prompt that needs other arguments restarts the process with --resume', async () => {
+    const first = fx.engine.submit({ user: 'm', text: '@reply on the default model' });
+    await fx.engine.waitForPrompt(first.session.id, first.prompt.id);
+    const second = fx.engine.submit({ user: 'm', session: first.session.id, text: '@echo', options: { model: 'claude-haiku-4-5' } });
+    const done = await fx.engine.waitForPrompt(second.session.id, second.prompt.id);
+    assert.deepEqual(JSON.parse(done.result?.text ?? '{}'), { userTexts: ['@reply on the default model', '@echo'] });
+    const last = world.api.conversationRequests().at(-1);
+    assert.equal(last?.model, 'claude-haiku-4-5');
+    const log = eventLog(fx.eventLogFile).filter((e) => e.session === first.session.id);
+    assert.deepEqual(log.filter((e) => e.type === 'process_launched').map((e) => e.resume), [false, true]);
+    assert.equal(log.filter((e) => e.type === 'process_restart').length, 1);
+  });
+
+  test('an idle session is offloaded after idle_timeout and resumes on its next prompt', async () => {
+    const { testSettings } = await import('../support/engine-fixture.ts');
+    fx.engine.updateSettings(testSettings(world, { idleTimeoutMs: 800, env: { ADDED_BY_CONFIG: 'yes' } }));
+    const first = fx.engine.submit({ user: 'idle', text: '@reply soon idle' });
+    await fx.engine.waitForPrompt(first.session.id, first.prompt.id);
+    await waitFor('the process offloaded', () => fx.engine.getSession(first.session.id)?.warm === false, 10_000);
+    assert.equal(fx.engine.getSession(first.session.id)?.status, 'idle');
+    const next = fx.engine.submit({ user: 'idle', session: first.session.id, text: '@echo' });
+    const done = await fx.engine.waitForPrompt(next.session.id, next.prompt.id);
+    assert.deepEqual(JSON.parse(done.result?.text ?? '{}'), { userTexts: ['@reply soon idle', '@echo'] });
+    assert.ok(eventLog(fx.eventLogFile).some((e) => e.type === 'process_offloaded' && e.session === first.session.id));
+  });
+
+  test('the state dir is private: directories 0700, files 0600', () => {
+    const walk = (dir: string): void => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        const mode = fs.lstatSync(full).mode & 0o777;
+        if (entry.isDirectory()) {
+          assert.equal(mode, 0o700, full);
+          walk(full);
+        } else if (entry.isFile()) {
+          assert.equal(mode, 0o600, full);
+        }
+      }
+    };
+    assert.equal(fs.statSync(world.stateDir).mode & 0o777, 0o700);
+    walk(world.stateDir);
+  });
+});
