@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,10 +45,32 @@ export async function createWorld(name: string): Promise<TestWorld> {
     claudePath: claude.path,
     env,
     async cleanup() {
+      killTmuxServer(path.join(stateDir, 'tmux.sock'));
       await api.close();
-      fs.rmSync(root, { recursive: true, force: true });
+      // A claude process that is still ending may write into HOME while it is removed.
+      fs.rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
+}
+
+/** Ends the world's tmux server and every process group in its panes (a daemon leaves them running). */
+export function killTmuxServer(socket: string): void {
+  if (!fs.existsSync(socket)) return;
+  const tmux = (args: string[]): string => {
+    try {
+      return execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return '';
+    }
+  };
+  for (const pid of tmux(['list-panes', '-a', '-F', '#{pane_pid}']).split('\n').filter(Boolean)) {
+    try {
+      process.kill(-Number(pid), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  tmux(['kill-server']);
 }
 
 export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {

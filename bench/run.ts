@@ -1,0 +1,162 @@
+/**
+ * Benchmarks of the session engine against the stand-in model API. Prints figures; asserts nothing.
+ *
+ *   npm run bench            all
+ *   npm run bench -- latency only the stream-to-callback delay (fast)
+ *
+ * Each figure that has a baseline is a ratio against a bare `claude -p` run in the same process, so
+ * the numbers mean the same on a slow and a fast machine.
+ */
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { RpcClient } from '../core/rpc-client.ts';
+import { daemonPaths } from '../core/paths.ts';
+import type { PromptRecord } from '../core/session-types.ts';
+import { createWorld, waitFor, type TestWorld } from '../test/support/harness.ts';
+import { startEngine } from '../test/support/engine-fixture.ts';
+import { startDaemonProcess, writeConfig } from '../test/support/daemon-process.ts';
+
+const execFileAsync = promisify(execFile);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+async function bareClaude(world: TestWorld, args: string[]): Promise<number> {
+  const started = performance.now();
+  await execFileAsync(world.claudePath, ['-p', ...args, '--output-format', 'stream-json', '--verbose', '--permission-mode', 'bypassPermissions'], {
+    cwd: world.workDir,
+    env: world.env,
+  });
+  return performance.now() - started;
+}
+
+async function promptThroughDaemon(client: RpcClient, params: Record<string, unknown>): Promise<{ ms: number; prompt: PromptRecord; sessionId: string }> {
+  const started = performance.now();
+  const answer = await client.call<{ prompt: PromptRecord; sessionId: string }>('prompt.submit', { ...params, follow: true });
+  return { ms: performance.now() - started, prompt: answer.prompt, sessionId: answer.sessionId };
+}
+
+async function startupAndFollowUp(): Promise<void> {
+  const world = await createWorld('bench-prompt');
+  const config = writeConfig(world);
+  const daemon = await startDaemonProcess(world, ['--config', config]);
+  const client = await RpcClient.connect(daemonPaths(world.stateDir).socket);
+  try {
+    await bareClaude(world, ['@reply warm the page cache']);
+    const bareFirst: number[] = [];
+    const bareResume: number[] = [];
+    const daemonFirst: number[] = [];
+    const daemonFollow: number[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      const conversation = crypto.randomUUID();
+      bareFirst.push(await bareClaude(world, ['@reply first', '--session-id', conversation]));
+      bareResume.push(await bareClaude(world, ['@reply again', '--resume', conversation]));
+      const first = await promptThroughDaemon(client, { user: `bench${round}`, text: '@reply first' });
+      daemonFirst.push(first.ms);
+      daemonFollow.push((await promptThroughDaemon(client, { user: `bench${round}`, session: first.sessionId, text: '@reply again' })).ms);
+    }
+    const line = (name: string, daemonMs: number[], bareMs: number[]): void => {
+      console.log(
+        `${name.padEnd(34)} daemon ${median(daemonMs).toFixed(0).padStart(5)} ms   bare ${median(bareMs).toFixed(0).padStart(5)} ms   ratio ${(median(daemonMs) / median(bareMs)).toFixed(2)}`,
+      );
+    };
+    console.log(`(a/b) medians over ${ROUNDS} rounds`);
+    line('(a) first prompt vs claude -p', daemonFirst, bareFirst);
+    line('(b) follow-up vs claude -p --resume', daemonFollow, bareResume);
+  } finally {
+    client.close();
+    await daemon.stop();
+    await killTmux(world);
+    await world.cleanup();
+  }
+}
+
+async function streamLatency(): Promise<void> {
+  const world = await createWorld('bench-latency');
+  const fx = await startEngine(world, {}, { record: false });
+  const arrivals = new Map<string, number>();
+  fx.engine.onDelivery((event) => {
+    if (event.type === 'text') arrivals.set(event.text, performance.now());
+  });
+  const { session, prompt } = fx.engine.submit({ user: 'bench', text: '@wait 60000\n@reply never' });
+  await waitFor('the turn to start', () => fs.existsSync(path.join(world.stateDir, 'sessions', session.id, 'stream.jsonl')) && fx.engine.getSession(session.id)?.status === 'busy');
+  await waitFor('init', () => world.api.conversationRequests().length > 0);
+  const stream = path.join(world.stateDir, 'sessions', session.id, 'stream.jsonl');
+  const written = new Map<string, number>();
+  const lines = 400;
+  for (let i = 0; i < lines; i += 1) {
+    const marker = `bench-line-${i}`;
+    const line = `${JSON.stringify({ type: 'assistant', message: { content: [{ type: 'text', text: marker }] }, parent_tool_use_id: null })}\n`;
+    written.set(marker, performance.now());
+    fs.appendFileSync(stream, line);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await waitFor('every line delivered', () => arrivals.size >= lines, 10_000);
+  const delays = [...written].map(([marker, at]) => (arrivals.get(marker) ?? NaN) - at);
+  console.log(`(c) stream line -> callback            p50 ${percentile(delays, 50).toFixed(2)} ms   p99 ${percentile(delays, 99).toFixed(2)} ms   max ${Math.max(...delays).toFixed(2)} ms   (${lines} lines)`);
+  await fx.engine.stop(session.id);
+  await fx.engine.waitForPrompt(session.id, prompt.id);
+  await fx.engine.terminateAll();
+  await fx.engine.close();
+  await world.cleanup();
+}
+
+async function idleMemory(): Promise<void> {
+  const world = await createWorld('bench-memory');
+  const config = writeConfig(world);
+  const daemon = await startDaemonProcess(world, ['--config', config]);
+  const client = await RpcClient.connect(daemonPaths(world.stateDir).socket);
+  try {
+    const before = rssKiB(daemon.child.pid ?? 0);
+    for (let i = 0; i < 20; i += 1) await promptThroughDaemon(client, { user: `user${i}`, text: '@reply hello' });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = rssKiB(daemon.child.pid ?? 0);
+    const claudeRss = await claudeProcessesRssKiB(world);
+    console.log(
+      `(d) daemon RSS with 20 idle warm sessions  ${(after / 1024).toFixed(1)} MiB (at start ${(before / 1024).toFixed(1)} MiB); the 20 claude processes together ${(claudeRss / 1024).toFixed(0)} MiB`,
+    );
+  } finally {
+    client.close();
+    await daemon.stop();
+    await killTmux(world);
+    await world.cleanup();
+  }
+}
+
+function rssKiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+}
+
+async function claudeProcessesRssKiB(world: TestWorld): Promise<number> {
+  let total = 0;
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+      if (cmdline.startsWith(world.claudePath) && environ.includes(world.home)) total += rssKiB(Number(pid));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+async function killTmux(world: TestWorld): Promise<void> {
+  await execFileAsync('tmux', ['-S', daemonPaths(world.stateDir).tmuxSocket, 'kill-server']).catch(() => undefined);
+}
+
+const only = process.argv[2];
+if (!only || only === 'prompt') await startupAndFollowUp();
+if (!only || only === 'latency') await streamLatency();
+if (!only || only === 'memory') await idleMemory();

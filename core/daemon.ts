@@ -1,0 +1,152 @@
+import fs from 'node:fs';
+import { findClaudeBinary } from './claude-binary.ts';
+import { loadConfig, type Config, type LoadedConfig } from './config.ts';
+import { registerControlApi } from './control-api.ts';
+import { ClaudeEngine, type EngineSettings } from './engine.ts';
+import { EventLog } from './event-log.ts';
+import { ensurePrivateDir, writeFileAtomic } from './files.ts';
+import { createLogger, fileSink, stderrSink, type Logger } from './log.ts';
+import { daemonPaths } from './paths.ts';
+import { RpcServer } from './rpc-server.ts';
+import { TmuxHost, tmuxAvailable } from './tmux-host.ts';
+import { packageVersion } from './version.ts';
+
+export interface DaemonOptions {
+  readonly configPath?: string;
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Also log to stderr (the foreground `start`). */
+  readonly logToStderr?: boolean;
+}
+
+export interface RunningDaemon {
+  readonly engine: ClaudeEngine;
+  readonly config: Config;
+  reload(): Promise<{ ok: true; warnings: string[] } | { ok: false; error: string }>;
+  /** Stops serving; session processes keep running for the next start. */
+  shutdown(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+  }
+}
+
+export function engineSettings(config: Config): EngineSettings {
+  return {
+    permissionMode: config.engine.permission_mode,
+    model: config.engine.model,
+    partialMessages: config.engine.partial_messages,
+    extraArgs: config.engine.extra_args,
+    env: config.engine.env,
+    interruptGraceMs: config.engine.interrupt_grace,
+    maxPerUser: config.sessions.max_per_user,
+    idleTimeoutMs: config.sessions.idle_timeout,
+    promptTimeoutMs: config.sessions.prompt_timeout,
+    defaultCwd: config.sessions.default_cwd,
+  };
+}
+
+/** The environment sessions inherit: the daemon's own, with `.env` filling in what it lacks. */
+function sessionBaseEnv(processEnv: NodeJS.ProcessEnv, loaded: LoadedConfig): NodeJS.ProcessEnv {
+  return { ...loaded.env, ...processEnv };
+}
+
+/** Starts the daemon: config, state dir, logs, engine, control socket, recovery. */
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  let loaded = loadConfig({ ...(options.configPath ? { configPath: options.configPath } : {}), cwd: options.cwd, env: options.env });
+  const config = loaded.config;
+  process.umask(0o077);
+  ensurePrivateDir(config.state_dir);
+  const paths = daemonPaths(config.state_dir);
+  const logFile = fileSink(paths.log);
+  const logger: Logger = createLogger({ level: config.log_level, sinks: options.logToStderr ? [logFile, stderrSink] : [logFile] });
+  for (const warning of loaded.warnings) logger.warn(warning);
+
+  if (!tmuxAvailable()) throw new StartupError('tmux is not installed: install it (e.g. `apt-get install tmux`) and start again');
+  const claude = findClaudeBinary(config.engine.claude_path, options.env.PATH);
+  if (!claude) throw new StartupError('the claude CLI was not found: set engine.claude_path, put `claude` on PATH, or run `npm install`');
+
+  const eventLog = new EventLog({ file: paths.events, maxBytes: config.logs.max_bytes, keep: config.logs.keep });
+  const host = new TmuxHost(paths.tmuxSocket);
+  const engine = new ClaudeEngine({
+    stateDir: config.state_dir,
+    host,
+    claudePath: claude.path,
+    settings: engineSettings(config),
+    logger: logger.child('engine'),
+    eventLog,
+    baseEnv: sessionBaseEnv(options.env, loaded),
+  });
+  const server = new RpcServer({ socketPath: paths.socket, logger: logger.child('rpc') });
+
+  const reload = async (): Promise<{ ok: true; warnings: string[] } | { ok: false; error: string }> => {
+    try {
+      const next = loadConfig({ ...(loaded.file ? { configPath: loaded.file } : {}), cwd: options.cwd, env: options.env });
+      if (next.config.state_dir !== config.state_dir) next.warnings.push('state_dir changed: it takes effect at the next start');
+      loaded = next;
+      engine.updateSettings(engineSettings(next.config));
+      eventLog.reconfigure({ maxBytes: next.config.logs.max_bytes, keep: next.config.logs.keep });
+      for (const warning of next.warnings) logger.warn(warning);
+      eventLog.record('reload', { ok: true, file: next.file, warnings: next.warnings });
+      logger.info('configuration reloaded', { file: next.file });
+      return { ok: true, warnings: next.warnings };
+    } catch (error) {
+      const message = (error as Error).message;
+      eventLog.record('reload', { ok: false, error: message });
+      logger.error(`reload refused, the running configuration stays: ${message}`);
+      return { ok: false, error: message };
+    }
+  };
+
+  const info = {
+    pid: process.pid,
+    startedAt: Date.now(),
+    version: packageVersion(),
+    stateDir: config.state_dir,
+    configFile: loaded.file,
+    claudePath: claude.path,
+    host: host.kind,
+  };
+  const api = registerControlApi(server, { engine, info, reload });
+  try {
+    await server.listen();
+  } catch (error) {
+    api.dispose();
+    eventLog.close();
+    throw new StartupError((error as Error).message);
+  }
+  writeFileAtomic(paths.pid, `${process.pid}\n`);
+  await engine.recover();
+  eventLog.record('daemon_started', { pid: process.pid, config: loaded.file ?? null, claude: claude.path });
+  logger.info('daemon started', { pid: process.pid, stateDir: config.state_dir, config: loaded.file ?? '(embedded defaults)', claude: claude.path });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    (stopping ??= (async () => {
+      logger.info('daemon stopping; session processes keep running');
+      await server.close();
+      api.dispose();
+      await engine.close();
+      eventLog.record('daemon_stopped', { pid: process.pid });
+      eventLog.close();
+      fs.rmSync(paths.pid, { force: true });
+    })());
+
+  return { engine, config, reload, shutdown };
+}
+
+/** Runs the daemon in the foreground until SIGTERM or SIGINT; SIGHUP reloads the configuration. */
+export async function runDaemonForeground(options: DaemonOptions): Promise<void> {
+  const daemon = await startDaemon({ ...options, logToStderr: true });
+  process.on('SIGHUP', () => void daemon.reload());
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      void daemon.shutdown().then(resolve);
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

@@ -1,0 +1,13 @@
+import path from 'node:path';
+
+/** Where the daemon keeps its own files inside the state dir. */
+export function daemonPaths(stateDir: string) {
+  return {
+    socket: path.join(stateDir, 'daemon.sock'),
+    tmuxSocket: path.join(stateDir, 'tmux.sock'),
+    log: path.join(stateDir, 'daemon.log'),
+    events: path.join(stateDir, 'events.jsonl'),
+    pid: path.join(stateDir, 'daemon.pid'),
+    sessions: path.join(stateDir, 'sessions'),
+  } as const;
+}
