@@ -7,7 +7,7 @@
  * Each figure that has a baseline is a ratio against a bare `claude -p` run in the same process, so
  * the numbers mean the same on a slow and a fast machine.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,12 +31,18 @@ function median(values: number[]): number {
   return percentile(values, 50);
 }
 
+/** A bare `claude -p` run to completion, stdin closed as a script would run it. */
 async function bareClaude(world: TestWorld, args: string[]): Promise<number> {
   const started = performance.now();
-  await execFileAsync(world.claudePath, ['-p', ...args, '--output-format', 'stream-json', '--verbose', '--permission-mode', 'bypassPermissions'], {
+  const child = spawn(world.claudePath, ['-p', ...args, '--output-format', 'stream-json', '--verbose', '--permission-mode', 'bypassPermissions'], {
     cwd: world.workDir,
     env: world.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.stdout.resume();
+  child.stderr.resume();
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (code !== 0) throw new Error(`claude -p exited with ${code}`);
   return performance.now() - started;
 }
 
@@ -144,7 +150,7 @@ async function claudeProcessesRssKiB(world: TestWorld): Promise<number> {
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
-      if (cmdline.startsWith(world.claudePath) && environ.includes(world.home)) total += rssKiB(Number(pid));
+      if (cmdline.includes('claude') && environ.split('\0').includes(`HOME=${world.home}`)) total += rssKiB(Number(pid));
     } catch {
       // the process ended meanwhile
     }

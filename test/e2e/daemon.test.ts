@@ -149,7 +149,7 @@ describe('the daemon killed with SIGKILL', () => {
   });
 });
 
-describe('configuration at start', () => {
+describe('configuration: start and reload', () => {
   let world: TestWorld;
   before(async () => {
     world = await createWorld('config');
@@ -189,5 +189,38 @@ describe('configuration at start', () => {
     assert.equal(fs.statSync(parsed.stateDir).mode & 0o777, 0o700);
     assert.equal(fs.statSync(path.join(parsed.stateDir, 'daemon.sock')).mode & 0o777, 0o600);
     await daemon.stop();
+  });
+
+  test('reload (and SIGHUP) applies a new configuration and refuses an invalid one', async () => {
+    const file = path.join(world.root, 'config.yaml');
+    fs.writeFileSync(file, `state_dir: ${world.stateDir}\nsessions:\n  default_cwd: ${world.workDir}\n  max_per_user: 1\n`);
+    const daemon = await startDaemonProcess(world, ['--config', file]);
+    try {
+      const newSession = (name: string) => runCli(world, ['prompt', '--config', file, '--new', '--name', name, '--detach', '@reply hi']);
+      assert.equal((await newSession('one')).code, 0);
+      const refused = await newSession('two');
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /local.*1|1.*local/);
+
+      fs.writeFileSync(file, `state_dir: ${world.stateDir}\nsessions:\n  default_cwd: ${world.workDir}\n  max_per_user: 2\n`);
+      const reloaded = await runCli(world, ['reload', '--config', file]);
+      assert.equal(reloaded.code, 0, reloaded.stderr);
+      assert.equal((await newSession('two')).code, 0);
+
+      fs.writeFileSync(file, `state_dir: ${world.stateDir}\nsessions:\n  max_per_user: [3\n`);
+      daemon.child.kill('SIGHUP');
+      await waitFor('the refused reload in the event log', () => readEventLog(world).find((e) => e.type === 'reload' && e.ok === false));
+      const refusedReload = readEventLog(world).find((e) => e.type === 'reload' && e.ok === false);
+      assert.match(String(refusedReload?.error), /config\.yaml:\d+: invalid YAML/);
+      const byCli = await runCli(world, ['reload', '--config', file]);
+      assert.equal(byCli.code, 1);
+      assert.match(byCli.stderr, /reload refused, the running configuration stays: .*config\.yaml:\d+/);
+      assert.equal(daemon.child.exitCode, null, 'the daemon keeps running');
+      const third = await newSession('three');
+      assert.notEqual(third.code, 0, 'the limit of 2 from the last good configuration still holds');
+      assert.match(third.stderr, /2/);
+    } finally {
+      await daemon.stop();
+    }
   });
 });
