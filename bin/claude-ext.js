@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { register } from 'tsx/esm/api';
+import './register-hooks.mjs';
 
-register();
 await import('../main.ts');

@@ -21,7 +21,7 @@ for (const suite of suites) {
   const concurrency = suite === 'e2e' ? '2' : '2';
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+    ['--import', new URL('./register-hooks.mjs', import.meta.url).href, '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
     { cwd: root, stdio: 'inherit' },
   );
   if (result.status !== 0) failed = true;

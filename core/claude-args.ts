@@ -13,14 +13,19 @@ export interface ClaudeArgsSettings {
  * The arguments of a warm session process, without the conversation flag. They are passed as an
  * argument vector: no value here ever reaches a shell unquoted.
  */
-export function warmProcessArgs(settings: ClaudeArgsSettings, options: PromptOptions): string[] {
+export function warmProcessArgs(
+  settings: ClaudeArgsSettings,
+  options: PromptOptions,
+  added: { readonly args: readonly string[]; readonly systemPrompt: readonly string[]; readonly model?: string } = { args: [], systemPrompt: [] },
+): string[] {
   const args = ['-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose'];
   if (settings.partialMessages) args.push('--include-partial-messages');
   args.push('--permission-mode', settings.permissionMode);
-  const model = options.model ?? settings.model;
+  const model = options.model ?? added.model ?? settings.model;
   if (model) args.push('--model', model);
-  if (options.appendSystemPrompt) args.push('--append-system-prompt', options.appendSystemPrompt);
-  args.push(...settings.extraArgs);
+  const systemPrompt = [...added.systemPrompt, ...(options.appendSystemPrompt ? [options.appendSystemPrompt] : [])].join('\n\n');
+  if (systemPrompt) args.push('--append-system-prompt', systemPrompt);
+  args.push(...added.args, ...settings.extraArgs);
   return args;
 }
 

@@ -17,6 +17,7 @@ const engineSchema = z.strictObject({
   extra_args: z.array(z.string()).default([]),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid variable name'), z.string().nullable()).default({}),
   interrupt_grace: duration.default(10_000),
+  gateway_mode: z.boolean().default(false),
 });
 
 const sessionsSchema = z.strictObject({
@@ -40,6 +41,7 @@ const configSchema = z.strictObject({
   enabled: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'not a valid extension name')).default([]),
   extensions_dirs: z.array(z.string().min(1)).nullable().default(null),
   extensions: z.record(z.string(), z.unknown()).default({}),
+  templates: z.record(z.string(), z.unknown()).default({}),
 });
 
 type ParsedConfig = z.output<typeof configSchema>;

@@ -2,11 +2,13 @@ import { z } from 'zod';
 import type { Disposable } from './disposable.ts';
 import { DisposableStore } from './disposable.ts';
 import type { ClaudeEngine } from './engine.ts';
+import type { ExtensionHost } from './extension-host.ts';
+import type { TemplateRegistry } from './templates.ts';
 import { InvalidRequestError, PromptNotFoundError, SessionLimitError, SessionNotFoundError } from './errors.ts';
 import type { EngineEvent } from './events.ts';
 import { RpcError, RpcErrorCode } from './rpc-protocol.ts';
 import type { RpcCallContext, RpcServer } from './rpc-server.ts';
-import type { PromptRecord } from './session-types.ts';
+import type { NewSessionRequest, PromptRecord } from './session-types.ts';
 
 /** Error codes of the control API beyond JSON-RPC's own. */
 export const ControlErrorCode = {
@@ -29,6 +31,8 @@ export interface DaemonInfo {
 export interface ControlDeps {
   readonly engine: ClaudeEngine;
   readonly info: DaemonInfo;
+  readonly extensions: ExtensionHost;
+  readonly templates: TemplateRegistry;
   reload(): Promise<{ ok: true; warnings: string[] } | { ok: false; error: string }>;
 }
 
@@ -36,7 +40,7 @@ const userField = z.string().min(1).max(128).default('local');
 
 const schemas = {
   sessionList: z.object({ user: z.string().min(1).optional() }),
-  sessionCreate: z.object({ user: userField, name: z.string().min(1).optional(), cwd: z.string().min(1).optional() }),
+  sessionCreate: z.object({ user: userField, name: z.string().min(1).optional(), cwd: z.string().min(1).optional(), template: z.string().min(1).optional() }),
   sessionRef: z.object({ user: z.string().min(1).optional(), session: z.string().min(1) }),
   sessionStop: z.object({ user: z.string().min(1).optional(), session: z.string().min(1), clear: z.boolean().default(false) }),
   promptSubmit: z.object({
@@ -45,6 +49,7 @@ const schemas = {
     new: z.boolean().default(false),
     name: z.string().min(1).optional(),
     cwd: z.string().min(1).optional(),
+    template: z.string().min(1).optional(),
     text: z.string().min(1),
     model: z.string().min(1).optional(),
     follow: z.boolean().default(false),
@@ -78,17 +83,22 @@ export function registerControlApi(server: RpcServer, deps: ControlDeps): Dispos
     );
   };
 
-  method('daemon.status', z.object({}).passthrough(), () => ({
+  method('daemon.status', z.object({}).passthrough(), async () => ({
     ...deps.info,
     uptimeMs: Date.now() - deps.info.startedAt,
     sessions: engine.counts(),
+    extensions: await deps.extensions.status(),
   }));
+
+  method('template.list', z.object({ hidden: z.boolean().default(false) }), (p) =>
+    deps.templates.list({ includeHidden: p.hidden }).map((t) => ({ name: t.name, description: t.description, source: t.source, visibility: t.visibility })),
+  );
 
   method('daemon.reload', z.object({}).passthrough(), () => deps.reload());
 
   method('session.list', schemas.sessionList, (p) => engine.listSessions(p.user));
 
-  method('session.create', schemas.sessionCreate, (p) => engine.createSession({ user: p.user, ...(p.name ? { name: p.name } : {}), ...(p.cwd ? { cwd: p.cwd } : {}) }));
+  method('session.create', schemas.sessionCreate, (p) => engine.createSession({ user: p.user, ...newSessionFields(p) }));
 
   method('session.delete', schemas.sessionRef, async (p) => {
     const session = engine.findSession(p.session, p.user);
@@ -102,7 +112,7 @@ export function registerControlApi(server: RpcServer, deps: ControlDeps): Dispos
     const submitted = engine.submit({
       user: p.user,
       ...(p.session ? { session: p.session } : {}),
-      ...(p.new ? { newSession: { ...(p.name ? { name: p.name } : {}), ...(p.cwd ? { cwd: p.cwd } : {}) } } : {}),
+      ...(p.new ? { newSession: newSessionFields(p) } : {}),
       text: p.text,
       options: p.model ? { model: p.model } : {},
     });
@@ -128,6 +138,10 @@ export function registerControlApi(server: RpcServer, deps: ControlDeps): Dispos
   });
 
   return store;
+}
+
+function newSessionFields(p: { name?: string | undefined; cwd?: string | undefined; template?: string | undefined }): NewSessionRequest {
+  return { ...(p.name ? { name: p.name } : {}), ...(p.cwd ? { cwd: p.cwd } : {}), ...(p.template ? { template: p.template } : {}) };
 }
 
 /** Streams a prompt's events to the caller as progress and resolves with its finished record. */

@@ -1,8 +1,16 @@
 import fs from 'node:fs';
 import { findClaudeBinary } from './claude-binary.ts';
-import { loadConfig, type Config, type LoadedConfig } from './config.ts';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Principal } from './bridge-protocol.ts';
+import { loadConfig, ConfigError, type Config, type LoadedConfig } from './config.ts';
+import { Contributions } from './contributions.ts';
 import { registerControlApi } from './control-api.ts';
+import { loadOrCreateAdminToken, secretsEqual, SessionTokens } from './credentials.ts';
 import { ClaudeEngine, type EngineSettings } from './engine.ts';
+import { ExtensionHost } from './extension-host.ts';
+import { SessionComposer } from './session-composer.ts';
+import { TemplateRegistry } from './templates.ts';
 import { EventLog } from './event-log.ts';
 import { ensurePrivateDir, writeFileAtomic } from './files.ts';
 import { createLogger, fileSink, stderrSink, type Logger } from './log.ts';
@@ -19,8 +27,13 @@ export interface DaemonOptions {
   readonly logToStderr?: boolean;
 }
 
+/** The project's own extensions directory. */
+const BUILTIN_EXTENSIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'extensions');
+
 export interface RunningDaemon {
   readonly engine: ClaudeEngine;
+  readonly extensions: ExtensionHost;
+  readonly contributions: Contributions;
   readonly config: Config;
   reload(): Promise<{ ok: true; warnings: string[] } | { ok: false; error: string }>;
   /** Stops serving; session processes keep running for the next start. */
@@ -71,6 +84,22 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   const eventLog = new EventLog({ file: paths.events, maxBytes: config.logs.max_bytes, keep: config.logs.keep });
   const host = new TmuxHost(paths.tmuxSocket);
+  const adminToken = loadOrCreateAdminToken(config.state_dir);
+  const tokens = new SessionTokens(config.state_dir);
+  const contributions = new Contributions();
+  const templates = new TemplateRegistry();
+  applyTemplates(templates, loaded);
+  let gatewayMode = config.engine.gateway_mode;
+  const composer = new SessionComposer({
+    contributions,
+    templates,
+    tokens,
+    stateDir: config.state_dir,
+    socketPath: paths.socket,
+    sessionDir: (id) => path.join(paths.sessions, id),
+    logger: logger.child('composer'),
+    gatewayMode: () => gatewayMode,
+  });
   const engine = new ClaudeEngine({
     stateDir: config.state_dir,
     host,
@@ -79,15 +108,33 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger: logger.child('engine'),
     eventLog,
     baseEnv: sessionBaseEnv(options.env, loaded),
+    composer,
+    holdDelivery: true,
   });
-  const server = new RpcServer({ socketPath: paths.socket, logger: logger.child('rpc') });
+  const authenticate = (token: string): Principal | undefined => {
+    if (secretsEqual(token, adminToken)) return { kind: 'admin' };
+    const sessionId = tokens.verify(token);
+    const session = sessionId ? engine.getSession(sessionId) : undefined;
+    return session ? { kind: 'session', sessionId: session.id, user: session.user } : undefined;
+  };
+  const server = new RpcServer({ socketPath: paths.socket, logger: logger.child('rpc'), authenticate });
+  const extensions = new ExtensionHost(
+    { engine, server, contributions, templates, eventLog, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set() },
+    BUILTIN_EXTENSIONS_DIR,
+  );
 
   const reload = async (): Promise<{ ok: true; warnings: string[] } | { ok: false; error: string }> => {
     try {
       const next = loadConfig({ ...(loaded.file ? { configPath: loaded.file } : {}), cwd: options.cwd, env: options.env });
       if (next.config.state_dir !== config.state_dir) next.warnings.push('state_dir changed: it takes effect at the next start');
+      const checked = new TemplateRegistry();
+      applyTemplates(checked, next);
+      const report = await extensions.apply(next.config, { strict: true, locate: next.locate });
+      applyTemplates(templates, next);
       loaded = next;
+      gatewayMode = next.config.engine.gateway_mode;
       engine.updateSettings(engineSettings(next.config));
+      for (const [name, reason] of Object.entries(report.failed)) next.warnings.push(`extension ${name}: ${reason}`);
       eventLog.reconfigure({ maxBytes: next.config.logs.max_bytes, keep: next.config.logs.keep });
       for (const warning of next.warnings) logger.warn(warning);
       eventLog.record('reload', { ok: true, file: next.file, warnings: next.warnings });
@@ -110,7 +157,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     claudePath: claude.path,
     host: host.kind,
   };
-  const api = registerControlApi(server, { engine, info, reload });
+  const api = registerControlApi(server, { engine, info, reload, extensions, templates });
   try {
     await server.listen();
   } catch (error) {
@@ -120,6 +167,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   }
   writeFileAtomic(paths.pid, `${process.pid}\n`);
   await engine.recover();
+  const startReport = await extensions.apply(config, { strict: false, locate: loaded.locate });
+  for (const warning of startReport.warnings) logger.warn(warning);
+  engine.openDelivery();
   eventLog.record('daemon_started', { pid: process.pid, config: loaded.file ?? null, claude: claude.path });
   logger.info('daemon started', { pid: process.pid, stateDir: config.state_dir, config: loaded.file ?? '(embedded defaults)', claude: claude.path });
 
@@ -129,13 +179,21 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       logger.info('daemon stopping; session processes keep running');
       await server.close();
       api.dispose();
+      await extensions.stopAll();
       await engine.close();
       eventLog.record('daemon_stopped', { pid: process.pid });
       eventLog.close();
       fs.rmSync(paths.pid, { force: true });
     })());
 
-  return { engine, config, reload, shutdown };
+  return { engine, extensions, contributions, config, reload, shutdown };
+}
+
+/** Loads `templates:` of the config; an invalid one is a configuration error naming its key. */
+function applyTemplates(templates: TemplateRegistry, loaded: LoadedConfig): void {
+  const errors = templates.setConfigTemplates(loaded.config.templates, loaded.file ? path.dirname(loaded.file) : process.cwd());
+  const first = errors[0];
+  if (first) throw new ConfigError(first.message, loaded.file);
 }
 
 /** Runs the daemon in the foreground until SIGTERM or SIGINT; SIGHUP reloads the configuration. */

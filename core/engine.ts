@@ -12,7 +12,7 @@ import type { EventLog } from './event-log.ts';
 import { SessionRuntime } from './session-runtime.ts';
 import { sessionEnvironment } from './session-env.ts';
 import { SessionStore } from './session-store.ts';
-import type { PromptOptions, PromptRecord, SessionState, SessionSummary } from './session-types.ts';
+import type { NewSessionRequest, PromptOptions, PromptRecord, SessionState, SessionSummary } from './session-types.ts';
 import { MalformedLineError, parseStreamLine } from './stream-parser.ts';
 import { conversationStored } from './transcripts.ts';
 
@@ -36,6 +36,23 @@ export interface EngineOptions {
   readonly baseEnv: NodeJS.ProcessEnv;
   /** How often running processes are checked and busy streams re-read when no file event came. */
   readonly pollIntervalMs?: number;
+  /** Hold results until openDelivery(), so every callback registered at start-up gets them. */
+  readonly holdDelivery?: boolean;
+  /** Adds what extensions contribute (MCP servers, tool limits, system prompt) to a session's process. */
+  readonly composer?: LaunchComposer;
+}
+
+/** What a launch composer adds to a session's CLI process for a prompt. */
+export interface ComposedLaunch {
+  readonly args: readonly string[];
+  readonly systemPrompt: readonly string[];
+  readonly model?: string;
+  /** Changes whenever something the arguments point at (e.g. the MCP config file) changes. */
+  readonly key: string;
+}
+
+export interface LaunchComposer {
+  compose(session: SessionSummary, prompt: PromptRecord): Promise<ComposedLaunch>;
 }
 
 export interface SubmitRequest {
@@ -43,7 +60,7 @@ export interface SubmitRequest {
   /** A session id or name of this user; omitted: the user's most recently active session. */
   readonly session?: string;
   /** Create a new session for this prompt. */
-  readonly newSession?: { readonly name?: string; readonly cwd?: string };
+  readonly newSession?: NewSessionRequest;
   readonly text: string;
   readonly options?: PromptOptions;
 }
@@ -82,9 +99,11 @@ export class ClaudeEngine {
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private closed = false;
+  private deliveryOpen: boolean;
 
   constructor(private readonly options: EngineOptions) {
     this.settings = options.settings;
+    this.deliveryOpen = options.holdDelivery !== true;
     this.store = new SessionStore(path.join(options.stateDir, 'sessions'));
   }
 
@@ -112,13 +131,24 @@ export class ClaudeEngine {
   onDelivery(callback: DeliveryCallback): Disposable {
     const queue = new DeliveryQueue(callback, this.log);
     this.deliveryCallbacks.add(queue);
-    if (this.heldResults.length > 0) {
+    if (this.deliveryOpen && this.heldResults.length > 0) {
       const held = this.heldResults.splice(0);
       setImmediate(() => {
         for (const event of held) this.deliverHeld(event);
       });
     }
     return toDisposable(() => this.deliveryCallbacks.delete(queue));
+  }
+
+  /** Hands held results to every registered callback; from now on results go out as they come. */
+  openDelivery(): void {
+    if (this.deliveryOpen) return;
+    this.deliveryOpen = true;
+    if (this.deliveryCallbacks.size > 0) for (const event of this.heldResults.splice(0)) this.deliverHeld(event);
+  }
+
+  get secretEnvCount(): number {
+    return this.secretEnvNames.size;
   }
 
   get deliveryCallbackCount(): number {
@@ -139,7 +169,7 @@ export class ClaudeEngine {
     });
   }
 
-  private emit(rt: SessionRuntime, promptId: string | undefined, event: DistributiveOmit<EngineEvent, 'sessionId' | 'user' | 'promptId'>): void {
+  private emit(rt: SessionRuntime, promptId: string | undefined, event: DistributiveOmit<EngineEvent, 'sessionId' | 'user' | 'promptId'>, toCallbacks = true): void {
     const full = { ...event, sessionId: rt.state.id, user: rt.state.user, promptId } as EngineEvent;
     if (promptId !== undefined) {
       for (const listener of this.promptWatchers.get(promptId) ?? []) {
@@ -150,7 +180,7 @@ export class ClaudeEngine {
         }
       }
     }
-    for (const queue of this.deliveryCallbacks) queue.push(full);
+    if (toCallbacks) for (const queue of this.deliveryCallbacks) queue.push(full);
   }
 
   private deliverHeld(event: EngineEvent): void {
@@ -165,11 +195,11 @@ export class ClaudeEngine {
 
   // ---- sessions ---------------------------------------------------------------------------------
 
-  createSession(request: { user: string; name?: string; cwd?: string }): SessionSummary {
+  createSession(request: NewSessionRequest & { user: string }): SessionSummary {
     return this.summary(this.createRuntime(request));
   }
 
-  private createRuntime(request: { user: string; name?: string; cwd?: string }): SessionRuntime {
+  private createRuntime(request: NewSessionRequest & { user: string }): SessionRuntime {
     validateUser(request.user);
     const owned = this.sessionsOf(request.user);
     if (owned.length >= this.settings.maxPerUser) throw new SessionLimitError(request.user, this.settings.maxPerUser);
@@ -187,6 +217,8 @@ export class ClaudeEngine {
       name,
       cwd,
       conversationId: newConversationId(),
+      ...(request.template ? { template: request.template } : {}),
+      ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: { ...request.labels } } : {}),
       status: 'idle',
       createdAt: now,
       updatedAt: now,
@@ -197,7 +229,7 @@ export class ClaudeEngine {
     this.store.create(state);
     const rt = new SessionRuntime(state, this.store.files(state.id));
     this.sessions.set(state.id, rt);
-    this.options.eventLog.record('session_created', { session: state.id, user: state.user, name, cwd });
+    this.options.eventLog.record('session_created', { session: state.id, user: state.user, name, cwd, ...(request.template ? { template: request.template } : {}) });
     return rt;
   }
 
@@ -216,6 +248,11 @@ export class ClaudeEngine {
   /** A session by id or by name; with a user, only that user's sessions are found. */
   findSession(ref: string, user?: string): SessionSummary {
     return this.summary(this.resolve(ref, user));
+  }
+
+  /** The directory holding a session's files (state, prompts, stream, its MCP config). */
+  sessionDir(sessionId: string): string {
+    return this.store.files(sessionId).dir;
   }
 
   async deleteSession(sessionId: string): Promise<void> {
@@ -252,6 +289,8 @@ export class ClaudeEngine {
       user: s.user,
       name: s.name,
       cwd: s.cwd,
+      ...(s.template ? { template: s.template } : {}),
+      labels: s.labels ?? {},
       conversationId: s.conversationId,
       status: s.status,
       ...(s.statusReason ? { statusReason: s.statusReason } : {}),
@@ -410,8 +449,17 @@ export class ClaudeEngine {
       return;
     }
     rt.clearTimer('idle');
-    const args = warmProcessArgs(this.settings, next.options);
-    const argsKey = JSON.stringify(args);
+    let composed: ComposedLaunch = { args: [], systemPrompt: [], key: '' };
+    try {
+      if (this.options.composer) composed = await this.options.composer.compose(this.summary(rt), next);
+    } catch (error) {
+      rt.queue.shift();
+      this.completePrompt(rt, next, syntheticResult('error', `could not prepare the session: ${(error as Error).message}`));
+      this.schedulePump(rt);
+      return;
+    }
+    const args = warmProcessArgs(this.settings, next.options, composed);
+    const argsKey = JSON.stringify([args, composed.key]);
     if (rt.state.process && rt.state.process.argsKey !== argsKey) {
       this.options.eventLog.record('process_restart', { session: rt.state.id, reason: 'different arguments' });
       await this.options.host.terminate(rt.state.id);
@@ -609,7 +657,7 @@ export class ClaudeEngine {
 
   /** Persists a prompt's result, then hands it over: exactly once, since `delivered` is on disk first. */
   private completePrompt(rt: SessionRuntime, prompt: PromptRecord, result: TurnResult): void {
-    const delivered = this.deliveryCallbacks.size > 0;
+    const delivered = this.deliveryOpen && this.deliveryCallbacks.size > 0;
     const done: PromptRecord = { ...prompt, status: 'done', finishedAt: new Date().toISOString(), result, delivered };
     this.store.savePrompt(done);
     rt.lastFinishedPromptId = prompt.id;
@@ -623,7 +671,7 @@ export class ClaudeEngine {
     });
     const event = { type: 'result', result, sessionId: rt.state.id, user: rt.state.user, promptId: prompt.id } as const;
     if (!delivered) this.heldResults.push(event);
-    this.emit(rt, prompt.id, { type: 'result', result });
+    this.emit(rt, prompt.id, { type: 'result', result }, delivered);
   }
 
   // ---- process death ----------------------------------------------------------------------------
@@ -726,7 +774,7 @@ export class ClaudeEngine {
       await rt.serial(async () => this.recoverSession(rt, running.has(state.id)));
     }
     for (const rt of this.sessions.values()) this.schedulePump(rt);
-    if (this.deliveryCallbacks.size > 0 && this.heldResults.length > 0) {
+    if (this.deliveryOpen && this.deliveryCallbacks.size > 0 && this.heldResults.length > 0) {
       for (const event of this.heldResults.splice(0)) this.deliverHeld(event);
     }
     this.ensurePolling();

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import { AUTH_METHOD, type MethodAccess, type Principal } from './bridge-protocol.ts';
 import { toDisposable, type Disposable } from './disposable.ts';
 import { LineSplitter } from './line-splitter.ts';
 import type { Logger } from './log.ts';
@@ -20,16 +21,17 @@ import {
 /** Longest Unix socket path the kernel accepts (sun_path minus its terminator). */
 const MAX_SOCKET_PATH_BYTES = 107;
 
-/** One client connection; `state` carries what authentication established for it. */
+/** One client connection and who it authenticated as. */
 export interface RpcConnection {
   readonly id: number;
-  /** Per-connection data a method may set (e.g. who authenticated) and later methods read. */
-  readonly state: Map<string, unknown>;
+  principal: Principal | undefined;
 }
 
 export interface RpcCallContext {
   readonly method: string;
   readonly connection: RpcConnection;
+  /** Who is calling; set for every method but `public` ones. */
+  readonly principal: Principal | undefined;
   /** Aborted when the caller cancels or disconnects. */
   readonly signal: AbortSignal;
   /** Streams a progress notification for this request before its response. */
@@ -38,38 +40,37 @@ export interface RpcCallContext {
 
 export type RpcHandler = (params: unknown, ctx: RpcCallContext) => unknown;
 
-/** Runs before every handler; throw an RpcError to refuse the call. */
-export type RpcGuard = (method: string, params: unknown, ctx: RpcCallContext) => void;
-
 export interface RpcServerOptions {
   readonly socketPath: string;
   readonly logger: Logger;
   readonly maxLineBytes?: number;
+  /** Maps a credential to its principal; without it every connection is admin (tests, in-process use). */
+  readonly authenticate?: (token: string) => Principal | undefined;
+}
+
+interface MethodEntry {
+  readonly handler: RpcHandler;
+  readonly access: MethodAccess;
 }
 
 /** The daemon's JSON-RPC endpoint: a method table, served on a Unix socket and in-process. */
 export class RpcServer {
-  private readonly methods = new Map<string, RpcHandler>();
-  private readonly guards = new Set<RpcGuard>();
+  private readonly methods = new Map<string, MethodEntry>();
   private readonly sockets = new Set<net.Socket>();
   private server: net.Server | undefined;
   private nextConnectionId = 1;
 
   constructor(private readonly options: RpcServerOptions) {}
 
-  /** Adds a method; disposing the result removes it. A name can be registered once. */
-  register(method: string, handler: RpcHandler): Disposable {
+  /** Adds a method (admin-only unless `access` says otherwise); disposing the result removes it. */
+  register(method: string, handler: RpcHandler, options: { access?: MethodAccess } = {}): Disposable {
     if (this.methods.has(method)) throw new Error(`the method ${method} is already registered`);
-    if (method === CANCEL_METHOD || method === PROGRESS_METHOD) throw new Error(`${method} is reserved`);
-    this.methods.set(method, handler);
+    if (method === CANCEL_METHOD || method === PROGRESS_METHOD || method === AUTH_METHOD) throw new Error(`${method} is reserved`);
+    const entry: MethodEntry = { handler, access: options.access ?? 'admin' };
+    this.methods.set(method, entry);
     return toDisposable(() => {
-      if (this.methods.get(method) === handler) this.methods.delete(method);
+      if (this.methods.get(method) === entry) this.methods.delete(method);
     });
-  }
-
-  addGuard(guard: RpcGuard): Disposable {
-    this.guards.add(guard);
-    return toDisposable(() => this.guards.delete(guard));
   }
 
   has(method: string): boolean {
@@ -80,22 +81,27 @@ export class RpcServer {
     return [...this.methods.keys()].sort();
   }
 
-  /** Runs a method in-process exactly as a socket call would (guards included). */
+  /**
+   * Runs a method in-process exactly as a socket call would, access rules included. Without a
+   * connection the caller acts as `principal` (default: admin).
+   */
   async dispatch(
     method: string,
     params: unknown,
-    options: { connection?: RpcConnection; signal?: AbortSignal; onProgress?: (data: unknown) => void } = {},
+    options: { connection?: RpcConnection; principal?: Principal; signal?: AbortSignal; onProgress?: (data: unknown) => void } = {},
   ): Promise<unknown> {
-    const handler = this.methods.get(method);
-    if (!handler) throw new RpcError(RpcErrorCode.MethodNotFound, `method not found: ${method}`);
+    const entry = this.methods.get(method);
+    if (!entry) throw new RpcError(RpcErrorCode.MethodNotFound, `method not found: ${method}`);
+    const connection = options.connection ?? { id: 0, principal: options.principal ?? { kind: 'admin' } };
+    checkAccess(method, entry.access, connection.principal);
     const ctx: RpcCallContext = {
       method,
-      connection: options.connection ?? { id: 0, state: new Map() },
+      connection,
+      principal: connection.principal,
       signal: options.signal ?? new AbortController().signal,
       progress: (data) => options.onProgress?.(data),
     };
-    for (const guard of this.guards) guard(method, params, ctx);
-    return await handler(params, ctx);
+    return await entry.handler(params, ctx);
   }
 
   async listen(): Promise<void> {
@@ -133,7 +139,7 @@ export class RpcServer {
 
   private accept(socket: net.Socket): void {
     this.sockets.add(socket);
-    const connection: RpcConnection = { id: this.nextConnectionId++, state: new Map() };
+    const connection: RpcConnection = { id: this.nextConnectionId++, principal: this.options.authenticate ? undefined : { kind: 'admin' } };
     const inflight = new Map<RpcId, AbortController>();
     const send = (message: RpcResponse | { jsonrpc: '2.0'; method: string; params: unknown }): void => {
       if (socket.destroyed || !socket.writable) return;
@@ -181,6 +187,10 @@ export class RpcServer {
       send({ jsonrpc: '2.0', id: salvageId(decoded), error: request });
       return;
     }
+    if (request.method === AUTH_METHOD) {
+      this.authenticateConnection(request, connection, send);
+      return;
+    }
     if (request.method === CANCEL_METHOD) {
       const target = (request.params as { id?: RpcId } | undefined)?.id;
       if (target !== undefined) inflight.get(target)?.abort(new RpcError(RpcErrorCode.Cancelled, 'cancelled by the client'));
@@ -215,6 +225,26 @@ export class RpcServer {
       if (wantsAnswer && inflight.get(id) === controller) inflight.delete(id);
     });
   }
+
+  private authenticateConnection(request: RpcRequest, connection: RpcConnection, send: (message: RpcResponse) => void): void {
+    const id = request.id ?? null;
+    const token = (request.params as { token?: unknown } | undefined)?.token;
+    const principal = typeof token === 'string' && token.length > 0 ? (this.options.authenticate ? this.options.authenticate(token) : { kind: 'admin' as const }) : undefined;
+    if (!principal) {
+      this.options.logger.warn('refused a bridge credential', { connection: connection.id });
+      send({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.Unauthorized, message: 'the credential is not valid (is the session deleted?)' } });
+      return;
+    }
+    connection.principal = principal;
+    send({ jsonrpc: '2.0', id, result: principal });
+  }
+}
+
+function checkAccess(method: string, access: MethodAccess, principal: Principal | undefined): void {
+  if (access === 'public') return;
+  if (!principal) throw new RpcError(RpcErrorCode.Unauthorized, `${method}: authenticate first (the auth method with a token)`);
+  if (access === 'session' && principal.kind !== 'session') throw new RpcError(RpcErrorCode.Unauthorized, `${method} can only be called from a session`);
+  if (access === 'admin' && principal.kind !== 'admin') throw new RpcError(RpcErrorCode.Unauthorized, `${method} needs the admin credential`);
 }
 
 function isRequest(value: RpcRequest | RpcErrorObject): value is RpcRequest {

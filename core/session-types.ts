@@ -34,11 +34,23 @@ export interface ProcessInfo {
   readonly costBase: number;
 }
 
+/** What a new session is made of, beyond its owner. */
+export interface NewSessionRequest {
+  readonly name?: string;
+  readonly cwd?: string;
+  /** A template name; an unknown one makes the session fail closed (no tools, no MCP). */
+  readonly template?: string;
+  /** Free-form tags a frontend sets to find its sessions again (e.g. the chat a session belongs to). */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
 export interface SessionState {
   readonly id: string;
   readonly user: string;
   readonly name: string;
   readonly cwd: string;
+  readonly template?: string;
+  readonly labels?: Readonly<Record<string, string>>;
   readonly conversationId: string;
   readonly status: SessionStatus;
   readonly statusReason?: string;
@@ -77,6 +89,8 @@ export interface SessionSummary {
   readonly user: string;
   readonly name: string;
   readonly cwd: string;
+  readonly template?: string;
+  readonly labels: Readonly<Record<string, string>>;
   readonly conversationId: string;
   readonly status: SessionStatus;
   readonly statusReason?: string;

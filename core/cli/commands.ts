@@ -3,7 +3,8 @@ import { loadConfig, ConfigError } from '../config.ts';
 import { runDaemonForeground, StartupError } from '../daemon.ts';
 import type { EngineEvent } from '../events.ts';
 import { daemonPaths } from '../paths.ts';
-import { RpcClient } from '../rpc-client.ts';
+import { connectAsAdmin } from '../admin-client.ts';
+import type { RpcClient } from '../rpc-client.ts';
 import { RpcConnectionError, RpcError } from '../rpc-protocol.ts';
 import type { PromptRecord, SessionSummary } from '../session-types.ts';
 import { runDoctor } from './doctor.ts';
@@ -14,13 +15,14 @@ const USAGE = `claude-ext — Claude Code sessions as an always-on service
 Usage: claude-ext <command> [options]
 
   start [--config FILE]                     run the daemon in the foreground
-  prompt [--user U] [--session S | --new [--name N] [--cwd DIR]] [--model M] [--json] [--detach] TEXT|-
+  prompt [--user U] [--session S | --new [--name N] [--cwd DIR] [--template T]] [--model M] [--json] [--detach] TEXT|-
                                             send a prompt and stream its events (TEXT - reads stdin)
   wait --session S [--prompt P] [--user U] [--json]
                                             wait for a prompt's result (the newest when no --prompt)
   sessions [--user U] [--json]              list sessions
   stop SESSION [--clear] [--user U]         interrupt the running turn (--clear also drops the queue)
-  status [--json]                           the daemon: pid, uptime, sessions by status
+  status [--json]                           the daemon: pid, uptime, sessions by status, extensions' health
+  templates [--all] [--json]                session templates (--all includes hidden ones)
   reload                                    re-read config.yaml and .env (as SIGHUP does)
   doctor                                    check tmux, the claude CLI, authentication, the state dir
 
@@ -57,6 +59,8 @@ export async function runCli(ctx: CliContext): Promise<number> {
         return await statusCommand(ctx, rest);
       case 'reload':
         return await reloadCommand(ctx, rest);
+      case 'templates':
+        return await templatesCommand(ctx, rest);
       case 'doctor':
         return await runDoctor(ctx, parse(rest, { config: { type: 'string' } }).values.config);
       case undefined:
@@ -109,16 +113,17 @@ async function connect(ctx: CliContext, configPath: string | undefined): Promise
   const { config } = loadConfig({ ...(configPath ? { configPath } : {}), cwd: ctx.cwd, env: ctx.env });
   const socket = daemonPaths(config.state_dir).socket;
   try {
-    return await RpcClient.connect(socket);
+    return await connectAsAdmin(config.state_dir);
   } catch (error) {
-    throw new Error(`the daemon is not running (nothing answers on ${socket}): start it with \`claude-ext start\`${error instanceof Error ? ` (${error.message})` : ''}`);
+    if (!(error instanceof RpcConnectionError)) throw error;
+    throw new Error(`the daemon is not running (nothing answers on ${socket}): start it with \`claude-ext start\` (${error.message})`);
   }
 }
 
 async function promptCommand(ctx: CliContext, args: readonly string[]): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { ...common, session: { type: 'string' }, new: { type: 'boolean' }, name: { type: 'string' }, cwd: { type: 'string' }, model: { type: 'string' }, detach: { type: 'boolean' } },
+    { ...common, session: { type: 'string' }, new: { type: 'boolean' }, name: { type: 'string' }, cwd: { type: 'string' }, template: { type: 'string' }, model: { type: 'string' }, detach: { type: 'boolean' } },
     true,
   );
   if (positionals.length === 0) throw new UsageError('prompt needs TEXT (or - to read it from stdin)');
@@ -131,6 +136,7 @@ async function promptCommand(ctx: CliContext, args: readonly string[]): Promise<
     ...(values.new ? { new: true } : {}),
     ...(values.name ? { name: values.name } : {}),
     ...(values.cwd ? { cwd: values.cwd } : {}),
+    ...(values.template ? { template: values.template } : {}),
     ...(values.model ? { model: values.model } : {}),
     text,
   };
@@ -267,6 +273,7 @@ interface StatusAnswer {
   claudePath: string;
   host: string;
   sessions: Record<string, number>;
+  extensions: { name: string; state: string; health: { status: string; reason?: string; detail?: string } }[];
 }
 
 async function statusCommand(ctx: CliContext, args: readonly string[]): Promise<number> {
@@ -286,6 +293,8 @@ async function statusCommand(ctx: CliContext, args: readonly string[]): Promise<
         `config:    ${status.configFile ?? '(embedded defaults)'}`,
         `claude:    ${status.claudePath} (host: ${status.host})`,
         `sessions:  ${s.busy ?? 0} busy, ${s.idle ?? 0} idle, ${s.stopped ?? 0} stopped, ${s.dead ?? 0} dead; ${s.warm ?? 0} warm; ${s.queued ?? 0} prompts queued`,
+        `extensions: ${status.extensions.length === 0 ? 'none enabled' : ''}`,
+        ...status.extensions.map((e) => `  ${e.name.padEnd(14)} ${e.health.status.padEnd(8)} ${e.health.reason ?? e.health.detail ?? ''}`.trimEnd()),
         '',
       ].join('\n'),
     );
@@ -306,6 +315,19 @@ async function reloadCommand(ctx: CliContext, args: readonly string[]): Promise<
     }
     for (const warning of answer.warnings ?? []) ctx.output.err(`warning: ${warning}\n`);
     ctx.output.out('configuration reloaded\n');
+    return 0;
+  } finally {
+    client.close();
+  }
+}
+
+async function templatesCommand(ctx: CliContext, args: readonly string[]): Promise<number> {
+  const { values } = parse(args, { config: { type: 'string' }, json: { type: 'boolean' }, all: { type: 'boolean' } });
+  const client = await connect(ctx, values.config);
+  try {
+    const list = await client.call<{ name: string; description: string; source: string }[]>('template.list', { hidden: values.all === true });
+    if (values.json) ctx.output.out(`${JSON.stringify(list, null, 2)}\n`);
+    else for (const t of list) ctx.output.out(`${t.name.padEnd(14)} ${t.description} (${t.source})\n`);
     return 0;
   } finally {
     client.close();

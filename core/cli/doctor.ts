@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { findClaudeBinary } from '../claude-binary.ts';
 import { loadConfig } from '../config.ts';
 import { daemonPaths } from '../paths.ts';
-import { RpcClient } from '../rpc-client.ts';
+import { connectAsAdmin } from '../admin-client.ts';
 import type { CliContext } from './commands.ts';
 
 interface Check {
@@ -116,7 +116,7 @@ function exposedFiles(dir: string, limit: number): string[] {
 async function daemonCheck(stateDir: string): Promise<Check> {
   const socket = daemonPaths(stateDir).socket;
   try {
-    const client = await RpcClient.connect(socket, { timeoutMs: 2000 });
+    const client = await connectAsAdmin(stateDir, { timeoutMs: 2000 });
     try {
       const status = await client.call<{ pid: number }>('daemon.status', {}, { timeoutMs: 2000 });
       return { name: 'daemon', ok: true, detail: `running, pid ${status.pid}` };

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { silentLogger } from '../../core/log.ts';
 import { RpcClient } from '../../core/rpc-client.ts';
 import { RpcConnectionError, RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
+import type { Principal } from '../../core/bridge-protocol.ts';
 import { RpcServer } from '../../core/rpc-server.ts';
 
 /** A raw socket that sends lines and collects the answer lines. */
@@ -218,12 +219,36 @@ describe('JSON-RPC over the Unix socket', () => {
     await assert.rejects(server.dispatch('extra', {}), (error: unknown) => error instanceof RpcError && error.code === RpcErrorCode.MethodNotFound);
   });
 
-  test('a guard can refuse a call', async () => {
-    server.addGuard((method) => {
-      if (method === 'echo') throw new RpcError(RpcErrorCode.Unauthorized, 'not you');
-    });
-    const client = await RpcClient.connect(socketPath);
-    await assert.rejects(client.call('echo', {}), (error: unknown) => error instanceof RpcError && error.code === RpcErrorCode.Unauthorized);
-    client.close();
+  test('with authentication: the principal comes from the token and access rules bind', async () => {
+    const authPath = path.join(dir, 'auth.sock');
+    const tokens: Record<string, Principal> = { 'admin-secret': { kind: 'admin' }, 'tok-a': { kind: 'session', sessionId: 's_a', user: 'alice' } };
+    const secured = new RpcServer({ socketPath: authPath, logger: silentLogger, authenticate: (token) => tokens[token] });
+    secured.register('whoami', (_params, ctx) => ctx.principal, { access: 'session' });
+    secured.register('admin.only', () => 'ok');
+    secured.register('open', () => 'hello', { access: 'public' });
+    await secured.listen();
+    try {
+      const anonymous = await RpcClient.connect(authPath);
+      assert.equal(await anonymous.call('open'), 'hello');
+      await assert.rejects(anonymous.call('whoami'), (e: unknown) => e instanceof RpcError && e.code === RpcErrorCode.Unauthorized);
+      await assert.rejects(anonymous.call('auth', { token: 'forged' }), (e: unknown) => e instanceof RpcError && e.code === RpcErrorCode.Unauthorized);
+      anonymous.close();
+
+      const session = await RpcClient.connect(authPath);
+      assert.deepEqual(await session.call('auth', { token: 'tok-a' }), tokens['tok-a']);
+      assert.deepEqual(await session.call('whoami', { sessionId: 's_b' }), tokens['tok-a']);
+      await assert.rejects(session.call('admin.only'), /needs the admin credential/);
+      session.close();
+
+      const admin = await RpcClient.connect(authPath);
+      await admin.call('auth', { token: 'admin-secret' });
+      assert.equal(await admin.call('admin.only'), 'ok');
+      await assert.rejects(admin.call('whoami'), /only be called from a session/);
+      admin.close();
+      await assert.rejects(secured.dispatch('whoami', {}), /only be called from a session/);
+      assert.deepEqual(await secured.dispatch('whoami', {}, { principal: tokens['tok-a'] }), tokens['tok-a']);
+    } finally {
+      await secured.close();
+    }
   });
 });

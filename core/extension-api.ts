@@ -1,0 +1,105 @@
+/**
+ * What an extension is and what it may do: the only part of the daemon an extension is written against.
+ * Everything registered through an ExtensionContext is owned by the extension and undone when it stops.
+ */
+import type { z } from 'zod';
+import type { MethodAccess, Principal } from './bridge-protocol.ts';
+import type { Disposable } from './disposable.ts';
+import type { ClaudeEngine } from './engine.ts';
+import type { EngineEvent } from './events.ts';
+import type { Logger } from './log.ts';
+import type { SessionOverrides } from './session-overrides.ts';
+import type { PromptRecord, SessionSummary } from './session-types.ts';
+import type { Template } from './templates.ts';
+
+export type Health = { readonly status: 'ok'; readonly detail?: string } | { readonly status: 'degraded' | 'error'; readonly reason: string };
+
+export interface Extension<Config = unknown> {
+  readonly name: string;
+  readonly description?: string;
+  /** Extensions that must run first; a missing one keeps this one from starting. */
+  readonly dependencies?: readonly string[];
+  /** Extensions that start first when they are enabled; nothing happens when they are not. */
+  readonly softDependencies?: readonly string[];
+  /** Validates `extensions.<name>` of config.yaml before `start`; its output is `ctx.config`. */
+  readonly configSchema?: z.ZodType<Config>;
+  start(ctx: ExtensionContext<Config>): void | Promise<void>;
+  /** Called before the context's registrations are undone. */
+  stop?(): void | Promise<void>;
+  /** Applies a changed configuration in place; without it a change restarts the extension. */
+  reconfigure?(config: Config): void | Promise<void>;
+  healthCheck?(): Health | Promise<Health>;
+}
+
+/** An extension module's default export: the extension, or a function making a fresh one per start. */
+export type ExtensionModule<Config = unknown> = Extension<Config> | (() => Extension<Config>);
+
+/** An MCP server the CLI starts for each session (stdio). */
+export interface McpServerSpec {
+  /** Unique among all extensions' servers; tools appear to the model as `mcp__<name>__<tool>`. */
+  readonly name: string;
+  /** A TypeScript or JavaScript file run with Node (TypeScript through tsx)... */
+  readonly script?: string;
+  /** ...or any command with its arguments. */
+  readonly command?: string;
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** Templates can exclude servers by tag. */
+  readonly tags?: readonly string[];
+  /** Only for some sessions (default: all). */
+  readonly when?: (session: SessionSummary) => boolean;
+}
+
+/** A bridge call as a handler sees it: who calls, and for session callers the session. */
+export interface BridgeCall {
+  readonly principal: Principal;
+  /** The calling session, derived from its token (never from params). */
+  readonly session: SessionSummary | undefined;
+  readonly signal: AbortSignal;
+  progress(data: unknown): void;
+}
+
+export type BridgeHandler = (params: unknown, call: BridgeCall) => unknown;
+
+export type SystemPromptFragment = string | ((session: SessionSummary) => string | undefined);
+
+export type SessionCustomizer = (session: SessionSummary) => SessionOverrides | undefined;
+
+export type PrePromptHook = (session: SessionSummary, prompt: PromptRecord) => SessionOverrides | undefined | Promise<SessionOverrides | undefined>;
+
+export interface ServiceAccess {
+  /** A service another extension provides; throws a clear error when nobody does. */
+  get<T>(name: string): T;
+  find<T>(name: string): T | undefined;
+}
+
+export interface ExtensionContext<Config = unknown> {
+  readonly name: string;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The extension's own private directory: `<state_dir>/data/<name>` (0700). */
+  readonly dataDir: string;
+  readonly stateDir: string;
+  /** The directory the extension was loaded from. */
+  readonly extensionDir: string;
+  readonly engine: ClaudeEngine;
+  readonly services: ServiceAccess;
+
+  provideService<T>(name: string, service: T): Disposable;
+  addMcpServer(spec: McpServerSpec): Disposable;
+  addSystemPrompt(fragment: SystemPromptFragment): Disposable;
+  /** Registers `<extension>.<method>` on the bridge; `access` defaults to `session`. */
+  addBridgeMethod(method: string, handler: BridgeHandler, options?: { access?: MethodAccess }): Disposable;
+  onEvent(callback: (event: EngineEvent) => void | Promise<void>): Disposable;
+  addSessionCustomizer(customizer: SessionCustomizer): Disposable;
+  addPrePromptHook(hook: PrePromptHook): Disposable;
+  addTemplate(template: Omit<Template, 'source'>): Disposable;
+  /** Keeps an environment variable out of every session's environment. */
+  markSecretEnv(name: string): Disposable;
+  setTimeout(callback: () => void, ms: number): Disposable;
+  setInterval(callback: () => void, ms: number): Disposable;
+  /** Records an event in the daemon's event log, tagged with the extension. */
+  record(type: string, fields?: Record<string, unknown>): void;
+  /** Adds any other cleanup to the extension's lifetime. */
+  track<T extends Disposable>(disposable: T): T;
+}

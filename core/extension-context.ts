@@ -1,0 +1,110 @@
+import path from 'node:path';
+import type { MethodAccess } from './bridge-protocol.ts';
+import type { Contributions } from './contributions.ts';
+import { DisposableStore, toDisposable, type Disposable } from './disposable.ts';
+import type { ClaudeEngine } from './engine.ts';
+import type { EventLog } from './event-log.ts';
+import type { BridgeHandler, ExtensionContext, ServiceAccess } from './extension-api.ts';
+import { ensurePrivateDir } from './files.ts';
+import type { Logger } from './log.ts';
+import { RpcError, RpcErrorCode } from './rpc-protocol.ts';
+import type { RpcServer } from './rpc-server.ts';
+import type { TemplateRegistry } from './templates.ts';
+
+/** The daemon parts an extension's context registers into. */
+export interface ContextDeps {
+  readonly engine: ClaudeEngine;
+  readonly server: RpcServer;
+  readonly contributions: Contributions;
+  readonly templates: TemplateRegistry;
+  readonly eventLog: EventLog;
+  readonly logger: Logger;
+  readonly stateDir: string;
+  /** Live timers of all extensions, so a test can see that none is left. */
+  readonly timers: Set<NodeJS.Timeout>;
+}
+
+/** Builds an extension's context; everything it registers is added to `store`. */
+export function createExtensionContext<Config>(
+  deps: ContextDeps,
+  name: string,
+  extensionDir: string,
+  config: Config,
+  store: DisposableStore,
+): ExtensionContext<Config> {
+  const logger = deps.logger.child(name);
+  const own = <T extends Disposable>(disposable: T): T => store.add(disposable);
+  const services: ServiceAccess = {
+    get<T>(service: string): T {
+      const found = deps.contributions.findService<T>(service);
+      if (found === undefined) throw new Error(`extension ${name} needs the service "${service}", which no running extension provides`);
+      return found;
+    },
+    find: <T>(service: string) => deps.contributions.findService<T>(service),
+  };
+  const timer = (kind: 'timeout' | 'interval', callback: () => void, ms: number): Disposable => {
+    const run = (): void => {
+      if (kind === 'timeout') deps.timers.delete(handle);
+      try {
+        callback();
+      } catch (error) {
+        logger.error('a timer callback failed', { error: (error as Error).message });
+      }
+    };
+    const handle = kind === 'timeout' ? setTimeout(run, ms) : setInterval(run, ms);
+    handle.unref();
+    deps.timers.add(handle);
+    return own(
+      toDisposable(() => {
+        clearTimeout(handle);
+        deps.timers.delete(handle);
+      }),
+    );
+  };
+
+  return {
+    name,
+    config,
+    logger,
+    dataDir: privateDataDir(deps.stateDir, name),
+    stateDir: deps.stateDir,
+    extensionDir,
+    engine: deps.engine,
+    services,
+    provideService: (service, value) => own(deps.contributions.provideService(name, service, value)),
+    addMcpServer: (spec) => own(deps.contributions.addMcpServer(name, spec)),
+    addSystemPrompt: (fragment) => own(deps.contributions.addSystemPrompt(name, fragment)),
+    addBridgeMethod: (method, handler, options = {}) => own(registerBridgeMethod(deps, name, method, handler, options.access ?? 'session')),
+    onEvent: (callback) => own(deps.engine.onDelivery(callback)),
+    addSessionCustomizer: (customizer) => own(deps.contributions.addCustomizer(name, customizer)),
+    addPrePromptHook: (hook) => own(deps.contributions.addPrePromptHook(name, hook)),
+    addTemplate: (template) => own(deps.templates.register({ ...template, source: `extension:${name}` })),
+    markSecretEnv: (variable) => own(deps.engine.markSecretEnv(variable)),
+    setTimeout: (callback, ms) => timer('timeout', callback, ms),
+    setInterval: (callback, ms) => timer('interval', callback, ms),
+    record: (type, fields = {}) => deps.eventLog.record(type, { extension: name, ...fields }),
+    track: own,
+  };
+}
+
+function privateDataDir(stateDir: string, name: string): string {
+  const dir = path.join(stateDir, 'data', name);
+  ensurePrivateDir(path.dirname(dir));
+  ensurePrivateDir(dir);
+  return dir;
+}
+
+/** `<extension>.<method>` on the bridge; session callers are resolved from their token to their session. */
+function registerBridgeMethod(deps: ContextDeps, extension: string, method: string, handler: BridgeHandler, access: MethodAccess): Disposable {
+  if (!/^[a-zA-Z][a-zA-Z0-9_.]*$/.test(method)) throw new Error(`bridge method "${method}" of ${extension}: use letters, digits, _ and .`);
+  return deps.server.register(
+    `${extension}.${method}`,
+    (params, ctx) => {
+      const principal = ctx.principal ?? { kind: 'admin' as const };
+      const session = principal.kind === 'session' ? deps.engine.getSession(principal.sessionId) : undefined;
+      if (principal.kind === 'session' && !session) throw new RpcError(RpcErrorCode.Unauthorized, 'the session of this credential no longer exists');
+      return handler(params, { principal, session, signal: ctx.signal, progress: ctx.progress });
+    },
+    { access },
+  );
+}

@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Extension, ExtensionModule } from './extension-api.ts';
+
+/** An extension directory found on disk. */
+export interface ExtensionCandidate {
+  readonly name: string;
+  readonly dir: string;
+  readonly entry: string;
+  /** Changes when the entry file changes, so a reload picks up new code. */
+  readonly version: string;
+}
+
+const ENTRY_FILES = ['extension.ts', 'extension.js', 'extension.mjs'];
+
+/** Finds `<dir>/<name>/extension.{ts,js,mjs}` in each directory; the first directory wins a name. */
+export function discoverExtensions(dirs: readonly string[]): { found: Map<string, ExtensionCandidate>; warnings: string[] } {
+  const found = new Map<string, ExtensionCandidate>();
+  const warnings: string[] = [];
+  for (const root of dirs) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(root).sort();
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const dir = path.join(root, name);
+      const entryName = ENTRY_FILES.find((file) => fs.existsSync(path.join(dir, file)));
+      if (!entryName) continue;
+      const entry = path.join(dir, entryName);
+      const earlier = found.get(name);
+      if (earlier) {
+        warnings.push(`extension ${name} in ${dir} is shadowed by ${earlier.dir}`);
+        continue;
+      }
+      found.set(name, { name, dir, entry, version: String(fs.statSync(entry).mtimeMs) });
+    }
+  }
+  return { found, warnings };
+}
+
+/** Imports an extension module and checks its shape; names the file in every error. */
+export async function importExtension(candidate: ExtensionCandidate): Promise<() => Extension> {
+  let module: { default?: unknown };
+  try {
+    module = (await import(`${pathToFileURL(candidate.entry).href}?v=${candidate.version}`)) as { default?: unknown };
+  } catch (error) {
+    throw new Error(`cannot load ${candidate.entry}: ${(error as Error).message}`);
+  }
+  const exported = module.default as ExtensionModule | undefined;
+  if (exported === undefined) throw new Error(`${candidate.entry} has no default export (export default the extension)`);
+  const make = (): Extension => {
+    const extension = typeof exported === 'function' ? exported() : exported;
+    checkShape(extension, candidate);
+    return extension;
+  };
+  make();
+  return make;
+}
+
+function checkShape(value: unknown, candidate: ExtensionCandidate): asserts value is Extension {
+  const extension = value as Partial<Extension> | null;
+  if (!extension || typeof extension !== 'object') throw new Error(`${candidate.entry}: the default export is not an extension object`);
+  if (extension.name !== candidate.name) throw new Error(`${candidate.entry}: name is ${JSON.stringify(extension.name)}, it must be the directory's name "${candidate.name}"`);
+  if (typeof extension.start !== 'function') throw new Error(`${candidate.entry}: start(ctx) is missing`);
+  for (const key of ['dependencies', 'softDependencies'] as const) {
+    const list = extension[key];
+    if (list !== undefined && (!Array.isArray(list) || list.some((item) => typeof item !== 'string'))) throw new Error(`${candidate.entry}: ${key} must be a list of extension names`);
+  }
+}
+
+/**
+ * Orders extensions so each starts after its dependencies (and after soft dependencies that are
+ * present). Throws naming the cycle when there is one.
+ */
+export function startOrder(extensions: ReadonlyMap<string, Pick<Extension, 'dependencies' | 'softDependencies'>>): string[] {
+  const order: string[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, trail: string[]): void => {
+    const seen = state.get(name);
+    if (seen === 'done') return;
+    if (seen === 'visiting') {
+      const cycle = [...trail.slice(trail.indexOf(name)), name];
+      throw new Error(`extension dependency cycle: ${cycle.join(' -> ')}`);
+    }
+    state.set(name, 'visiting');
+    const extension = extensions.get(name);
+    for (const dependency of [...(extension?.dependencies ?? []), ...(extension?.softDependencies ?? [])]) {
+      if (extensions.has(dependency)) visit(dependency, [...trail, name]);
+    }
+    state.set(name, 'done');
+    order.push(name);
+  };
+  for (const name of [...extensions.keys()].sort()) visit(name, []);
+  return order;
+}
