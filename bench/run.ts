@@ -12,7 +12,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { RpcClient } from '../core/rpc-client.ts';
+import { connectAsAdmin } from '../core/admin-client.ts';
+import type { RpcClient } from '../core/rpc-client.ts';
 import { daemonPaths } from '../core/paths.ts';
 import type { PromptRecord } from '../core/session-types.ts';
 import { createWorld, waitFor, type TestWorld } from '../test/support/harness.ts';
@@ -56,7 +57,7 @@ async function startupAndFollowUp(): Promise<void> {
   const world = await createWorld('bench-prompt');
   const config = writeConfig(world);
   const daemon = await startDaemonProcess(world, ['--config', config]);
-  const client = await RpcClient.connect(daemonPaths(world.stateDir).socket);
+  const client = await connectAsAdmin(world.stateDir);
   try {
     await bareClaude(world, ['@reply warm the page cache']);
     const bareFirst: number[] = [];
@@ -121,7 +122,7 @@ async function idleMemory(): Promise<void> {
   const world = await createWorld('bench-memory');
   const config = writeConfig(world);
   const daemon = await startDaemonProcess(world, ['--config', config]);
-  const client = await RpcClient.connect(daemonPaths(world.stateDir).socket);
+  const client = await connectAsAdmin(world.stateDir);
   try {
     const before = rssKiB(daemon.child.pid ?? 0);
     for (let i = 0; i < 20; i += 1) await promptThroughDaemon(client, { user: `user${i}`, text: '@reply hello' });

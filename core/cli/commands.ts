@@ -21,6 +21,7 @@ Usage: claude-ext <command> [options]
                                             wait for a prompt's result (the newest when no --prompt)
   sessions [--user U] [--json]              list sessions
   stop SESSION [--clear] [--user U]         interrupt the running turn (--clear also drops the queue)
+  delete SESSION [--user U]                 end a session and remove its files
   status [--json]                           the daemon: pid, uptime, sessions by status, extensions' health
   templates [--all] [--json]                session templates (--all includes hidden ones)
   reload                                    re-read config.yaml and .env (as SIGHUP does)
@@ -55,6 +56,8 @@ export async function runCli(ctx: CliContext): Promise<number> {
         return await sessionsCommand(ctx, rest);
       case 'stop':
         return await stopCommand(ctx, rest);
+      case 'delete':
+        return await deleteCommand(ctx, rest);
       case 'status':
         return await statusCommand(ctx, rest);
       case 'reload':
@@ -235,6 +238,20 @@ async function sessionsCommand(ctx: CliContext, args: readonly string[]): Promis
   try {
     const sessions = await client.call<SessionSummary[]>('session.list', values.user ? { user: values.user } : {});
     ctx.output.out(values.json ? `${JSON.stringify(sessions, null, 2)}\n` : sessionTable(sessions));
+    return 0;
+  } finally {
+    client.close();
+  }
+}
+
+async function deleteCommand(ctx: CliContext, args: readonly string[]): Promise<number> {
+  const { values, positionals } = parse(args, common, true);
+  const session = positionals[0];
+  if (!session || positionals.length > 1) throw new UsageError('delete needs exactly one SESSION (id or name)');
+  const client = await connect(ctx, values.config);
+  try {
+    const result = await client.call<{ deleted: string }>('session.delete', { session, ...(values.user ? { user: values.user } : {}) });
+    ctx.output.out(values.json ? `${JSON.stringify(result)}\n` : `deleted ${result.deleted}\n`);
     return 0;
   } finally {
     client.close();
