@@ -3,6 +3,7 @@
  *
  *   npm run bench            all
  *   npm run bench -- latency only the stream-to-callback delay (fast)
+ *   npm run bench -- bridge  only the control socket's round trips
  *
  * Each figure that has a baseline is a ratio against a bare `claude -p` run in the same process, so
  * the numbers mean the same on a slow and a fast machine.
@@ -163,7 +164,40 @@ async function killTmux(world: TestWorld): Promise<void> {
   await execFileAsync('tmux', ['-S', daemonPaths(world.stateDir).tmuxSocket, 'kill-server']).catch(() => undefined);
 }
 
+/** Round trips over the control socket: one client, then 16 at once, each calling in a loop. */
+async function bridgeThroughput(): Promise<void> {
+  const world = await createWorld('bench-bridge');
+  const config = writeConfig(world);
+  const daemon = await startDaemonProcess(world, ['--config', config]);
+  try {
+    for (const concurrency of [1, 16]) {
+      const clients = await Promise.all(Array.from({ length: concurrency }, () => connectAsAdmin(world.stateDir)));
+      const latencies: number[] = [];
+      const durationMs = 3000;
+      const started = performance.now();
+      await Promise.all(
+        clients.map(async (client) => {
+          while (performance.now() - started < durationMs) {
+            const t0 = performance.now();
+            await client.call('daemon.ping', {});
+            latencies.push(performance.now() - t0);
+          }
+        }),
+      );
+      const elapsed = (performance.now() - started) / 1000;
+      console.log(
+        `(e) bridge, ${String(concurrency).padStart(2)} client${concurrency === 1 ? ' ' : 's'}          ${(latencies.length / elapsed).toFixed(0).padStart(6)} round trips/s   p50 ${percentile(latencies, 50).toFixed(2)} ms   p99 ${percentile(latencies, 99).toFixed(2)} ms`,
+      );
+      for (const client of clients) client.close();
+    }
+  } finally {
+    await daemon.stop();
+    await world.cleanup();
+  }
+}
+
 const only = process.argv[2];
 if (!only || only === 'prompt') await startupAndFollowUp();
 if (!only || only === 'latency') await streamLatency();
 if (!only || only === 'memory') await idleMemory();
+if (!only || only === 'bridge') await bridgeThroughput();

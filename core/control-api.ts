@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Disposable } from './disposable.ts';
 import { DisposableStore } from './disposable.ts';
+import type { MethodAccess } from './bridge-protocol.ts';
 import type { ClaudeEngine } from './engine.ts';
 import type { ExtensionHost } from './extension-host.ts';
 import type { TemplateRegistry } from './templates.ts';
@@ -66,7 +67,7 @@ const schemas = {
 export function registerControlApi(server: RpcServer, deps: ControlDeps): Disposable {
   const { engine } = deps;
   const store = new DisposableStore();
-  const method = <S extends z.ZodType>(name: string, schema: S, handler: (params: z.output<S>, ctx: RpcCallContext) => unknown) => {
+  const method = <S extends z.ZodType>(name: string, schema: S, handler: (params: z.output<S>, ctx: RpcCallContext) => unknown, access: MethodAccess = 'admin') => {
     store.add(
       server.register(name, async (raw, ctx) => {
         const parsed = schema.safeParse(raw ?? {});
@@ -79,7 +80,7 @@ export function registerControlApi(server: RpcServer, deps: ControlDeps): Dispos
         } catch (error) {
           throw toRpcError(error);
         }
-      }),
+      }, { access }),
     );
   };
 
@@ -93,6 +94,8 @@ export function registerControlApi(server: RpcServer, deps: ControlDeps): Dispos
   method('template.list', z.object({ hidden: z.boolean().default(false) }), (p) =>
     deps.templates.list({ includeHidden: p.hidden }).map((t) => ({ name: t.name, description: t.description, source: t.source, visibility: t.visibility })),
   );
+
+  method('daemon.ping', z.object({}).passthrough(), () => ({ pong: true, at: Date.now() }), 'any');
 
   method('daemon.reload', z.object({}).passthrough(), () => deps.reload());
 
