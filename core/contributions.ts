@@ -1,4 +1,5 @@
 import { toDisposable, type Disposable } from './disposable.ts';
+import type { Redactor } from './redaction.ts';
 import type { McpServerSpec, PrePromptHook, SessionCustomizer, SystemPromptFragment } from './extension-api.ts';
 
 interface Owned<T> {
@@ -16,6 +17,7 @@ export class Contributions {
   private readonly customizers = new Set<Owned<SessionCustomizer>>();
   private readonly hooks = new Set<Owned<PrePromptHook>>();
   private readonly services = new Map<string, Owned<unknown>>();
+  private readonly redactors = new Set<Owned<Redactor>>();
 
   addMcpServer(owner: string, spec: McpServerSpec): Disposable {
     if (!/^[a-zA-Z0-9_-]{1,64}$/.test(spec.name)) throw new Error(`MCP server name "${spec.name}" must be 1-64 letters, digits, _ or -`);
@@ -51,6 +53,14 @@ export class Contributions {
     });
   }
 
+  addRedactor(owner: string, redactor: Redactor): Disposable {
+    return addTo(this.redactors, { owner, value: redactor });
+  }
+
+  listRedactors(): Redactor[] {
+    return [...this.redactors].map((entry) => entry.value);
+  }
+
   findService<T>(name: string): T | undefined {
     return this.services.get(name)?.value as T | undefined;
   }
@@ -83,6 +93,7 @@ export class Contributions {
       customizers: this.customizers.size,
       prePromptHooks: this.hooks.size,
       services: this.services.size,
+      redactors: this.redactors.size,
     };
   }
 }

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import { findClaudeBinary } from './claude-binary.ts';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Principal } from './bridge-protocol.ts';
 import { loadConfig, ConfigError, type Config, type LoadedConfig } from './config.ts';
 import { Contributions } from './contributions.ts';
@@ -9,12 +8,13 @@ import { registerControlApi } from './control-api.ts';
 import { loadOrCreateAdminToken, secretsEqual, SessionTokens } from './credentials.ts';
 import { ClaudeEngine, type EngineSettings } from './engine.ts';
 import { ExtensionHost } from './extension-host.ts';
+import { redactDeep } from './redaction.ts';
 import { SessionComposer } from './session-composer.ts';
 import { TemplateRegistry } from './templates.ts';
 import { EventLog } from './event-log.ts';
 import { ensurePrivateDir, writeFileAtomic } from './files.ts';
 import { createLogger, fileSink, stderrSink, type Logger } from './log.ts';
-import { daemonPaths } from './paths.ts';
+import { BUILTIN_EXTENSIONS_DIR, daemonPaths } from './paths.ts';
 import { RpcServer } from './rpc-server.ts';
 import { TmuxHost, tmuxAvailable } from './tmux-host.ts';
 import { packageVersion } from './version.ts';
@@ -26,9 +26,6 @@ export interface DaemonOptions {
   /** Also log to stderr (the foreground `start`). */
   readonly logToStderr?: boolean;
 }
-
-/** The project's own extensions directory. */
-const BUILTIN_EXTENSIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'extensions');
 
 export interface RunningDaemon {
   readonly engine: ClaudeEngine;
@@ -110,6 +107,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     baseEnv: sessionBaseEnv(options.env, loaded),
     composer,
     holdDelivery: true,
+    redact: (event) => redactDeep(event, contributions.listRedactors()),
   });
   const authenticate = (token: string): Principal | undefined => {
     if (secretsEqual(token, adminToken)) return { kind: 'admin' };

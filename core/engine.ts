@@ -38,6 +38,8 @@ export interface EngineOptions {
   readonly pollIntervalMs?: number;
   /** Hold results until openDelivery(), so every callback registered at start-up gets them. */
   readonly holdDelivery?: boolean;
+  /** Removes known secret values from events before anyone sees them, and from stored results. */
+  readonly redact?: <E extends EngineEvent>(event: E) => E;
   /** Adds what extensions contribute (MCP servers, tool limits, system prompt) to a session's process. */
   readonly composer?: LaunchComposer;
 }
@@ -169,8 +171,19 @@ export class ClaudeEngine {
     });
   }
 
+  /**
+   * Hands an extension's event about a session (a question, a notice) to the delivery callbacks and
+   * to whoever follows the session's current prompt.
+   */
+  publish(sessionId: string, extension: string, kind: string, data: Readonly<Record<string, unknown>>): void {
+    const rt = this.sessions.get(sessionId);
+    if (!rt) throw new SessionNotFoundError(undefined, sessionId);
+    this.emit(rt, rt.state.current?.promptId, { type: 'extension', extension, kind, data });
+  }
+
   private emit(rt: SessionRuntime, promptId: string | undefined, event: DistributiveOmit<EngineEvent, 'sessionId' | 'user' | 'promptId'>, toCallbacks = true): void {
-    const full = { ...event, sessionId: rt.state.id, user: rt.state.user, promptId } as EngineEvent;
+    const tagged = { ...event, sessionId: rt.state.id, user: rt.state.user, promptId } as EngineEvent;
+    const full = this.options.redact ? this.options.redact(tagged) : tagged;
     if (promptId !== undefined) {
       for (const listener of this.promptWatchers.get(promptId) ?? []) {
         try {
@@ -656,7 +669,8 @@ export class ClaudeEngine {
   }
 
   /** Persists a prompt's result, then hands it over: exactly once, since `delivered` is on disk first. */
-  private completePrompt(rt: SessionRuntime, prompt: PromptRecord, result: TurnResult): void {
+  private completePrompt(rt: SessionRuntime, prompt: PromptRecord, raw: TurnResult): void {
+    const result = this.options.redact ? { ...raw, text: this.options.redact({ type: 'result', result: raw, sessionId: rt.state.id, user: rt.state.user, promptId: prompt.id }).result.text } : raw;
     const delivered = this.deliveryOpen && this.deliveryCallbacks.size > 0;
     const done: PromptRecord = { ...prompt, status: 'done', finishedAt: new Date().toISOString(), result, delivered };
     this.store.savePrompt(done);

@@ -41,6 +41,8 @@ export type EngineEvent = EventBase &
     | { readonly type: 'tool_result'; readonly toolUseId: string; readonly content: string; readonly isError: boolean }
     | { readonly type: 'result'; readonly result: TurnResult }
     | { readonly type: 'error'; readonly message: string }
+    /** An extension's event about the session, e.g. ask_user's `question`; `data` is the extension's to define. */
+    | { readonly type: 'extension'; readonly extension: string; readonly kind: string; readonly data: Readonly<Record<string, unknown>> }
   );
 
 export type EngineEventType = EngineEvent['type'];

@@ -10,6 +10,7 @@ import type { EngineEvent } from './events.ts';
 import type { Logger } from './log.ts';
 import type { SessionOverrides } from './session-overrides.ts';
 import type { PromptRecord, SessionSummary } from './session-types.ts';
+import type { Redactor } from './redaction.ts';
 import type { Template } from './templates.ts';
 
 export type Health = { readonly status: 'ok'; readonly detail?: string } | { readonly status: 'degraded' | 'error'; readonly reason: string };
@@ -96,10 +97,35 @@ export interface ExtensionContext<Config = unknown> {
   addTemplate(template: Omit<Template, 'source'>): Disposable;
   /** Keeps an environment variable out of every session's environment. */
   markSecretEnv(name: string): Disposable;
+  /** Hides secret values in every event frontends get and in stored results. */
+  addRedactor(redactor: Redactor): Disposable;
+  /** Publishes an event about a session to every frontend (and to whoever follows its prompt). */
+  publish(sessionId: string, kind: string, data: Readonly<Record<string, unknown>>): void;
   setTimeout(callback: () => void, ms: number): Disposable;
   setInterval(callback: () => void, ms: number): Disposable;
   /** Records an event in the daemon's event log, tagged with the extension. */
   record(type: string, fields?: Record<string, unknown>): void;
   /** Adds any other cleanup to the extension's lifetime. */
   track<T extends Disposable>(disposable: T): T;
+}
+
+/** What a command an extension adds to the `claude-ext` CLI gets. */
+export interface CommandContext {
+  /** The arguments after the command name (without `--config FILE`). */
+  readonly args: readonly string[];
+  /** Calls the daemon as the admin (methods of extensions are `<extension>.<method>`). */
+  call<T = unknown>(method: string, params?: Record<string, unknown>): Promise<T>;
+  out(text: string): void;
+  err(text: string): void;
+  readStdin(): Promise<string>;
+  /** Reads a secret: from the terminal without echo, else the whole of stdin minus its final newline. */
+  readSecret(prompt: string): Promise<string>;
+}
+
+/** A CLI command an extension adds: `extensions/<name>/cli.ts` exports `commands`. */
+export interface ExtensionCommand {
+  readonly name: string;
+  /** One line for `claude-ext help`. */
+  readonly usage: string;
+  run(ctx: CommandContext): Promise<number>;
 }

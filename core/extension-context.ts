@@ -80,6 +80,8 @@ export function createExtensionContext<Config>(
     addPrePromptHook: (hook) => own(deps.contributions.addPrePromptHook(name, hook)),
     addTemplate: (template) => own(deps.templates.register({ ...template, source: `extension:${name}` })),
     markSecretEnv: (variable) => own(deps.engine.markSecretEnv(variable)),
+    addRedactor: (redactor) => own(deps.contributions.addRedactor(name, redactor)),
+    publish: (sessionId, kind, data) => deps.engine.publish(sessionId, name, kind, data),
     setTimeout: (callback, ms) => timer('timeout', callback, ms),
     setInterval: (callback, ms) => timer('interval', callback, ms),
     record: (type, fields = {}) => deps.eventLog.record(type, { extension: name, ...fields }),

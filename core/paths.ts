@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 /** Where the daemon keeps its own files inside the state dir. */
@@ -11,3 +12,6 @@ export function daemonPaths(stateDir: string) {
     sessions: path.join(stateDir, 'sessions'),
   } as const;
 }
+
+/** The project's own extensions directory, searched before `extensions_dirs`. */
+export const BUILTIN_EXTENSIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'extensions');

@@ -5,7 +5,10 @@ import type { EngineEvent } from '../events.ts';
 import { daemonPaths } from '../paths.ts';
 import { connectAsAdmin } from '../admin-client.ts';
 import type { RpcClient } from '../rpc-client.ts';
-import { RpcConnectionError, RpcError } from '../rpc-protocol.ts';
+import { RpcConnectionError, RpcError, RpcErrorCode } from '../rpc-protocol.ts';
+import { BUILTIN_EXTENSIONS_DIR } from '../paths.ts';
+import { extensionCommands, type FoundCommand } from './extension-commands.ts';
+import { readSecret } from './secret-input.ts';
 import type { PromptRecord, SessionSummary } from '../session-types.ts';
 import { runDoctor } from './doctor.ts';
 import { EventPrinter, sessionTable, type Output } from './render.ts';
@@ -70,10 +73,10 @@ export async function runCli(ctx: CliContext): Promise<number> {
       case 'help':
       case '--help':
       case '-h':
-        ctx.output.out(USAGE);
+        ctx.output.out(USAGE + (await extensionUsage(ctx)));
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command "${command}"`);
+        return await extensionCommand(ctx, command, rest);
     }
   } catch (error) {
     return reportError(ctx.output, error);
@@ -356,6 +359,62 @@ function formatUptime(ms: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+/** Splits `--config FILE` off an extension command's arguments. */
+function takeConfigOption(args: readonly string[]): { configPath: string | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let configPath: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--config') configPath = args[++i];
+    else if (arg.startsWith('--config=')) configPath = arg.slice('--config='.length);
+    else rest.push(arg);
+  }
+  return { configPath, rest };
+}
+
+async function commandsOf(ctx: CliContext, configPath: string | undefined): Promise<Map<string, FoundCommand>> {
+  const { config } = loadConfig({ ...(configPath ? { configPath } : {}), cwd: ctx.cwd, env: ctx.env });
+  return extensionCommands([BUILTIN_EXTENSIONS_DIR, ...config.extensions_dirs]);
+}
+
+/** A command an extension adds (`claude-ext vault set ...`), run against the daemon as the admin. */
+async function extensionCommand(ctx: CliContext, name: string, args: readonly string[]): Promise<number> {
+  const { configPath, rest } = takeConfigOption(args);
+  const found = (await commandsOf(ctx, configPath)).get(name);
+  if (!found) throw new UsageError(`unknown command "${name}"`);
+  let client: RpcClient | undefined;
+  try {
+    return await found.command.run({
+      args: rest,
+      call: async <T>(method: string, params: Record<string, unknown> = {}) => {
+        client ??= await connect(ctx, configPath);
+        return client.call<T>(method, params);
+      },
+      out: (text) => ctx.output.out(text),
+      err: (text) => ctx.output.err(text),
+      readStdin: ctx.stdin,
+      readSecret: (prompt) => readSecret(prompt, ctx.stdin),
+    });
+  } catch (error) {
+    if (error instanceof RpcError && error.code === RpcErrorCode.MethodNotFound) {
+      throw new Error(`${error.message}: is the ${found.extension} extension enabled? (add it to \`enabled\` in config.yaml and run \`claude-ext reload\`)`);
+    }
+    throw error;
+  } finally {
+    client?.close();
+  }
+}
+
+async function extensionUsage(ctx: CliContext): Promise<string> {
+  try {
+    const found = await commandsOf(ctx, takeConfigOption(ctx.argv).configPath);
+    if (found.size === 0) return '';
+    return `\nCommands of extensions:\n${[...found.values()].map((f) => `  ${f.command.usage}`).join('\n')}\n`;
+  } catch {
+    return '';
+  }
 }
 
 export async function readStdin(): Promise<string> {

@@ -47,6 +47,9 @@ export class EventPrinter {
       case 'error':
         this.note(`error: ${event.message}`);
         break;
+      case 'extension':
+        if (typeof event.data.summary === 'string') this.note(`[${event.extension}] ${event.data.summary}`);
+        break;
       default:
         break;
     }

@@ -49,6 +49,7 @@ export default () => ({
     ctx.markSecretEnv('${name.toUpperCase()}_SECRET');
     ctx.setInterval(() => undefined, 60000);
     ctx.provideService('${name}-service', { hello: () => 'hi' });
+    ctx.addRedactor({ redact: (text: string) => text });
     if (ctx.config.level === 99) throw new Error('level 99 is not allowed');
   },
   stop() { trace.push('stop ${name}'); },
@@ -95,7 +96,7 @@ describe('the extension host', () => {
   };
   const apply = (loaded: ReturnType<typeof loadConfig>, strict = false) => host.apply(loaded.config as Config, { strict, locate: loaded.locate });
   const emptyRegistries = (): void => {
-    assert.deepEqual(contributions.sizes(), { mcpServers: 0, systemPrompts: 0, customizers: 0, prePromptHooks: 0, services: 0 });
+    assert.deepEqual(contributions.sizes(), { mcpServers: 0, systemPrompts: 0, customizers: 0, prePromptHooks: 0, services: 0, redactors: 0 });
     assert.deepEqual(server.methodNames(), []);
     assert.equal(engine.deliveryCallbackCount, 0);
     assert.equal(engine.secretEnvCount, 0);

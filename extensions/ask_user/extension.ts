@@ -1,0 +1,117 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { duration } from '../../core/config-values.ts';
+import type { BridgeCall, Extension, ExtensionContext } from '../../core/extension-api.ts';
+import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
+import { QuestionBook, type AnswerResult } from './question-book.ts';
+import { QuestionStore, type Question } from './question-store.ts';
+
+const configSchema = z.strictObject({
+  /** How long a question waits for an answer unless the tool call asks for another time. */
+  timeout: duration.default(10 * 60_000),
+  /** The longest a tool call may ask to wait. */
+  max_timeout: duration.default(24 * 3_600_000),
+});
+
+type AskUserConfig = z.output<typeof configSchema>;
+
+const askParams = z.object({
+  requestId: z.string().min(8).max(100),
+  question: z.string().min(1).max(4000),
+  options: z.array(z.string().min(1).max(200)).max(20).default([]),
+  timeoutSeconds: z.number().positive().optional(),
+});
+
+const answerParams = z.object({ id: z.string().min(1), text: z.string().min(1).max(4000), user: z.string().min(1).optional() });
+
+/** What other extensions (a chat frontend) use to list and answer questions in-process. */
+export interface AskUserService {
+  list(user?: string): Question[];
+  answer(id: string, text: string, user: string): AnswerResult;
+}
+
+export default (): Extension<AskUserConfig> => {
+  let book: QuestionBook | undefined;
+  let config: AskUserConfig;
+  return {
+    name: 'ask_user',
+    description: 'Lets a session ask the person behind it a question and wait for the answer',
+    configSchema,
+    start(ctx) {
+      config = ctx.config;
+      const questions = new QuestionBook(new QuestionStore(path.join(ctx.dataDir, 'questions')), {
+        opened: (q) => publish(ctx, q, 'question', { summary: `question ${q.id}: ${q.question}${q.options.length ? ` [${q.options.join(' / ')}]` : ''} — answer with: claude-ext answer ${q.id} TEXT` }),
+        closed: (q) => publish(ctx, q, 'question_closed', { status: q.status, ...(q.answer !== undefined ? { answer: q.answer } : {}), ...(q.reason ? { reason: q.reason } : {}) }),
+      });
+      book = questions;
+      ctx.track({ dispose: () => questions.dispose() });
+      ctx.addMcpServer({ name: 'ask_user', script: path.join(ctx.extensionDir, 'mcp.ts') });
+      ctx.addSessionCustomizer(() => ({ disallowedTools: ['AskUserQuestion'] }));
+      ctx.onEvent((event) => {
+        if (event.type === 'result') questions.cancelTurn(event.sessionId, event.promptId, `the turn ended (${event.result.outcome})`);
+      });
+      ctx.addBridgeMethod('ask', async (raw, call) => {
+        const session = requireSession(call);
+        const params = parse(askParams, raw);
+        const timeoutMs = Math.min(params.timeoutSeconds !== undefined ? params.timeoutSeconds * 1000 : config.timeout, config.max_timeout);
+        const outcome = await questions.ask(
+          { requestId: params.requestId, sessionId: session.id, promptId: session.currentPromptId, user: session.user, question: params.question, options: params.options, timeoutMs },
+          call.signal,
+        );
+        return outcome;
+      });
+      ctx.addBridgeMethod(
+        'list',
+        (raw, call) => {
+          const all = z.object({ all: z.boolean().default(false), user: z.string().optional() }).parse(raw ?? {});
+          if (call.principal.kind === 'session') return questions.list({ sessionId: call.principal.sessionId });
+          return questions.list({ ...(all.user ? { user: all.user } : {}), includeClosed: all.all });
+        },
+        { access: 'any' },
+      );
+      ctx.addBridgeMethod(
+        'answer',
+        (raw) => {
+          const params = parse(answerParams, raw);
+          const result = questions.answer(params.id, params.text, params.user ?? 'terminal', params.user);
+          if (!result.ok) throw new RpcError(RpcErrorCode.ServerError, result.reason);
+          return { id: result.question.id, status: result.question.status };
+        },
+        { access: 'admin' },
+      );
+      const service: AskUserService = {
+        list: (user) => questions.list(user === undefined ? {} : { user }),
+        answer: (id, text, user) => questions.answer(id, text, user, user),
+      };
+      ctx.provideService('ask_user', service);
+    },
+    reconfigure(next) {
+      config = next;
+    },
+    healthCheck() {
+      const open = book?.list().length ?? 0;
+      return { status: 'ok', detail: `${open} open question${open === 1 ? '' : 's'}` };
+    },
+  };
+};
+
+function publish(ctx: ExtensionContext<AskUserConfig>, q: Question, kind: string, extra: Record<string, unknown>): void {
+  try {
+    ctx.publish(q.sessionId, kind, { id: q.id, question: q.question, options: q.options, expiresAt: q.expiresAt, user: q.user, ...extra });
+  } catch {
+    // the session was deleted meanwhile: nobody is left to tell
+  }
+}
+
+function requireSession(call: BridgeCall): NonNullable<BridgeCall['session']> {
+  if (!call.session) throw new RpcError(RpcErrorCode.Unauthorized, 'ask_user.ask can only be called from a session');
+  return call.session;
+}
+
+function parse<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const parsed = schema.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new RpcError(RpcErrorCode.InvalidParams, `${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`);
+}
+

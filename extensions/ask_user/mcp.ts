@@ -1,0 +1,28 @@
+import crypto from 'node:crypto';
+import { z } from 'zod';
+import { defineTool, runMcpServer } from '../../mcp/index.ts';
+
+type AskOutcome = { status: 'answered'; answer: string; answeredBy: string } | { status: 'timeout' | 'cancelled'; reason: string };
+
+const askUser = defineTool({
+  name: 'ask_user',
+  description:
+    'Ask the person you are working for a question and wait for the answer. Use it when you need a decision or information only they have. ' +
+    'Give `options` when the answer is a choice; they can still answer freely.',
+  input: {
+    question: z.string().min(1).max(4000).describe('The question, self-contained'),
+    options: z.array(z.string().min(1).max(200)).max(20).optional().describe('Suggested answers'),
+    timeout: z.number().positive().max(86_400).optional().describe('Seconds to wait (default: the configured timeout)'),
+  },
+  handler: async ({ question, options, timeout }, ctx) => {
+    const outcome = await ctx.bridge.call<AskOutcome>(
+      'ask_user.ask',
+      { requestId: crypto.randomUUID(), question, options: options ?? [], ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}) },
+      { idempotent: true, signal: ctx.signal },
+    );
+    if (outcome.status === 'answered') return outcome.answer;
+    throw new Error(outcome.status === 'timeout' ? `no answer: ${outcome.reason}` : `the question was cancelled: ${outcome.reason}`);
+  },
+});
+
+await runMcpServer({ name: 'ask_user', tools: [askUser] });

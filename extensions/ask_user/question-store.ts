@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensurePrivateDir, readJsonFile, writeJsonAtomic } from '../../core/files.ts';
+
+export type QuestionStatus = 'open' | 'answered' | 'timeout' | 'cancelled';
+
+export interface Question {
+  readonly id: string;
+  /** Chosen by the asking tool call; asking again with it (after a daemon restart) finds this question. */
+  readonly requestId: string;
+  readonly sessionId: string;
+  readonly promptId: string | undefined;
+  readonly user: string;
+  readonly question: string;
+  readonly options: readonly string[];
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly status: QuestionStatus;
+  readonly answer?: string;
+  readonly answeredBy?: string;
+  readonly closedAt?: string;
+  readonly reason?: string;
+}
+
+/** Closed questions are kept this long, so a late answer is told it was late. */
+const KEEP_CLOSED_MS = 24 * 3_600_000;
+
+/** Questions on disk, one JSON file each, written atomically: a restart loses none. */
+export class QuestionStore {
+  constructor(private readonly dir: string) {
+    ensurePrivateDir(dir);
+  }
+
+  save(question: Question): void {
+    writeJsonAtomic(this.file(question.id), question, { durable: true });
+  }
+
+  load(id: string): Question | undefined {
+    if (!/^q_[A-Za-z0-9_-]+$/.test(id)) return undefined;
+    return readJsonFile<Question>(this.file(id));
+  }
+
+  /** Every question on disk; closed ones older than a day are removed on the way. */
+  loadAll(now = Date.now()): Question[] {
+    const questions: Question[] = [];
+    for (const name of fs.readdirSync(this.dir)) {
+      if (!name.endsWith('.json')) continue;
+      let question: Question | undefined;
+      try {
+        question = readJsonFile<Question>(path.join(this.dir, name));
+      } catch {
+        continue;
+      }
+      if (!question) continue;
+      if (question.status !== 'open' && question.closedAt && now - Date.parse(question.closedAt) > KEEP_CLOSED_MS) {
+        fs.rmSync(path.join(this.dir, name), { force: true });
+        continue;
+      }
+      questions.push(question);
+    }
+    return questions.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  private file(id: string): string {
+    return path.join(this.dir, `${id}.json`);
+  }
+}
