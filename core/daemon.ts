@@ -8,7 +8,7 @@ import { registerControlApi } from './control-api.ts';
 import { loadOrCreateAdminToken, secretsEqual, SessionTokens } from './credentials.ts';
 import { ClaudeEngine, type EngineSettings } from './engine.ts';
 import { ExtensionHost } from './extension-host.ts';
-import { redactDeep } from './redaction.ts';
+import { redactEvent } from './redaction.ts';
 import { SessionComposer } from './session-composer.ts';
 import { TemplateRegistry } from './templates.ts';
 import { EventLog } from './event-log.ts';
@@ -107,7 +107,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     baseEnv: sessionBaseEnv(options.env, loaded),
     composer,
     holdDelivery: true,
-    redact: (event) => redactDeep(event, contributions.listRedactors()),
+    redact: (event) => redactEvent(event, contributions.listRedactors()),
   });
   const authenticate = (token: string): Principal | undefined => {
     if (secretsEqual(token, adminToken)) return { kind: 'admin' };

@@ -1,6 +1,23 @@
 /** Something that knows secret values and hides them in text. */
 export interface Redactor {
   redact(text: string): string;
+  /**
+   * Hides what a tool call carries before the tool has run (a value being stored is not known yet
+   * when the call is announced). Returns the input to show.
+   */
+  maskToolInput?(toolName: string, input: unknown): unknown;
+}
+
+/** Applies the redactors to an event: tool inputs first, then every string. */
+export function redactEvent<E extends { readonly type: string }>(event: E, redactors: readonly Redactor[]): E {
+  if (redactors.length === 0) return event;
+  let masked: E = event;
+  if (event.type === 'tool_use') {
+    const call = event as unknown as { name: string; input: unknown };
+    const input = redactors.reduce((value, redactor) => (redactor.maskToolInput ? redactor.maskToolInput(call.name, value) : value), call.input);
+    if (input !== call.input) masked = { ...event, input };
+  }
+  return redactDeep(masked, redactors);
 }
 
 /** Applies every redactor to every string in a value, returning a copy (or the value itself when nothing changed). */

@@ -1,0 +1,157 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { duration, size } from '../../core/config-values.ts';
+import type { BridgeCall, Extension } from '../../core/extension-api.ts';
+import { valuesRedactor } from '../../core/redaction.ts';
+import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
+import { validateKey, validateTags, validateValue } from './keys.ts';
+import { PASSPHRASE_ENV, resolvePassphrase } from './passphrase.ts';
+import { runWithSecrets } from './run-command.ts';
+import { VaultStore, type VaultEntry } from './store.ts';
+
+const configSchema = z.strictObject({
+  /** A file holding the passphrase; without it and without CLAUDE_EXT_VAULT_PASSPHRASE one is generated. */
+  passphrase_file: z.string().min(1).optional(),
+  /** How long a vault_run command may run. */
+  run_timeout: duration.default(120_000),
+  /** Output of a vault_run command beyond this is cut. */
+  run_max_output: size.default(1024 * 1024),
+});
+
+type VaultConfig = z.output<typeof configSchema>;
+
+/** What other extensions use in-process (e.g. a chat frontend's /vault command). */
+export interface VaultService {
+  set(user: string, key: string, value: string, tags?: readonly string[]): void;
+  delete(user: string, key: string): boolean;
+  list(user: string, tag?: string): VaultEntry[];
+  /** For extensions that call a service with a credential; never hand it to a model. */
+  get(user: string, key: string): string | undefined;
+}
+
+const VAULT_REFERENCE = /^vault:(.+)$/;
+
+const schemas = {
+  store: z.object({ key: z.string(), value: z.string(), tags: z.array(z.string()).optional(), user: z.string().optional() }),
+  list: z.object({ tag: z.string().optional(), user: z.string().optional() }),
+  delete: z.object({ key: z.string(), user: z.string().optional() }),
+  run: z.object({ command: z.string().min(1).max(20_000), env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names are letters, digits and _'), z.string()).default({}) }),
+};
+
+export default (): Extension<VaultConfig> => {
+  let store: VaultStore | undefined;
+  let config: VaultConfig;
+  return {
+    name: 'vault',
+    description: 'Encrypted credentials per user that sessions can use without reading them',
+    configSchema,
+    start(ctx) {
+      config = ctx.config;
+      ctx.markSecretEnv(PASSPHRASE_ENV);
+      const passphrase = resolvePassphrase({
+        env: process.env,
+        ...(config.passphrase_file ? { passphraseFile: path.resolve(ctx.stateDir, config.passphrase_file) } : {}),
+        dataDir: ctx.dataDir,
+      });
+      if (passphrase.warning) ctx.logger.warn(passphrase.warning);
+      if (passphrase.source === 'generated' && passphrase.created) {
+        ctx.logger.warn(`generated a vault passphrase in ${passphrase.file}: back it up; without it the vault cannot be opened`);
+      }
+      const vault = VaultStore.open(path.join(ctx.dataDir, 'vault.json'), passphrase.passphrase);
+      store = vault;
+      ctx.track({ dispose: () => vault.close() });
+      const redactor = valuesRedactor(() => vault.values());
+      ctx.addRedactor({
+        redact: (text) => redactor.redact(text),
+        maskToolInput: (name, input) => maskStoredValue(name, input),
+      });
+      const changed = <T>(result: T): T => {
+        redactor.invalidate();
+        return result;
+      };
+
+      const service: VaultService = {
+        set: (user, key, value, tags) => changed(vault.set(user, validateKey(key), validateValue(value), validateTags(tags ?? []))),
+        delete: (user, key) => changed(vault.delete(user, validateKey(key))),
+        list: (user, tag) => vault.list(user, tag),
+        get: (user, key) => vault.get(user, validateKey(key)),
+      };
+      ctx.provideService('vault', service);
+      ctx.addMcpServer({ name: 'vault', script: path.join(ctx.extensionDir, 'mcp.ts'), tags: ['credentials'] });
+
+      ctx.addBridgeMethod(
+        'store',
+        (raw, call) => {
+          const p = parse(schemas.store, raw);
+          const user = actingUser(call, p.user);
+          service.set(user, p.key, p.value, p.tags);
+          ctx.record('vault_stored', { user, key: p.key });
+          return { stored: p.key };
+        },
+        { access: 'any' },
+      );
+      ctx.addBridgeMethod('list', (raw, call) => {
+        const p = parse(schemas.list, raw);
+        return service.list(actingUser(call, p.user), p.tag);
+      }, { access: 'any' });
+      ctx.addBridgeMethod(
+        'delete',
+        (raw, call) => {
+          const p = parse(schemas.delete, raw);
+          const user = actingUser(call, p.user);
+          const deleted = service.delete(user, p.key);
+          if (deleted) ctx.record('vault_deleted', { user, key: p.key });
+          return { deleted };
+        },
+        { access: 'any' },
+      );
+      ctx.addBridgeMethod('run', async (raw, call) => {
+        const session = call.session;
+        if (!session) throw new RpcError(RpcErrorCode.Unauthorized, 'vault.run can only be called from a session');
+        const p = parse(schemas.run, raw);
+        const env: Record<string, string> = {};
+        for (const [name, reference] of Object.entries(p.env)) {
+          const key = VAULT_REFERENCE.exec(reference)?.[1];
+          if (!key) throw new RpcError(RpcErrorCode.InvalidParams, `env.${name}: expected "vault:<key>", e.g. "vault:github/token"`);
+          const value = vault.get(session.user, validateKey(key));
+          if (value === undefined) throw new RpcError(RpcErrorCode.ServerError, `env.${name}: no secret "${key}" in your vault (vault_list shows what there is)`);
+          env[name] = value;
+        }
+        const result = await runWithSecrets({ command: p.command, cwd: session.cwd, env, timeoutMs: config.run_timeout, maxOutputBytes: config.run_max_output });
+        ctx.record('vault_run', { session: session.id, keys: Object.values(p.env).map((r) => r.slice('vault:'.length)), exit: result.exitCode, timed_out: result.timedOut });
+        const hide = valuesRedactor(() => [...Object.values(env), ...vault.values(session.user)]);
+        return { ...result, stdout: hide.redact(result.stdout), stderr: hide.redact(result.stderr) };
+      });
+    },
+    reconfigure(next) {
+      config = { ...next, passphrase_file: config.passphrase_file };
+    },
+    healthCheck() {
+      return store ? { status: 'ok' } : { status: 'error', reason: 'the vault is not open' };
+    },
+  };
+};
+
+/** Sessions act for their own user; the terminal (admin) names one, `local` by default. */
+function actingUser(call: BridgeCall, requested: string | undefined): string {
+  if (call.session) return call.session.user;
+  return requested ?? 'local';
+}
+
+/** The value in a vault_store call is a secret before the vault knows it. */
+function maskStoredValue(name: string, input: unknown): unknown {
+  if (!input || typeof input !== 'object') return input;
+  const record = input as Record<string, unknown>;
+  if (name === 'mcp__vault__vault_store' && 'value' in record) return { ...record, value: '[REDACTED]' };
+  if (name === 'mcp__vault__vault' && record.action === 'vault_store' && record.params && typeof record.params === 'object') {
+    return { ...record, params: { ...(record.params as Record<string, unknown>), value: '[REDACTED]' } };
+  }
+  return input;
+}
+
+function parse<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const parsed = schema.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new RpcError(RpcErrorCode.InvalidParams, `${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`);
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { defineTool, runMcpServer } from '../../mcp/index.ts';
+
+interface RunResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  truncated: boolean;
+}
+
+const key = z.string().describe('A path such as github/token');
+
+const tools = [
+  defineTool({
+    name: 'vault_store',
+    description: 'Store a credential in the user\'s encrypted vault. It can later be used with vault_run; it can never be read back.',
+    input: { key, value: z.string().min(1).describe('The secret'), tags: z.array(z.string()).optional().describe('Labels for vault_list') },
+    handler: async ({ key: name, value, tags }, ctx) => {
+      await ctx.bridge.call('vault.store', { key: name, value, ...(tags ? { tags } : {}) }, { signal: ctx.signal });
+      return `stored ${name}`;
+    },
+  }),
+  defineTool({
+    name: 'vault_list',
+    description: 'List the keys (and tags) in the user\'s vault. Values are never shown.',
+    input: { tag: z.string().optional().describe('Only keys with this tag') },
+    handler: async ({ tag }, ctx) => ctx.bridge.call('vault.list', tag ? { tag } : {}, { idempotent: true, signal: ctx.signal }),
+  }),
+  defineTool({
+    name: 'vault_delete',
+    description: 'Delete a credential from the user\'s vault.',
+    input: { key },
+    handler: async ({ key: name }, ctx) => {
+      const answer = await ctx.bridge.call<{ deleted: boolean }>('vault.delete', { key: name }, { idempotent: true, signal: ctx.signal });
+      return answer.deleted ? `deleted ${name}` : `there was no ${name}`;
+    },
+  }),
+  defineTool({
+    name: 'vault_run',
+    description:
+      'Run a shell command in the session\'s working directory with vault secrets as environment variables, e.g. ' +
+      'command "gh api user" with env {"GH_TOKEN": "vault:github/token"}. Secret values are removed from the output.',
+    input: {
+      command: z.string().min(1).describe('A shell command (sh -c)'),
+      env: z.record(z.string(), z.string()).optional().describe('Variable name to "vault:<key>"'),
+    },
+    handler: async ({ command, env }, ctx) => {
+      const result = await ctx.bridge.call<RunResult>('vault.run', { command, env: env ?? {} }, { signal: ctx.signal });
+      const parts = [`exit code: ${result.exitCode ?? 'none'}${result.timedOut ? ' (timed out)' : ''}${result.truncated ? ' (output cut)' : ''}`];
+      if (result.stdout) parts.push(`stdout:\n${result.stdout}`);
+      if (result.stderr) parts.push(`stderr:\n${result.stderr}`);
+      return parts.join('\n');
+    },
+  }),
+];
+
+await runMcpServer({ name: 'vault', tools });
