@@ -9,7 +9,12 @@ function isBare(specifier) {
 }
 
 function isOwnTypeScript(url) {
-  return url.startsWith('file:') && !url.includes('/node_modules/') && /\.ts(\?|$)/.test(url);
+  return url.startsWith('file:') && !url.includes('/node_modules/') && /\.ts(\?|%3F|$)/i.test(url);
+}
+
+/** tsx marks files it means to load as CommonJS with a query of its own; an ES module needs none. */
+function withoutCommonJsMark(url) {
+  return url.replace(/(\?|%3F)tsx-.*$/i, '');
 }
 
 export async function resolve(specifier, context, nextResolve) {
@@ -20,6 +25,6 @@ export async function resolve(specifier, context, nextResolve) {
     if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !isBare(specifier) || context.parentURL === projectRoot) throw error;
     resolved = await nextResolve(specifier, { ...context, parentURL: projectRoot });
   }
-  if (isOwnTypeScript(resolved.url) && resolved.format !== 'module') return { ...resolved, format: 'module' };
+  if (isOwnTypeScript(resolved.url) && resolved.format !== 'module') return { ...resolved, url: withoutCommonJsMark(resolved.url), format: 'module' };
   return resolved;
 }

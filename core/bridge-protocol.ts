@@ -18,7 +18,11 @@ export const BRIDGE_ENV = {
 export const AUTH_METHOD = 'auth';
 
 /** Who a connection acts for, derived only from its credential. */
-export type Principal = { readonly kind: 'admin' } | { readonly kind: 'session'; readonly sessionId: string; readonly user: string };
+export type Principal =
+  | { readonly kind: 'admin' }
+  | { readonly kind: 'session'; readonly sessionId: string; readonly user: string }
+  /** Only for `public` methods: a connection that did not authenticate. */
+  | { readonly kind: 'anonymous' };
 
 /**
  * Who may call a method: `session` only an MCP server with its session token (the handler learns the

@@ -217,9 +217,7 @@ export class ClaudeEngine {
     const owned = this.sessionsOf(request.user);
     if (owned.length >= this.settings.maxPerUser) throw new SessionLimitError(request.user, this.settings.maxPerUser);
     const name = request.name ?? uniqueName(owned.map((rt) => rt.state.name));
-    if (!/^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u.test(name)) {
-      throw new InvalidRequestError(`session name "${name}" must be 1-64 letters, digits, spaces, dots, dashes or underscores`);
-    }
+    validateSessionName(name);
     if (owned.some((rt) => rt.state.name === name)) throw new InvalidRequestError(`user "${request.user}" already has a session named "${name}"`);
     const cwd = path.resolve(this.settings.defaultCwd, request.cwd ?? '.');
     if (!isDirectory(cwd)) throw new InvalidRequestError(`working directory ${cwd} does not exist`);
@@ -266,6 +264,19 @@ export class ClaudeEngine {
   /** The directory holding a session's files (state, prompts, stream, its MCP config). */
   sessionDir(sessionId: string): string {
     return this.store.files(sessionId).dir;
+  }
+
+  /** Gives a session a new name, unique among its user's sessions. */
+  renameSession(sessionId: string, name: string): SessionSummary {
+    const rt = this.sessions.get(sessionId);
+    if (!rt) throw new SessionNotFoundError(undefined, sessionId);
+    validateSessionName(name);
+    if (this.sessionsOf(rt.state.user).some((other) => other !== rt && other.state.name === name)) {
+      throw new InvalidRequestError(`user "${rt.state.user}" already has a session named "${name}"`);
+    }
+    rt.update(this.store, { name });
+    this.options.eventLog.record('session_renamed', { session: sessionId, name });
+    return this.summary(rt);
   }
 
   async deleteSession(sessionId: string): Promise<void> {
@@ -939,4 +950,10 @@ function isDirectory(dir: string): boolean {
 
 function lastLines(text: string, count: number): string {
   return text.trim().split('\n').slice(-count).join(' | ');
+}
+
+function validateSessionName(name: string): void {
+  if (!/^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,63}$/u.test(name)) {
+    throw new InvalidRequestError(`session name "${name}" must be 1-64 letters, digits, spaces, dots, dashes or underscores`);
+  }
 }

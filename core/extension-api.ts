@@ -13,6 +13,12 @@ import type { PromptRecord, SessionSummary } from './session-types.ts';
 import type { Redactor } from './redaction.ts';
 import type { Template } from './templates.ts';
 
+export { RpcError, RpcErrorCode } from './rpc-protocol.ts';
+export type { Redactor } from './redaction.ts';
+export type { SessionOverrides } from './session-overrides.ts';
+export type { EngineEvent } from './events.ts';
+export type { SessionSummary, PromptRecord } from './session-types.ts';
+
 export type Health = { readonly status: 'ok'; readonly detail?: string } | { readonly status: 'degraded' | 'error'; readonly reason: string };
 
 export interface Extension<Config = unknown> {
@@ -85,6 +91,10 @@ export interface ExtensionContext<Config = unknown> {
   readonly extensionDir: string;
   readonly engine: ClaudeEngine;
   readonly services: ServiceAccess;
+  /** Session templates that can be used now (built-in, from config, from extensions). */
+  listTemplates(): Array<{ name: string; description: string }>;
+  /** Every enabled extension with its health, as `claude-ext status` shows it. */
+  extensionsHealth(): Promise<Array<{ name: string; state: string; health: Health }>>;
 
   provideService<T>(name: string, service: T): Disposable;
   addMcpServer(spec: McpServerSpec): Disposable;

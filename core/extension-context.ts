@@ -4,7 +4,7 @@ import type { Contributions } from './contributions.ts';
 import { DisposableStore, toDisposable, type Disposable } from './disposable.ts';
 import type { ClaudeEngine } from './engine.ts';
 import type { EventLog } from './event-log.ts';
-import type { BridgeHandler, ExtensionContext, ServiceAccess } from './extension-api.ts';
+import type { BridgeHandler, ExtensionContext, Health, ServiceAccess } from './extension-api.ts';
 import { ensurePrivateDir } from './files.ts';
 import type { Logger } from './log.ts';
 import { RpcError, RpcErrorCode } from './rpc-protocol.ts';
@@ -22,6 +22,8 @@ export interface ContextDeps {
   readonly stateDir: string;
   /** Live timers of all extensions, so a test can see that none is left. */
   readonly timers: Set<NodeJS.Timeout>;
+  /** Set by the host: the health of every enabled extension. */
+  health?: () => Promise<Array<{ name: string; state: string; health: Health }>>;
 }
 
 /** Builds an extension's context; everything it registers is added to `store`. */
@@ -71,6 +73,8 @@ export function createExtensionContext<Config>(
     extensionDir,
     engine: deps.engine,
     services,
+    listTemplates: () => deps.templates.list().map((t) => ({ name: t.name, description: t.description })),
+    extensionsHealth: () => (deps.health ? deps.health() : Promise.resolve([])),
     provideService: (service, value) => own(deps.contributions.provideService(name, service, value)),
     addMcpServer: (spec) => own(deps.contributions.addMcpServer(name, spec)),
     addSystemPrompt: (fragment) => own(deps.contributions.addSystemPrompt(name, fragment)),
@@ -102,7 +106,7 @@ function registerBridgeMethod(deps: ContextDeps, extension: string, method: stri
   return deps.server.register(
     `${extension}.${method}`,
     (params, ctx) => {
-      const principal = ctx.principal ?? { kind: 'admin' as const };
+      const principal = ctx.principal ?? { kind: 'anonymous' as const };
       const session = principal.kind === 'session' ? deps.engine.getSession(principal.sessionId) : undefined;
       if (principal.kind === 'session' && !session) throw new RpcError(RpcErrorCode.Unauthorized, 'the session of this credential no longer exists');
       return handler(params, { principal, session, signal: ctx.signal, progress: ctx.progress });

@@ -57,7 +57,9 @@ export class ExtensionHost {
     private readonly deps: ContextDeps,
     /** The project's own `extensions/` directory, searched before `extensions_dirs`. */
     private readonly builtinDir: string,
-  ) {}
+  ) {
+    deps.health = () => this.status();
+  }
 
   /**
    * Brings the running extensions in line with `config`. With `strict` (a reload), any invalid

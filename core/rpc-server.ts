@@ -242,7 +242,7 @@ export class RpcServer {
 
 function checkAccess(method: string, access: MethodAccess, principal: Principal | undefined): void {
   if (access === 'public') return;
-  if (!principal) throw new RpcError(RpcErrorCode.Unauthorized, `${method}: authenticate first (the auth method with a token)`);
+  if (!principal || principal.kind === 'anonymous') throw new RpcError(RpcErrorCode.Unauthorized, `${method}: authenticate first (the auth method with a token)`);
   if (access === 'session' && principal.kind !== 'session') throw new RpcError(RpcErrorCode.Unauthorized, `${method} can only be called from a session`);
   if (access === 'admin' && principal.kind !== 'admin') throw new RpcError(RpcErrorCode.Unauthorized, `${method} needs the admin credential`);
 }

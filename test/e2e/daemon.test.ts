@@ -216,8 +216,9 @@ describe('configuration: start and reload', () => {
       assert.equal(byCli.code, 2, 'the CLI itself cannot read the broken file');
       assert.match(byCli.stderr, /config\.yaml:\d+: invalid YAML/);
       assert.equal(daemon.child.exitCode, null, 'the daemon keeps running');
+      fs.writeFileSync(file, `state_dir: ${world.stateDir}\nsessions:\n  default_cwd: ${world.workDir}\n  max_per_user: 9\n`);
       const third = await newSession('three');
-      assert.notEqual(third.code, 0, 'the limit of 2 from the last good configuration still holds');
+      assert.notEqual(third.code, 0, 'the limit of 2 from the last good configuration still holds (the file now says 9, not reloaded)');
       assert.match(third.stderr, /2/);
     } finally {
       await daemon.stop();
