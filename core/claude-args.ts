@@ -25,6 +25,8 @@ export function warmProcessArgs(
   if (model) args.push('--model', model);
   const systemPrompt = [...added.systemPrompt, ...(options.appendSystemPrompt ? [options.appendSystemPrompt] : [])].join('\n\n');
   if (systemPrompt) args.push('--append-system-prompt', systemPrompt);
+  if (options.jsonSchema) args.push('--json-schema', JSON.stringify(options.jsonSchema));
+  if (options.maxTurns !== undefined) args.push('--max-turns', String(options.maxTurns));
   args.push(...added.args, ...settings.extraArgs);
   return args;
 }

@@ -113,6 +113,11 @@ export class ClaudeEngine {
     return this.options.logger;
   }
 
+  /** Where sessions that name no working directory run (and relative ones are resolved from). */
+  get defaultCwd(): string {
+    return this.settings.defaultCwd;
+  }
+
   updateSettings(settings: EngineSettings): void {
     this.settings = settings;
     for (const rt of this.sessions.values()) this.armIdleTimer(rt);
@@ -650,6 +655,7 @@ export class ClaudeEngine {
       durationMs: event.durationMs,
       numTurns: event.numTurns,
       usage: event.usage,
+      ...(event.structuredOutput !== undefined ? { structuredOutput: event.structuredOutput } : {}),
     };
   }
 

@@ -20,6 +20,8 @@ export interface TurnResult {
   readonly durationMs: number;
   readonly numTurns: number;
   readonly usage: TurnUsage;
+  /** The answer as structured data, when the prompt asked for it with a JSON schema. */
+  readonly structuredOutput?: unknown;
 }
 
 interface EventBase {
@@ -54,5 +56,5 @@ export type StreamEvent =
   | { readonly type: 'thinking'; readonly text: string; readonly partial: boolean }
   | { readonly type: 'tool_use'; readonly toolUseId: string; readonly name: string; readonly input: unknown }
   | { readonly type: 'tool_result'; readonly toolUseId: string; readonly content: string; readonly isError: boolean }
-  | { readonly type: 'cli_result'; readonly subtype: string; readonly isError: boolean; readonly text: string; readonly totalCostUsd: number; readonly durationMs: number; readonly numTurns: number; readonly usage: TurnUsage }
+  | { readonly type: 'cli_result'; readonly subtype: string; readonly isError: boolean; readonly text: string; readonly totalCostUsd: number; readonly durationMs: number; readonly numTurns: number; readonly usage: TurnUsage; readonly structuredOutput?: unknown }
   | { readonly type: 'control_response'; readonly requestId: string; readonly ok: boolean };

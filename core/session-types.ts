@@ -6,6 +6,10 @@ export type SessionStatus = 'idle' | 'busy' | 'stopped' | 'dead';
 export interface PromptOptions {
   readonly model?: string;
   readonly appendSystemPrompt?: string;
+  /** Ask for the answer as JSON matching this schema (`--json-schema`). */
+  readonly jsonSchema?: Readonly<Record<string, unknown>>;
+  /** At most this many model turns (`--max-turns`). */
+  readonly maxTurns?: number;
 }
 
 /** A pending interrupt: sent to the CLI, waiting for its answer and the turn's end. */

@@ -101,6 +101,7 @@ function resultEvent(line: Json): StreamEvent {
     durationMs: num(line.duration_ms),
     numTurns: num(line.num_turns),
     usage: tokens,
+    ...(line.structured_output !== undefined ? { structuredOutput: line.structured_output } : {}),
   };
 }
 
