@@ -9,7 +9,7 @@ export type MisfirePolicy = 'once' | 'skip' | 'all';
 
 export const MISFIRE_POLICIES: readonly MisfirePolicy[] = ['once', 'skip', 'all'];
 export const DEFAULT_MISFIRE_POLICY: MisfirePolicy = 'once';
-export const DEFAULT_MISFIRE_GRACE_MS = 60 * 60 * 1000;
+export const DEFAULT_MISFIRE_GRACE_MS = 10 * 60 * 1000;
 
 export interface MissedPlan {
   /** Scheduled times to run, ascending. */

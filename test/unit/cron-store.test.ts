@@ -72,7 +72,7 @@ describe('JobStore: jobs', () => {
         sessionMode: 'new',
         keep: false,
         misfire: 'once',
-        misfireGraceMs: 3_600_000,
+        misfireGraceMs: 600_000,
         paused: false,
         source: 'cli',
         labels: {},

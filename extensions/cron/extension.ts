@@ -1,0 +1,245 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { duration } from '../../core/config-values.ts';
+import type { BridgeCall, Extension } from '../../core/extension-api.ts';
+import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
+import { systemClock } from './clock.ts';
+import { JobStore, type ConfigJobInput, type Job } from './job-store.ts';
+import { removeLeftoverSessions, runJob } from './job-runner.ts';
+import { MISFIRE_POLICIES } from './misfire.ts';
+import { defaultTimezone, isValidTimezone, parseCron, parseRunAt } from './schedule.ts';
+import { Scheduler } from './scheduler.ts';
+
+const timezone = z.string().refine(isValidTimezone, 'not a known IANA timezone (e.g. Europe/Berlin)');
+const labels = z.record(z.string(), z.string());
+
+const configJob = z.strictObject({
+  name: z.string().min(1).max(64),
+  schedule: z.string().min(1),
+  prompt: z.string().min(1),
+  /** Whose job it is (whose sessions it runs in). */
+  user: z.string().min(1).default('local'),
+  timezone: timezone.optional(),
+  session: z.enum(['new', 'reuse']).default('new'),
+  keep: z.boolean().default(false),
+  misfire: z.enum(MISFIRE_POLICIES).optional(),
+  misfire_grace: duration.optional(),
+  /** Where results go, e.g. { frontend: telegram, chat: "123456" }. */
+  labels: labels.default({}),
+});
+
+const configSchema = z.strictObject({
+  timezone: timezone.default(defaultTimezone()),
+  misfire: z.enum(MISFIRE_POLICIES).default('once'),
+  misfire_grace: duration.default(10 * 60_000),
+  jobs: z.array(configJob).default([]),
+});
+
+type CronConfig = z.output<typeof configSchema>;
+
+const createParams = z.object({
+  name: z.string().min(1).max(64),
+  prompt: z.string().min(1).max(20_000),
+  schedule: z.string().min(1).optional(),
+  run_at: z.string().min(1).optional(),
+  session: z.enum(['new', 'reuse']).default('new'),
+  keep: z.boolean().optional(),
+  timezone: z.string().optional(),
+  misfire: z.enum(MISFIRE_POLICIES).optional(),
+  user: z.string().min(1).optional(),
+  labels: labels.optional(),
+});
+const idParams = z.object({ id: z.string().min(1), user: z.string().min(1).optional() });
+const listParams = z.object({ user: z.string().min(1).optional() });
+
+export default (): Extension<CronConfig> => {
+  let scheduler: Scheduler | undefined;
+  let store: JobStore | undefined;
+  let config: CronConfig;
+  return {
+    name: 'cron',
+    description: 'Prompts that run on a schedule',
+    configSchema,
+    async start(ctx) {
+      config = ctx.config;
+      const jobs = JobStore.open(path.join(ctx.dataDir, 'jobs.sqlite'));
+      store = jobs;
+      syncConfigJobs(jobs, config);
+      await removeLeftoverSessions(ctx);
+      const running = new Scheduler({
+        store: jobs,
+        clock: systemClock,
+        logger: ctx.logger,
+        fire: async (job, scheduledFor) => {
+          ctx.record('cron_fired', { job: job.id, name: job.name, user: job.user, scheduled_for: new Date(scheduledFor).toISOString() });
+          const outcome = await runJob(ctx, jobs, job);
+          ctx.record('cron_result', { job: job.id, status: outcome.status, cost_usd: outcome.costUsd ?? 0, duration_ms: outcome.durationMs ?? 0, session: outcome.sessionId ?? null });
+          return outcome;
+        },
+        onMissed: (job, scheduledFor, status, detail) => {
+          ctx.logger.warn(`cron job ${job.name} (${job.id}) ${status} its fire of ${new Date(scheduledFor).toISOString()}: ${detail}`);
+          ctx.record('cron_missed', { job: job.id, scheduled_for: new Date(scheduledFor).toISOString(), status, detail });
+        },
+      });
+      scheduler = running;
+      running.start();
+      ctx.track({ dispose: () => running.stop() });
+
+      const ownJob = (call: BridgeCall, id: string, requestedUser?: string): Job => {
+        const job = jobs.get(id);
+        const user = actingUser(call, requestedUser);
+        if (!job || (user !== undefined && job.user !== user)) throw new RpcError(RpcErrorCode.ServerError, `no cron job ${id}${user !== undefined ? ` of ${user}` : ''}`);
+        return job;
+      };
+
+      ctx.addBridgeMethod('create', (raw, call) => {
+        const p = parse(createParams, raw);
+        const user = call.session?.user ?? p.user ?? 'local';
+        const tz = p.timezone ?? config.timezone;
+        if (!isValidTimezone(tz)) throw invalid(`timezone "${tz}" is not a known IANA timezone`);
+        if ((p.schedule === undefined) === (p.run_at === undefined)) throw invalid('give either schedule (a cron expression) or run_at (an ISO time or +20m)');
+        let runAt: number | undefined;
+        if (p.schedule !== undefined) {
+          const check = parseCron(p.schedule, tz);
+          if (!check.ok) throw invalid(`schedule "${p.schedule}": ${check.reason}`);
+        } else {
+          const parsed = parseRunAt(p.run_at ?? '', Date.now(), tz);
+          if (!parsed.ok) throw invalid(`run_at "${p.run_at}": ${parsed.reason}`);
+          runAt = parsed.at;
+        }
+        const job = jobs.create({
+          name: p.name,
+          user,
+          prompt: p.prompt,
+          ...(p.schedule !== undefined ? { schedule: p.schedule } : {}),
+          ...(runAt !== undefined ? { runAt } : {}),
+          timezone: tz,
+          sessionMode: p.session,
+          keep: p.keep ?? false,
+          misfire: p.misfire ?? config.misfire,
+          misfireGraceMs: config.misfire_grace,
+          source: call.session ? 'session' : 'cli',
+          labels: call.session ? frontendLabels(call.session.labels) : (p.labels ?? {}),
+        });
+        running.wake();
+        ctx.record('cron_created', { job: job.id, name: job.name, user });
+        return describe(job);
+      }, { access: 'any' });
+
+      ctx.addBridgeMethod('list', (raw, call) => {
+        const p = parse(listParams, raw);
+        const user = actingUser(call, p.user);
+        return jobs.list(user === undefined ? {} : { user }).map((job) => ({ ...describe(job), recent: jobs.runs(job.id, 5) }));
+      }, { access: 'any' });
+
+      ctx.addBridgeMethod('delete', (raw, call) => {
+        const p = parse(idParams, raw);
+        const job = ownJob(call, p.id, p.user);
+        jobs.delete(job.id);
+        running.wake();
+        ctx.record('cron_deleted', { job: job.id });
+        return { deleted: job.id };
+      }, { access: 'any' });
+
+      for (const paused of [true, false]) {
+        ctx.addBridgeMethod(paused ? 'pause' : 'resume', (raw, call) => {
+          const p = parse(idParams, raw);
+          const job = ownJob(call, p.id, p.user);
+          const updated = jobs.setPaused(job.id, paused);
+          running.wake();
+          return describe(updated);
+        }, { access: 'any' });
+      }
+
+      ctx.addBridgeMethod('run_now', (raw, call) => {
+        const p = parse(idParams, raw);
+        const job = ownJob(call, p.id, p.user);
+        const handle = running.runNow(job.id);
+        return { run: handle.run.id, status: handle.run.status };
+      }, { access: 'any' });
+
+      ctx.addMcpServer({ name: 'cron', script: path.join(ctx.extensionDir, 'mcp.ts') });
+    },
+    reconfigure(next) {
+      config = next;
+      if (store) syncConfigJobs(store, next);
+      scheduler?.wake();
+    },
+    async stop() {
+      scheduler?.stop();
+      await scheduler?.whenIdle();
+      store?.close();
+    },
+    healthCheck() {
+      const count = store?.list().length ?? 0;
+      return { status: 'ok', detail: `${count} job${count === 1 ? '' : 's'}` };
+    },
+  };
+};
+
+/** Jobs from config are upserted by name for each user; jobs removed from config are deleted. */
+function syncConfigJobs(store: JobStore, config: CronConfig): void {
+  const byUser = new Map<string, ConfigJobInput[]>();
+  for (const job of store.list()) if (job.source === 'config') byUser.set(job.user, []);
+  for (const job of config.jobs) {
+    const list = byUser.get(job.user) ?? [];
+    list.push({
+      name: job.name,
+      prompt: job.prompt,
+      schedule: job.schedule,
+      timezone: job.timezone ?? config.timezone,
+      sessionMode: job.session,
+      keep: job.keep,
+      misfire: job.misfire ?? config.misfire,
+      misfireGraceMs: job.misfire_grace ?? config.misfire_grace,
+      labels: job.labels,
+    });
+    byUser.set(job.user, list);
+  }
+  for (const [user, jobs] of byUser) store.upsertConfigJobs(user, jobs);
+}
+
+/** The labels that route results to the chat a job was created from. */
+function frontendLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const { frontend, chat } = labels;
+  return { ...(frontend ? { frontend } : {}), ...(chat ? { chat } : {}) };
+}
+
+/** Sessions act for their own user; the terminal names one (or sees all). */
+function actingUser(call: BridgeCall, requested: string | undefined): string | undefined {
+  return call.session ? call.session.user : requested;
+}
+
+function describe(job: Job): Record<string, unknown> {
+  const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    id: job.id,
+    name: job.name,
+    user: job.user,
+    prompt: job.prompt,
+    schedule: job.schedule,
+    runAt: iso(job.runAt),
+    timezone: job.timezone,
+    session: job.sessionMode,
+    paused: job.paused,
+    source: job.source,
+    nextRunAt: iso(job.nextRunAt),
+    lastRunAt: iso(job.lastRunAt),
+    lastStatus: job.lastStatus,
+    lastCostUsd: job.lastCostUsd,
+    lastDurationMs: job.lastDurationMs,
+    lastError: job.lastError,
+    done: job.done,
+  };
+}
+
+function invalid(message: string): RpcError {
+  return new RpcError(RpcErrorCode.InvalidParams, message);
+}
+
+function parse<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const parsed = schema.safeParse(raw ?? {});
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw invalid(`${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`);
+}

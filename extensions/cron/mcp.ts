@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { defineTool, runMcpServer } from '../../mcp/index.ts';
+
+const id = z.string().min(1).describe('The job id (from cron_list)');
+
+const tools = [
+  defineTool({
+    name: 'cron_create',
+    description:
+      'Schedule a prompt: recurring with a cron expression ("0 9 * * 1-5" = weekdays at 9:00; 6 fields for seconds) or once with run_at ' +
+      '(an ISO time, or relative like "+20m", "+1h30m"). The result is delivered to the user like this conversation\'s.',
+    input: {
+      name: z.string().min(1).max(64).describe('A short unique name'),
+      prompt: z.string().min(1).describe('What to do when it fires, self-contained'),
+      schedule: z.string().optional().describe('A cron expression'),
+      run_at: z.string().optional().describe('When to run once'),
+      session: z.enum(['new', 'reuse']).optional().describe('new: a fresh session each run (default); reuse: one session that remembers earlier runs'),
+      timezone: z.string().optional().describe('IANA timezone, default the configured one'),
+    },
+    handler: (args, ctx) => ctx.bridge.call('cron.create', args, { signal: ctx.signal }),
+  }),
+  defineTool({
+    name: 'cron_list',
+    description: "List the user's scheduled jobs with their next run, last run, result and missed fires.",
+    input: {},
+    handler: (_args, ctx) => ctx.bridge.call('cron.list', {}, { idempotent: true, signal: ctx.signal }),
+  }),
+  defineTool({
+    name: 'cron_delete',
+    description: 'Delete a scheduled job.',
+    input: { id },
+    handler: (args, ctx) => ctx.bridge.call('cron.delete', args, { idempotent: true, signal: ctx.signal }),
+  }),
+  defineTool({
+    name: 'cron_pause',
+    description: 'Pause a job: it does not fire until resumed (fires while paused are not caught up).',
+    input: { id },
+    handler: (args, ctx) => ctx.bridge.call('cron.pause', args, { idempotent: true, signal: ctx.signal }),
+  }),
+  defineTool({
+    name: 'cron_resume',
+    description: 'Resume a paused job.',
+    input: { id },
+    handler: (args, ctx) => ctx.bridge.call('cron.resume', args, { idempotent: true, signal: ctx.signal }),
+  }),
+];
+
+await runMcpServer({ name: 'cron', tools });

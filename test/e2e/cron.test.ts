@@ -1,0 +1,112 @@
+/**
+ * cron end to end: jobs from config, from the model through MCP and from the terminal fire and run
+ * the real claude CLI; a one-shot fires once; fires missed while the daemon was down are caught up
+ * by the misfire policy; a user cannot see or touch another user's jobs. (Timezones and DST are
+ * covered on a fake clock in test/unit/cron-*.test.ts.)
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
+import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
+
+interface JobJson {
+  id: string;
+  name: string;
+  user: string;
+  done: boolean;
+  lastStatus: string | null;
+  lastCostUsd: number | null;
+  recent: Array<{ status: string; scheduledFor: number; detail: string | null }>;
+}
+
+describe('cron', () => {
+  let world: TestWorld;
+  let config: string;
+  let daemon: DaemonProcess;
+  const cli = (args: string[]) => runCli(world, [...args, '--config', config]);
+  const jobs = async (user?: string): Promise<JobJson[]> => JSON.parse((await cli(['cron', 'list', '--json', ...(user ? ['--user', user] : [])])).stdout) as JobJson[];
+  const resultsOf = (jobId: string) => readEventLog(world).filter((e) => e.type === 'cron_result' && e.job === jobId);
+  const prompt = async (user: string, text: string): Promise<string> => {
+    const run = await cli(['prompt', '--user', user, '--json', text]);
+    assert.equal(run.code, 0, run.stderr);
+    const result = run.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; result?: { text: string } })
+      .find((e) => e.type === 'result');
+    return result?.result?.text ?? '';
+  };
+
+  before(async () => {
+    world = await createWorld('cron');
+    config = writeConfig(
+      world,
+      ['enabled: [cron]', 'extensions:', '  cron:', '    timezone: UTC', '    jobs:', '      - name: heartbeat-of-config', '        schedule: "*/2 * * * * *"', '        prompt: "@reply config job ran"', ''].join('\n'),
+    );
+    daemon = await startDaemonProcess(world, ['--config', config]);
+  });
+  after(async () => {
+    await stopStartedDaemons();
+    await world.cleanup();
+  });
+
+  test('a job from config fires on its schedule and its result is recorded with its cost', async () => {
+    const job = (await jobs('local')).find((j) => j.name === 'heartbeat-of-config');
+    assert.ok(job, 'the config job exists');
+    await waitFor('the config job to run', () => resultsOf(job.id).some((e) => e.status === 'success'), 30_000);
+    const listed = (await jobs('local')).find((j) => j.id === job.id);
+    assert.equal(listed?.lastStatus, 'success');
+    assert.ok((listed?.lastCostUsd ?? 0) > 0);
+    const fired = readEventLog(world).find((e) => e.type === 'cron_fired' && e.job === job.id);
+    const lag = Date.parse(String(fired?.ts)) - Date.parse(String(fired?.scheduled_for));
+    assert.ok(lag >= 0 && lag < 1000, `fired ${lag} ms after its time`);
+    // Stop it so it does not compete with the other tests.
+    writeConfig(world, 'enabled: [cron]\n');
+    assert.equal((await cli(['reload'])).code, 0);
+    assert.equal((await jobs('local')).some((j) => j.name === 'heartbeat-of-config'), false, 'a job removed from config is deleted');
+  });
+
+  test('the model creates a one-shot job through MCP; it fires once; other users cannot see or delete it', async () => {
+    const created = await prompt('alice', `@tool mcp__cron__cron_create ${JSON.stringify({ name: 'remind', prompt: '@reply reminder from the model', run_at: '+2s' })}\n@echo-tool`);
+    const id = (JSON.parse(created) as { id: string }).id;
+    await waitFor('the one-shot to run', () => resultsOf(id).length > 0, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(resultsOf(id).length, 1, 'it fired exactly once');
+    const mine = (await jobs('alice')).find((j) => j.id === id);
+    assert.equal(mine?.done, true);
+    assert.equal(mine?.lastStatus, 'success');
+
+    const bobSees = await prompt('bob', '@tool mcp__cron__cron_list {}\n@echo-tool');
+    assert.ok(!bobSees.includes(id), 'bob does not see alice\'s job');
+    const bobDeletes = await prompt('bob', `@tool mcp__cron__cron_delete ${JSON.stringify({ id })}\n@echo-tool`);
+    assert.match(bobDeletes, /no cron job .* of bob/);
+    assert.ok((await jobs('alice')).some((j) => j.id === id), 'the job is still there');
+    const invalid = await prompt('bob', `@tool mcp__cron__cron_create ${JSON.stringify({ name: 'bad', prompt: 'x', schedule: '61 * * * *' })}\n@echo-tool`);
+    assert.match(invalid, /schedule "61 \* \* \* \*": /);
+  });
+
+  test('fires missed while the daemon was down run once after the restart (misfire: once)', async () => {
+    let now = new Date();
+    if (now.getUTCSeconds() > 48) {
+      await new Promise((resolve) => setTimeout(resolve, (61 - now.getUTCSeconds()) * 1000));
+      now = new Date();
+    }
+    const first = new Date(now.getTime() + 4000);
+    const second = new Date(now.getTime() + 6000);
+    const schedule = `${first.getUTCSeconds()},${second.getUTCSeconds()} ${first.getUTCMinutes()} ${first.getUTCHours()} * * *`;
+    const added = await cli(['cron', 'add', 'twice', '--user', 'carol', '--schedule', schedule, '--tz', 'UTC', '@reply caught up']);
+    assert.equal(added.code, 0, added.stderr);
+    const id = /created (j_\w+)/.exec(added.stdout)?.[1] ?? '';
+    await daemon.stop();
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, second.getTime() + 1500 - Date.now())));
+    daemon = await startDaemonProcess(world, ['--config', config]);
+    await waitFor('the catch-up run', () => resultsOf(id).length > 0, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const job = (await jobs('carol')).find((j) => j.id === id);
+    const statuses = (job?.recent ?? []).map((r) => r.status).sort();
+    assert.deepEqual(statuses, ['skipped', 'success'], JSON.stringify(job?.recent));
+    const ran = job?.recent.find((r) => r.status === 'success');
+    assert.equal(ran?.scheduledFor, second.getTime() - (second.getTime() % 1000), 'the latest missed fire is the one that ran');
+    assert.equal(readEventLog(world).filter((e) => e.type === 'cron_missed' && e.job === id).length, 1, 'the missed fire is logged');
+  });
+});
