@@ -6,6 +6,8 @@
  *   @tool NAME JSON     call tool NAME with input JSON
  *   @echo               answer with a JSON summary of the conversation's user texts
  *   @echo-tool          answer with the text of the newest tool result
+ *   @decide run|skip R  with --json-schema: answer through the StructuredOutput tool with
+ *                       {decision, reason: R}; without it the line is ignored
  *   @fail STATUS [MSG]  answer with that HTTP status
  *   @wait MS            modifier: wait MS before the next answer (a stall, if long)
  *   @think TEXT         modifier: a thinking block before the next answer
@@ -107,7 +109,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
 
   async function answer(body: MessagesRequest, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const closed = new Promise<void>((resolve) => res.on('close', () => resolve()));
-    const { script, stepIndex } = scriptFor(body.messages);
+    const { script, stepIndex } = scriptFor(body.messages, (body.tools ?? []).some((t) => t.name === 'StructuredOutput'));
     const step: ScriptedStep = script[stepIndex] ?? {
       answer: script.length === 0 ? { kind: 'reply', text: `echo: ${newestPlainUserText(body.messages)}` } : { kind: 'reply', text: 'done' },
       waitMs: 0,
@@ -224,7 +226,7 @@ function textOf(answer: Answer, messages: Message[]): string {
 }
 
 /** The script of the newest plain user text, and which of its answers this request is for. */
-function scriptFor(messages: Message[]): { script: ScriptedStep[]; stepIndex: number } {
+function scriptFor(messages: Message[], structuredOutput: boolean): { script: ScriptedStep[]; stepIndex: number } {
   let anchor = -1;
   for (let i = messages.length - 1; i >= 0; i -= 1) {
     const m = messages[i];
@@ -236,10 +238,10 @@ function scriptFor(messages: Message[]): { script: ScriptedStep[]; stepIndex: nu
   if (anchor < 0) return { script: [], stepIndex: 0 };
   const text = userTextOf(messages[anchor] as Message) ?? '';
   const stepIndex = messages.slice(anchor + 1).filter((m) => m.role === 'assistant').length;
-  return { script: parseScript(text), stepIndex };
+  return { script: parseScript(text, { structuredOutput }), stepIndex };
 }
 
-export function parseScript(text: string): ScriptedStep[] {
+export function parseScript(text: string, options: { structuredOutput?: boolean } = {}): ScriptedStep[] {
   const steps: ScriptedStep[] = [];
   let pending: Omit<ScriptedStep, 'answer'> = { waitMs: 0, thinking: undefined, chunk: undefined };
   const push = (answer: Answer): void => {
@@ -260,6 +262,13 @@ export function parseScript(text: string): ScriptedStep[] {
         const name = space < 0 ? rest : rest.slice(0, space);
         const json = space < 0 ? '{}' : rest.slice(space + 1);
         push({ kind: 'tool', name, input: JSON.parse(json) as unknown });
+        break;
+      }
+      case 'decide': {
+        // Only where the CLI asked for structured output (--json-schema); other requests ignore it.
+        if (!options.structuredOutput) break;
+        const [decision = 'skip', ...reason] = rest.split(' ');
+        push({ kind: 'tool', name: 'StructuredOutput', input: { decision, reason: reason.join(' ') || 'scripted' } });
         break;
       }
       case 'echo':

@@ -1,0 +1,156 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { duration } from '../../core/config-values.ts';
+import type { BridgeCall, Extension } from '../../core/extension-api.ts';
+import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
+import { Heartbeat, type HeartbeatSettings, type PendingSource } from './heartbeat.ts';
+import { HeartbeatStore } from './state-store.ts';
+import { validateValveConfig } from './valves.ts';
+
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
+
+const configSchema = z.strictObject({
+  /** How often the gate is checked. */
+  interval: duration.default(30 * 60_000),
+  /** Whose sessions the heartbeat runs in. */
+  user: z.string().min(1).default('local'),
+  cwd: z.string().min(1).optional(),
+  /** Files and directories whose changes open the gate. */
+  watch: z.array(z.string().min(1)).default([]),
+  /** A command whose exit code 0 opens the gate (its output is a finding). */
+  command: z.string().min(1).optional(),
+  command_timeout: duration.default(30_000),
+  /** The small model that decides whether to run. */
+  decision_model: z.string().min(1).default('haiku'),
+  /** The model of the runs (default: the engine's). */
+  model: z.string().min(1).optional(),
+  template: z.string().min(1).optional(),
+  min_interval: duration.default(60 * 60_000),
+  max_runs_per_day: z.number().int().min(0).default(12),
+  daily_budget_usd: z.number().min(0).default(1),
+  quiet_hours: z.strictObject({ start: clock, end: clock }).optional(),
+  timezone: z.string().default(Intl.DateTimeFormat().resolvedOptions().timeZone),
+  backoff_base: duration.default(30 * 60_000),
+  backoff_max: duration.default(8 * 3_600_000),
+  /** Where reports go, e.g. { frontend: telegram, chat: "123456" }. */
+  labels: z.record(z.string(), z.string()).default({}),
+});
+
+type HeartbeatConfig = z.output<typeof configSchema>;
+
+/** What other extensions use: report things that need attention to the gate. */
+export interface HeartbeatService {
+  addSource(name: string, source: PendingSource): { dispose(): void };
+}
+
+function settingsOf(config: HeartbeatConfig, stateDir: string): HeartbeatSettings {
+  const valves = {
+    minIntervalMs: config.min_interval,
+    maxRunsPerDay: config.max_runs_per_day,
+    dailyBudgetUsd: config.daily_budget_usd,
+    ...(config.quiet_hours ? { quietHours: config.quiet_hours } : {}),
+    timezone: config.timezone,
+    backoffBaseMs: config.backoff_base,
+    backoffMaxMs: config.backoff_max,
+  };
+  validateValveConfig(valves);
+  return {
+    user: config.user,
+    cwd: config.cwd ? path.resolve(stateDir, config.cwd) : undefined,
+    watch: config.watch.map((p) => path.resolve(stateDir, p)),
+    command: config.command ? { command: config.command, timeoutMs: config.command_timeout } : undefined,
+    decisionModel: config.decision_model,
+    model: config.model,
+    template: config.template,
+    labels: config.labels,
+    valves,
+  };
+}
+
+const pauseParams = z.object({ until: z.string().optional(), minutes: z.number().positive().optional() });
+
+export default (): Extension<HeartbeatConfig> => {
+  let heartbeat: Heartbeat | undefined;
+  let restartTimer: (() => void) | undefined;
+  let applyConfig: ((next: HeartbeatConfig) => void) | undefined;
+  return {
+    name: 'heartbeat',
+    description: 'An autonomous agent that wakes up when something may need attention',
+    configSchema,
+    start(ctx) {
+      const store = new HeartbeatStore(ctx.dataDir);
+      const beat = new Heartbeat(ctx, store, settingsOf(ctx.config, ctx.stateDir));
+      heartbeat = beat;
+      const arm = (interval: number): void => {
+        const timer = ctx.setInterval(() => void beat.tick('timer'), interval);
+        restartTimer = () => timer.dispose();
+      };
+      arm(ctx.config.interval);
+      let intervalMs = ctx.config.interval;
+      ctx.track({
+        dispose: () => restartTimer?.(),
+      });
+      const service: HeartbeatService = {
+        addSource: (name, source) => {
+          beat.sources.set(name, source);
+          return { dispose: () => beat.sources.delete(name) };
+        },
+      };
+      ctx.provideService('heartbeat', service);
+      const ownerOnly = (call: BridgeCall): void => {
+        if (call.session && call.session.user !== ctx.config.user) throw new RpcError(RpcErrorCode.Unauthorized, 'only the heartbeat\'s own user may use it');
+      };
+      const method = (name: string, handler: (params: unknown, call: BridgeCall) => unknown) =>
+        ctx.addBridgeMethod(name, (params, call) => {
+          ownerOnly(call);
+          return handler(params, call);
+        }, { access: 'any' });
+
+      method('status', () => ({ ...beat.status(), log: beat.status().log.slice(-10), intervalMs }));
+      method('note', (raw) => {
+        const text = z.object({ text: z.string().min(1).max(500) }).parse(raw).text;
+        beat.note(text);
+        return { noted: text };
+      });
+      method('instructions_get', () => store.instructions());
+      method('instructions_set', (raw) => {
+        store.setInstructions(z.object({ text: z.string().min(1) }).parse(raw).text);
+        ctx.record('heartbeat_instructions_changed');
+        return { saved: true };
+      });
+      method('pause', (raw) => {
+        const p = pauseParams.parse(raw ?? {});
+        const until = p.until ? Date.parse(p.until) : Date.now() + (p.minutes ?? 100 * 365 * 24 * 60) * 60_000;
+        if (!Number.isFinite(until)) throw new RpcError(RpcErrorCode.InvalidParams, `until: "${p.until}" is not a time`);
+        beat.pause(until);
+        return { pausedUntil: new Date(until).toISOString() };
+      });
+      method('resume', () => {
+        beat.resume();
+        return { resumed: true };
+      });
+      method('trigger', () => beat.tick('manual'));
+      method('log', (raw) => {
+        const n = z.object({ n: z.number().int().min(1).max(200).default(20) }).parse(raw ?? {}).n;
+        return beat.status().log.slice(-n);
+      });
+      ctx.addMcpServer({ name: 'heartbeat', script: path.join(ctx.extensionDir, 'mcp.ts'), when: (session) => session.user === ctx.config.user });
+      applyConfig = (next) => {
+        beat.reconfigure(settingsOf(next, ctx.stateDir));
+        if (next.interval !== intervalMs) {
+          restartTimer?.();
+          arm(next.interval);
+          intervalMs = next.interval;
+        }
+      };
+    },
+    reconfigure(next) {
+      applyConfig?.(next);
+    },
+    healthCheck() {
+      if (!heartbeat) return { status: 'error', reason: 'not started' };
+      const last = heartbeat.status().log.at(-1);
+      return last?.outcome === 'error' ? { status: 'degraded', reason: `last tick failed: ${last.reason ?? ''}` } : { status: 'ok', detail: last ? `last tick: ${last.outcome}` : 'no tick yet' };
+    },
+  };
+};

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { defineTool, runMcpServer } from '../../mcp/index.ts';
+
+const call = (method: string, idempotent: boolean) => (args: object, ctx: { bridge: { call: (m: string, p: unknown, o: object) => Promise<unknown> }; signal: AbortSignal }) =>
+  ctx.bridge.call(`heartbeat.${method}`, args, { idempotent, signal: ctx.signal });
+
+const tools = [
+  defineTool({ name: 'heartbeat_status', description: 'The heartbeat: runs and cost today, pause, backoff, notes and the last ticks.', input: {}, handler: call('status', true) }),
+  defineTool({
+    name: 'heartbeat_note',
+    description: 'Leave a note for the next heartbeat run (what you did, what to check next time).',
+    input: { text: z.string().min(1).max(500) },
+    handler: call('note', false),
+  }),
+  defineTool({ name: 'heartbeat_instructions_get', description: "Read the heartbeat's instructions.", input: {}, handler: call('instructions_get', true) }),
+  defineTool({
+    name: 'heartbeat_instructions_set',
+    description: "Replace the heartbeat's instructions (markdown) with new text.",
+    input: { text: z.string().min(1) },
+    handler: call('instructions_set', true),
+  }),
+  defineTool({
+    name: 'heartbeat_pause',
+    description: 'Pause the heartbeat until a time (ISO), for some minutes, or until resumed.',
+    input: { until: z.string().optional(), minutes: z.number().positive().optional() },
+    handler: call('pause', true),
+  }),
+  defineTool({
+    name: 'heartbeat_log',
+    description: 'The last n heartbeat ticks: gated out, skipped with reason, ran with cost, or the valve that stopped it.',
+    input: { n: z.number().int().min(1).max(200).optional() },
+    handler: call('log', true),
+  }),
+];
+
+await runMcpServer({ name: 'heartbeat', tools });
