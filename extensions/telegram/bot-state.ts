@@ -1,0 +1,129 @@
+import path from 'node:path';
+import { readJsonFile, writeJsonAtomic } from '../../core/files.ts';
+import type { Verbosity } from './config.ts';
+
+interface UserState {
+  active?: string;
+  verbosity?: Verbosity;
+}
+
+/** Messages received but not yet sent on as a prompt (the batch window): kept so a crash loses none. */
+export interface PendingBatch {
+  readonly chatId: string;
+  readonly user: string;
+  readonly sessionId?: string;
+  readonly texts: string[];
+  readonly replyTo?: number;
+}
+
+interface StoredState {
+  users: Record<string, UserState>;
+  pending: Record<string, PendingBatch>;
+  /** `<chat>:<message>` of the bot's messages → the session that wrote them, newest last. */
+  messages: Array<[string, string]>;
+  lastUpdateId: number;
+}
+
+const MAX_REMEMBERED_MESSAGES = 5000;
+
+/** What the bot remembers across restarts: active sessions, verbosity, who wrote which message, the last update handled. */
+export class BotState {
+  private state: StoredState;
+  private readonly messageIndex = new Map<string, string>();
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly dataDir: string) {
+    let loaded: StoredState | undefined;
+    try {
+      loaded = readJsonFile<StoredState>(this.file);
+    } catch {
+      loaded = undefined;
+    }
+    this.state = { users: {}, messages: [], lastUpdateId: 0, ...loaded, pending: loaded?.pending ?? {} };
+    for (const [key, session] of this.state.messages) this.messageIndex.set(key, session);
+  }
+
+  private get file(): string {
+    return path.join(this.dataDir, 'state.json');
+  }
+
+  activeSession(user: string): string | undefined {
+    return this.state.users[user]?.active;
+  }
+
+  setActiveSession(user: string, sessionId: string | undefined): void {
+    const entry = (this.state.users[user] ??= {});
+    if (sessionId === undefined) delete entry.active;
+    else entry.active = sessionId;
+    this.saveSoon();
+  }
+
+  verbosity(user: string, fallback: Verbosity): Verbosity {
+    return this.state.users[user]?.verbosity ?? fallback;
+  }
+
+  setVerbosity(user: string, verbosity: Verbosity): void {
+    (this.state.users[user] ??= {}).verbosity = verbosity;
+    this.saveSoon();
+  }
+
+  /** Adds a message to a user's pending batch and marks its update handled, in one write. */
+  addPending(key: string, batch: Omit<PendingBatch, 'texts'>, text: string, updateId: number): void {
+    const current = this.state.pending[key];
+    this.state.pending[key] = { ...batch, texts: [...(current?.texts ?? []), text], ...(current?.replyTo ? { replyTo: current.replyTo } : {}) };
+    if (updateId > this.state.lastUpdateId) this.state.lastUpdateId = updateId;
+    this.save();
+  }
+
+  peekPending(key: string): PendingBatch | undefined {
+    return this.state.pending[key];
+  }
+
+  takePending(key: string): PendingBatch | undefined {
+    const batch = this.state.pending[key];
+    if (!batch) return undefined;
+    delete this.state.pending[key];
+    this.save();
+    return batch;
+  }
+
+  pendingKeys(): string[] {
+    return Object.keys(this.state.pending);
+  }
+
+  rememberMessage(chatId: string, messageId: number, sessionId: string): void {
+    const key = `${chatId}:${messageId}`;
+    this.messageIndex.set(key, sessionId);
+    this.state.messages.push([key, sessionId]);
+    if (this.state.messages.length > MAX_REMEMBERED_MESSAGES) {
+      for (const [old] of this.state.messages.splice(0, this.state.messages.length - MAX_REMEMBERED_MESSAGES)) this.messageIndex.delete(old);
+    }
+    this.saveSoon();
+  }
+
+  sessionOfMessage(chatId: string, messageId: number): string | undefined {
+    return this.messageIndex.get(`${chatId}:${messageId}`);
+  }
+
+  /** Whether an update is new; updates Telegram hands out again after a crash are not. */
+  isNewUpdate(updateId: number): boolean {
+    return updateId > this.state.lastUpdateId;
+  }
+
+  markUpdateHandled(updateId: number): void {
+    if (updateId > this.state.lastUpdateId) {
+      this.state.lastUpdateId = updateId;
+      this.save();
+    }
+  }
+
+  save(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    writeJsonAtomic(this.file, this.state);
+  }
+
+  private saveSoon(): void {
+    this.saveTimer ??= setTimeout(() => this.save(), 200);
+  }
+}

@@ -1,0 +1,26 @@
+import type { Logger } from '../../core/log.ts';
+
+/**
+ * One queue of Telegram calls per chat: calls for a chat run in order, a slow or failing chat
+ * delays only itself, and nothing here ever blocks the session engine.
+ */
+export class ChatOutbox {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  constructor(private readonly logger: Logger) {}
+
+  run(chatId: string, task: () => Promise<void>): Promise<void> {
+    const previous = this.tails.get(chatId) ?? Promise.resolve();
+    const next = previous.then(task).catch((error: unknown) => this.logger.warn('a Telegram call failed', { chat: chatId, error: (error as Error).message }));
+    this.tails.set(chatId, next);
+    void next.finally(() => {
+      if (this.tails.get(chatId) === next) this.tails.delete(chatId);
+    });
+    return next;
+  }
+
+  /** Resolves when every chat's queue is empty. */
+  async drained(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all([...this.tails.values()]);
+  }
+}

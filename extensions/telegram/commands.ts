@@ -1,0 +1,172 @@
+import os from 'node:os';
+import path from 'node:path';
+import { InlineKeyboard, type CommandContext, type Context } from 'grammy';
+import type { SessionSummary } from '../../core/session-types.ts';
+import { verbosityLevels, type Verbosity } from './config.ts';
+import type { TelegramRuntime } from './extension.ts';
+import { escapeHtml } from './format.ts';
+
+export const TELEGRAM_COMMANDS = [
+  { command: 'new', description: 'New session: /new [template] [name] [dir]' },
+  { command: 'sessions', description: 'Your sessions, with buttons to switch' },
+  { command: 'switch', description: 'Switch to a session: /switch name' },
+  { command: 'stop', description: 'Stop the running turn' },
+  { command: 'delete', description: 'Delete a session: /delete name' },
+  { command: 'rename', description: 'Rename the active session: /rename name' },
+  { command: 'status', description: 'Daemon, extensions, this session' },
+  { command: 'verbose', description: 'Tool activity shown: quiet, tools or all' },
+  { command: 'cancel', description: 'Drop what you typed that was not sent yet' },
+  { command: 'help', description: 'What this bot does' },
+];
+
+const HELP = [
+  'Messages go to your active session (created on first use); a reply to one of my messages goes to the session that wrote it.',
+  'Send photos or documents: they are saved in the session\'s working directory and Claude is told where.',
+  '',
+  ...TELEGRAM_COMMANDS.map((c) => `/${c.command} — ${c.description}`),
+].join('\n');
+
+export function registerCommands(runtime: TelegramRuntime): void {
+  const { bot, ctx, state } = runtime;
+  const userOf = (c: Context): string => `tg:${c.from?.id ?? 0}`;
+  const chatOf = (c: Context): string => String(c.chat?.id ?? c.from?.id ?? 0);
+  const reply = (c: Context, html: string, extra: { reply_markup?: InlineKeyboard } = {}) => c.reply(html, { parse_mode: 'HTML', ...extra });
+  const own = (c: Context): SessionSummary[] => ctx.engine.listSessions(userOf(c));
+  const byName = (c: Context, name: string): SessionSummary | undefined => own(c).find((s) => s.name === name || s.id === name);
+  const guarded = (handler: (c: CommandContext<Context>) => Promise<unknown>) => async (c: CommandContext<Context>) => {
+    try {
+      await handler(c);
+    } catch (error) {
+      await c.reply(`⚠️ ${(error as Error).message}`);
+    }
+  };
+
+  bot.command(['start', 'help'], guarded((c) => c.reply(HELP)));
+
+  bot.command(
+    'new',
+    guarded(async (c) => {
+      const words = c.match.split(/\s+/).filter(Boolean);
+      const templates = new Set(ctx.listTemplates().map((t) => t.name));
+      const template = words[0] && templates.has(words[0]) ? words.shift() : undefined;
+      const [name, dir] = words;
+      const cwd = dir ? path.resolve(ctx.engine.defaultCwd, dir.replace(/^~(?=$|\/)/, os.homedir())) : undefined;
+      const session = ctx.engine.createSession({
+        user: userOf(c),
+        ...(name ? { name } : {}),
+        ...(cwd ? { cwd } : {}),
+        ...(template ? { template } : {}),
+        labels: { frontend: 'telegram', chat: chatOf(c) },
+      });
+      state.setActiveSession(userOf(c), session.id);
+      await reply(c, `🆕 <b>${escapeHtml(session.name)}</b>${template ? ` (${escapeHtml(template)})` : ''} in <code>${escapeHtml(session.cwd)}</code> — messages go here now.`);
+    }),
+  );
+
+  bot.command(
+    'sessions',
+    guarded(async (c) => {
+      const sessions = own(c);
+      if (sessions.length === 0) return c.reply('No sessions yet: send a message, or /new.');
+      const active = state.activeSession(userOf(c));
+      const keyboard = new InlineKeyboard();
+      const lines = sessions.map((s) => {
+        keyboard.text(`${s.id === active ? '● ' : ''}${s.name}`, `sw:${s.id}`).row();
+        const last = s.lastPrompt ? `\n   “${escapeHtml(s.lastPrompt.slice(0, 60))}”` : '';
+        return `${s.id === active ? '●' : '○'} <b>${escapeHtml(s.name)}</b> — ${s.status}${s.queued ? `, ${s.queued} queued` : ''}\n   <code>${escapeHtml(s.cwd)}</code>${last}`;
+      });
+      return reply(c, lines.join('\n'), { reply_markup: keyboard });
+    }),
+  );
+
+  bot.callbackQuery(/^sw:(.+)$/, async (c) => {
+    const sessionId = c.match[1] ?? '';
+    const session = ctx.engine.getSession(sessionId);
+    if (!session || session.user !== userOf(c)) {
+      await c.answerCallbackQuery({ text: 'No such session.' });
+      return;
+    }
+    state.setActiveSession(userOf(c), session.id);
+    await c.answerCallbackQuery({ text: `Now talking to ${session.name}` });
+  });
+
+  bot.command(
+    'switch',
+    guarded(async (c) => {
+      const session = byName(c, c.match.trim());
+      if (!session) return c.reply(`No session named “${c.match.trim()}”. /sessions lists yours.`);
+      state.setActiveSession(userOf(c), session.id);
+      return reply(c, `➡️ Now talking to <b>${escapeHtml(session.name)}</b>.`);
+    }),
+  );
+
+  bot.command(
+    'stop',
+    guarded(async (c) => {
+      const session = c.match.trim() ? byName(c, c.match.trim()) : runtime.activeSession(userOf(c), chatOf(c));
+      if (!session) return c.reply('No such session.');
+      const result = await ctx.engine.stop(session.id, { user: userOf(c) });
+      return c.reply(result.interruptedPromptId ? `⏹ Stopping ${session.name}…` : `Nothing is running in ${session.name}.`);
+    }),
+  );
+
+  bot.command(
+    'delete',
+    guarded(async (c) => {
+      const name = c.match.trim();
+      const session = name ? byName(c, name) : undefined;
+      if (!session) return c.reply('Usage: /delete name (see /sessions)');
+      await ctx.engine.deleteSession(session.id);
+      if (state.activeSession(userOf(c)) === session.id) state.setActiveSession(userOf(c), undefined);
+      return reply(c, `🗑 Deleted <b>${escapeHtml(session.name)}</b>.`);
+    }),
+  );
+
+  bot.command(
+    'rename',
+    guarded(async (c) => {
+      const name = c.match.trim();
+      if (!name) return c.reply('Usage: /rename new-name');
+      const renamed = ctx.engine.renameSession(runtime.activeSession(userOf(c), chatOf(c)).id, name);
+      return reply(c, `✏️ Renamed to <b>${escapeHtml(renamed.name)}</b>.`);
+    }),
+  );
+
+  bot.command(
+    'status',
+    guarded(async (c) => {
+      const counts = ctx.engine.counts();
+      const health = await ctx.extensionsHealth();
+      const active = state.activeSession(userOf(c));
+      const session = active ? ctx.engine.getSession(active) : undefined;
+      const lines = [
+        `<b>daemon</b>: ${counts.busy ?? 0} busy, ${counts.idle ?? 0} idle, ${counts.queued ?? 0} queued`,
+        `<b>extensions</b>: ${health.map((h) => `${escapeHtml(h.name)} ${h.health.status === 'ok' ? '✅' : `⚠️ ${escapeHtml('reason' in h.health ? h.health.reason : '')}`}`).join(', ') || 'none'}`,
+        session
+          ? `<b>${escapeHtml(session.name)}</b>: ${session.status}, ${session.counters.prompts} prompts, ${session.counters.turns} turns, $${session.counters.costUsd.toFixed(4)}`
+          : 'no active session',
+      ];
+      return reply(c, lines.join('\n'));
+    }),
+  );
+
+  bot.command(
+    'verbose',
+    guarded(async (c) => {
+      const level = c.match.trim() as Verbosity;
+      if (!verbosityLevels.includes(level)) {
+        return c.reply(`Tool activity shown: ${state.verbosity(userOf(c), ctx.config.verbosity)}. Use /verbose quiet, /verbose tools or /verbose all.`);
+      }
+      state.setVerbosity(userOf(c), level);
+      return c.reply(`Tool activity shown from now on: ${level}.`);
+    }),
+  );
+
+  bot.command(
+    'cancel',
+    guarded(async (c) => {
+      const dropped = runtime.cancelPending(userOf(c));
+      return c.reply(dropped > 0 ? `Dropped ${dropped} message${dropped === 1 ? '' : 's'} not sent yet.` : 'Nothing to cancel.');
+    }),
+  );
+}

@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { InputFile, type Context } from 'grammy';
+import { z } from 'zod';
+import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
+import type { SessionSummary } from '../../core/session-types.ts';
+import type { TelegramRuntime } from './extension.ts';
+
+/** Telegram bots may send documents up to 50 MB. */
+const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+
+/** Saves a photo or document a user sent into the session's working directory; returns its path. */
+export async function saveIncomingFile(runtime: TelegramRuntime, c: Context, session: SessionSummary): Promise<string> {
+  const message = c.msg;
+  const photo = message?.photo?.at(-1);
+  const document = message?.document;
+  const fileId = document?.file_id ?? photo?.file_id;
+  if (!fileId) throw new Error('the message carries no file');
+  const file = await runtime.bot.api.getFile(fileId);
+  if (!file.file_path) throw new Error('Telegram did not give a download path for the file');
+  const url = `${runtime.ctx.config.api_root}/file/bot${runtime.ctx.config.token}/${file.file_path}`;
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`downloading the file failed: HTTP ${response.status}`);
+  const bytes = Buffer.from(await response.arrayBuffer());
+  const dir = path.join(session.cwd, runtime.ctx.config.uploads_dir);
+  fs.mkdirSync(dir, { recursive: true });
+  const original = document?.file_name ?? path.basename(file.file_path);
+  const safeName = original.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '') || 'file';
+  const target = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${safeName}`);
+  fs.writeFileSync(target, bytes, { mode: 0o600 });
+  runtime.ctx.record('telegram_file_saved', { session: session.id, bytes: bytes.length });
+  return target;
+}
+
+const sendFileParams = z.object({ path: z.string().min(1), caption: z.string().max(1024).optional() });
+
+/**
+ * `telegram.send_file`: a session sends a file from its working directory to its own chat — never
+ * to another chat, never a file outside the working directory.
+ */
+export function registerFileBridge(runtime: TelegramRuntime): void {
+  const { ctx } = runtime;
+  ctx.addMcpServer({ name: 'telegram', script: path.join(ctx.extensionDir, 'mcp.ts'), when: (session) => session.labels.frontend === 'telegram' });
+  ctx.addBridgeMethod('send_file', async (raw, call) => {
+    const session = call.session;
+    if (!session) throw new RpcError(RpcErrorCode.Unauthorized, 'telegram.send_file can only be called from a session');
+    const chatId = session.labels.chat;
+    if (session.labels.frontend !== 'telegram' || !chatId) throw new RpcError(RpcErrorCode.ServerError, 'this session does not belong to a Telegram chat');
+    const parsed = sendFileParams.safeParse(raw ?? {});
+    if (!parsed.success) throw new RpcError(RpcErrorCode.InvalidParams, parsed.error.issues[0]?.message ?? 'invalid params');
+    const file = insideWorkingDir(session.cwd, parsed.data.path);
+    await runtime.outbox.run(chatId, async () => {
+      const sent = await runtime.bot.api.sendDocument(chatId, new InputFile(file), parsed.data.caption ? { caption: parsed.data.caption } : {});
+      runtime.state.rememberMessage(chatId, sent.message_id, session.id);
+    });
+    return { sent: path.relative(fs.realpathSync(session.cwd), file) };
+  });
+}
+
+/** The real path of `requested`, refused unless it is a regular file inside the working directory. */
+export function insideWorkingDir(cwd: string, requested: string): string {
+  const root = fs.realpathSync(cwd);
+  let real: string;
+  try {
+    real = fs.realpathSync(path.resolve(root, requested));
+  } catch {
+    throw new RpcError(RpcErrorCode.InvalidParams, `no such file: ${requested}`);
+  }
+  if (real !== root && !real.startsWith(`${root}${path.sep}`)) throw new RpcError(RpcErrorCode.InvalidParams, `${requested} is outside the session's working directory`);
+  const stat = fs.statSync(real);
+  if (!stat.isFile()) throw new RpcError(RpcErrorCode.InvalidParams, `${requested} is not a file`);
+  if (stat.size > MAX_UPLOAD_BYTES) throw new RpcError(RpcErrorCode.InvalidParams, `${requested} is larger than Telegram's 50 MB limit`);
+  return real;
+}

@@ -1,0 +1,113 @@
+import { InlineKeyboard } from 'grammy';
+import type { EngineEvent } from '../../core/events.ts';
+import type { SessionSummary } from '../../core/session-types.ts';
+import type { TelegramRuntime } from './extension.ts';
+import { escapeHtml } from './format.ts';
+
+/** The part of the ask_user service this extension uses (found by name; extensions never import each other). */
+interface QuestionAnswering {
+  answer(id: string, text: string, user: string): { ok: true } | { ok: false; reason: string };
+}
+
+interface ShownQuestion {
+  readonly chatId: string;
+  readonly messageId: number;
+  readonly question: string;
+  readonly options: readonly string[];
+  readonly user: string;
+}
+
+type ExtensionEvent = Extract<EngineEvent, { type: 'extension' }>;
+
+/**
+ * ask_user questions in Telegram: buttons for the options plus "Other…" for free text; without
+ * options the user's next message to the chat answers. A pressed button is acknowledged and the
+ * question message shows the choice.
+ */
+export class QuestionPrompts {
+  private readonly shown = new Map<string, ShownQuestion>();
+  /** `<user>|<chat>` → the question the next message answers. */
+  private readonly awaitingText = new Map<string, string>();
+
+  constructor(private readonly runtime: Pick<TelegramRuntime, 'ctx' | 'bot' | 'outbox'>) {}
+
+  register(): void {
+    this.runtime.bot.callbackQuery(/^q:([A-Za-z0-9_-]+):(\d+|other)$/, async (c) => {
+      const [, id = '', choice = ''] = c.match;
+      const user = `tg:${c.from.id}`;
+      const chatId = String(c.chat?.id ?? c.from.id);
+      const shown = this.shown.get(id);
+      if (choice === 'other') {
+        this.awaitingText.set(`${user}|${chatId}`, id);
+        await c.answerCallbackQuery({ text: 'Type your answer' });
+        await c.reply(`✍️ Type your answer to: ${shown?.question ?? 'the question'}`);
+        return;
+      }
+      const option = shown?.options[Number(choice)];
+      if (option === undefined) {
+        await c.answerCallbackQuery({ text: 'That question is gone.' });
+        return;
+      }
+      const result = this.answer(id, option, user);
+      await c.answerCallbackQuery({ text: result.ok ? `Answered: ${option}` : result.reason.slice(0, 190) });
+    });
+  }
+
+  /** A message from a user: when a question waits for typed text, it is the answer. */
+  takeFreeText(user: string, chatId: string, text: string): boolean {
+    const key = `${user}|${chatId}`;
+    const id = this.awaitingText.get(key);
+    if (!id || text.startsWith('/')) return false;
+    this.awaitingText.delete(key);
+    const result = this.answer(id, text, user);
+    if (!result.ok) void this.send(chatId, `⚠️ ${result.reason}`);
+    return true;
+  }
+
+  onEvent(session: SessionSummary, chatId: string, event: ExtensionEvent): void {
+    if (event.extension !== 'ask_user') return;
+    const id = String(event.data.id ?? '');
+    if (event.kind === 'question') this.show(session, chatId, id, event.data);
+    else if (event.kind === 'question_closed') this.closed(id, event.data);
+  }
+
+  private show(session: SessionSummary, chatId: string, id: string, data: Readonly<Record<string, unknown>>): void {
+    const question = String(data.question ?? '');
+    const options = Array.isArray(data.options) ? data.options.map(String) : [];
+    const keyboard = new InlineKeyboard();
+    options.forEach((option, index) => keyboard.text(option.slice(0, 60), `q:${id}:${index}`).row());
+    keyboard.text('Other…', `q:${id}:other`);
+    if (options.length === 0) this.awaitingText.set(`${session.user}|${chatId}`, id);
+    void this.runtime.outbox.run(chatId, async () => {
+      const text = `❓ <b>${escapeHtml(session.name)} asks:</b>\n${escapeHtml(question)}${options.length === 0 ? '\n\n<i>Reply with your answer.</i>' : ''}`;
+      const sent = await this.runtime.bot.api.sendMessage(chatId, text, { parse_mode: 'HTML', ...(options.length > 0 ? { reply_markup: keyboard } : {}) });
+      this.shown.set(id, { chatId, messageId: sent.message_id, question, options, user: session.user });
+    });
+  }
+
+  private closed(id: string, data: Readonly<Record<string, unknown>>): void {
+    for (const [key, waiting] of this.awaitingText) if (waiting === id) this.awaitingText.delete(key);
+    const shown = this.shown.get(id);
+    if (!shown) return;
+    this.shown.delete(id);
+    const status = String(data.status ?? '');
+    const outcome = status === 'answered' ? `✅ ${escapeHtml(String(data.answer ?? ''))}` : status === 'timeout' ? '⏱ no answer in time' : '✖ cancelled';
+    void this.runtime.outbox.run(shown.chatId, async () => {
+      await this.runtime.bot.api
+        .editMessageText(shown.chatId, shown.messageId, `❓ ${escapeHtml(shown.question)}\n${outcome}`, { parse_mode: 'HTML', reply_markup: new InlineKeyboard() })
+        .catch(() => undefined);
+    });
+  }
+
+  private answer(id: string, text: string, user: string): { ok: true } | { ok: false; reason: string } {
+    const service = this.runtime.ctx.services.find<QuestionAnswering>('ask_user');
+    if (!service) return { ok: false, reason: 'the ask_user extension is not running' };
+    return service.answer(id, text, user);
+  }
+
+  private send(chatId: string, text: string): Promise<void> {
+    return this.runtime.outbox.run(chatId, async () => {
+      await this.runtime.bot.api.sendMessage(chatId, text);
+    });
+  }
+}

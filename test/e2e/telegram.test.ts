@@ -1,0 +1,172 @@
+/**
+ * The Telegram extension end to end: a fake Bot API on 127.0.0.1 (grammY's apiRoot), the real
+ * daemon, the real claude CLI against the stand-in model.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
+import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
+import { startFakeTelegram, type FakeChatMessage, type FakeTelegram } from '../support/fake-telegram.ts';
+
+const TOKEN = '123456789:AAFakeTokenForTheTestsOnly_0123456789';
+const ALICE = { id: 111, first_name: 'Alice', username: 'alice' };
+const STRANGER = { id: 999, first_name: 'Eve', username: 'eve' };
+
+describe('telegram', () => {
+  let world: TestWorld;
+  let telegram: FakeTelegram;
+  let config: string;
+  let daemon: DaemonProcess;
+
+  const botMessages = (chat = ALICE.id): FakeChatMessage[] => telegram.messages(chat).filter((m) => m.sender === 'bot');
+  /** Waits for a bot message whose text matches, and for its reply to be complete (the footer). */
+  const answer = (pattern: RegExp, chat = ALICE.id): Promise<FakeChatMessage> =>
+    waitFor(`a bot message matching ${pattern}`, () => botMessages(chat).find((m) => pattern.test(m.text) && /— \$\d/.test(m.text)), 30_000);
+  const send = (text: string, extra: { replyToMessageId?: number } = {}) => telegram.injectMessage({ from: ALICE, text, ...extra });
+  const sessionsOf = async (user: string): Promise<Array<{ id: string; name: string; lastPrompt?: string }>> =>
+    JSON.parse((await runCli(world, ['sessions', '--config', config, '--user', user, '--json'])).stdout) as Array<{ id: string; name: string; lastPrompt?: string }>;
+
+  before(async () => {
+    world = await createWorld('telegram');
+    telegram = await startFakeTelegram({ token: TOKEN });
+    config = writeConfig(
+      world,
+      [
+        'engine:',
+        '  partial_messages: true',
+        'enabled: [ask_user, telegram]',
+        'extensions:',
+        '  telegram:',
+        '    token: ${TELEGRAM_BOT_TOKEN}',
+        `    allowed_users: [${ALICE.id}]`,
+        `    api_root: ${telegram.apiRoot}`,
+        '    batch_window: 300ms',
+        '    edit_interval: 200ms',
+        '',
+      ].join('\n'),
+    );
+    world.env.TELEGRAM_BOT_TOKEN = TOKEN;
+    daemon = await startDaemonProcess(world, ['--config', config]);
+    await telegram.waitForCall((call) => call.method === 'getUpdates', 10_000);
+  });
+  after(async () => {
+    await stopStartedDaemons();
+    await telegram.close();
+    await world.cleanup();
+  });
+
+  test('commands are registered; a message streams back as edits and ends with the footer', async () => {
+    const commands = await telegram.waitForCall((call) => call.method === 'setMyCommands');
+    assert.ok(JSON.stringify(commands.params).includes('switch'));
+    send('@chunk 6 60\n@reply Hello **world**, this answer is streamed to you piece by piece 🌍');
+    const done = await answer(/Hello world, this answer is streamed/);
+    assert.ok(done.entities.some((e) => e.type === 'bold'), 'Markdown became formatting');
+    assert.match(done.text, /🌍/);
+    assert.ok(done.editCount >= 2, `the live message was edited while text arrived (${done.editCount} edits)`);
+    assert.ok(telegram.calls.some((c) => c.method === 'sendChatAction'), 'a typing indicator while busy');
+    assert.ok(!fs.readFileSync(path.join(world.stateDir, 'daemon.log'), 'utf8').includes(TOKEN), 'the token is not in the log');
+  });
+
+  test('an unknown user gets one polite refusal and the engine never sees the prompt', async () => {
+    telegram.injectMessage({ from: STRANGER, text: '@reply leaked answer' });
+    telegram.injectMessage({ from: STRANGER, text: '@reply leaked again' });
+    await waitFor('the refusal to be logged', () => readEventLog(world).filter((e) => e.type === 'telegram_refused').length >= 2);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(botMessages(STRANGER.id).length, 1);
+    assert.match(botMessages(STRANGER.id)[0]?.text ?? '', /private/);
+    assert.ok(!JSON.stringify(world.api.requests.map((r) => r.body)).includes('leaked'), 'no prompt reached the model');
+    assert.deepEqual(await sessionsOf(`tg:${STRANGER.id}`), []);
+  });
+
+  test('two sessions, /switch, and a reply to a message goes to the session that wrote it', async () => {
+    const firstAnswer = botMessages().at(-1);
+    send('/new second');
+    await waitFor('the new session', () => botMessages().find((m) => /second/.test(m.text) && /messages go here/.test(m.text)));
+    send('@reply from the second session');
+    await answer(/from the second session/);
+    const sessions = await sessionsOf(`tg:${ALICE.id}`);
+    assert.deepEqual(sessions.map((s) => s.name).sort(), ['main', 'second']);
+    assert.match(sessions.find((s) => s.name === 'second')?.lastPrompt ?? '', /from the second session/);
+
+    send('/switch main');
+    await waitFor('the switch', () => botMessages().find((m) => /Now talking to main/.test(m.text)));
+    send('@reply back in main');
+    await answer(/back in main/);
+    assert.match((await sessionsOf(`tg:${ALICE.id}`)).find((s) => s.name === 'main')?.lastPrompt ?? '', /back in main/);
+
+    send('/switch second');
+    await waitFor('the second switch', () => botMessages().filter((m) => /Now talking to second/.test(m.text)).length > 0);
+    send('@reply threaded into main', { replyToMessageId: firstAnswer?.messageId ?? 0 });
+    await answer(/threaded into main/);
+    assert.match((await sessionsOf(`tg:${ALICE.id}`)).find((s) => s.name === 'main')?.lastPrompt ?? '', /threaded into main/);
+    send('/switch main');
+    await waitFor('back to main', () => botMessages().filter((m) => /Now talking to main/.test(m.text)).length >= 2);
+  });
+
+  test('a question is answered by a button, another by text', async () => {
+    send(`@tool mcp__ask_user__ask_user ${JSON.stringify({ question: 'Which colour?', options: ['red', 'blue'] })}\n@echo-tool`);
+    const asked = await waitFor('the question with buttons', () => botMessages().find((m) => /Which colour\?/.test(m.text) && m.replyMarkup !== undefined), 30_000);
+    const keyboard = JSON.stringify(asked.replyMarkup);
+    assert.match(keyboard, /Other…/);
+    const blue = /"callback_data":"(q:[^"]+:1)"/.exec(keyboard)?.[1] ?? '';
+    const queryId = telegram.injectCallbackQuery({ from: ALICE, messageId: asked.messageId, data: blue });
+    await telegram.waitForCall((call) => call.method === 'answerCallbackQuery' && JSON.stringify(call.params).includes(queryId));
+    await answer(/^blue/m);
+    await waitFor('the question to show the choice', () => telegram.messages(ALICE.id).find((m) => m.messageId === asked.messageId && /✅ blue/.test(m.text)));
+
+    send(`@tool mcp__ask_user__ask_user ${JSON.stringify({ question: 'Your name?' })}\n@echo-tool`);
+    await waitFor('the open question', () => botMessages().find((m) => /Your name\?/.test(m.text)), 30_000);
+    send('Alice Liddell');
+    await answer(/Alice Liddell/);
+  });
+
+  test('a 429 with retry_after is honoured', async () => {
+    telegram.failNext('sendMessage', { errorCode: 429, retryAfter: 1 });
+    const sentAt = Date.now();
+    send('@reply after the flood wait');
+    await answer(/after the flood wait/);
+    const sends = telegram.calls.filter((c) => c.method === 'sendMessage' && c.at >= sentAt);
+    const failed = sends.find((c) => (c.response as { ok?: boolean } | undefined)?.ok === false);
+    assert.ok(failed, 'the first send was refused with 429');
+    const retried = sends.find((c) => c.at > failed.at && (c.response as { ok?: boolean } | undefined)?.ok === true);
+    assert.ok(retried && retried.at - failed.at >= 1000, 'the retry waited retry_after');
+  });
+
+  test('a 10,000-character answer with code blocks arrives as valid HTML messages under the limit', async () => {
+    const paragraph = 'Claude explains <the> code & its "quirks" — ünïcödé 🚀. '.repeat(12);
+    const code = Array.from({ length: 40 }, (_, i) => `const value${i} = compute(${i}) < limit && other;`).join('\\n');
+    const parts: string[] = [];
+    while (parts.join('\\n\\n').length < 10_000) parts.push(paragraph, `\`\`\`ts\\n${code}\\n\`\`\``);
+    const countBefore = botMessages().length;
+    send(`@reply LONG-START ${parts.join('\\n\\n')} LONG-END`);
+    await waitFor('the end of the long answer', () => botMessages().slice(countBefore).find((m) => /LONG-END/.test(m.text) && /— \$\d/.test(m.text)), 30_000);
+    const messages = botMessages().slice(countBefore);
+    assert.ok(messages.length >= 3, `split into ${messages.length} messages`);
+    for (const m of messages) {
+      assert.ok(m.sentText.length <= 4096);
+      assert.equal(m.parseMode, 'HTML', 'every part was accepted as HTML');
+    }
+    assert.ok(messages.some((m) => m.entities.some((e) => e.type === 'pre')), 'code blocks stayed code blocks');
+  });
+
+  test('a photo lands in the working directory and the prompt says where', async () => {
+    const bytes = Buffer.from('fake-png-bytes-\u0001\u0002');
+    telegram.injectMessage({ from: ALICE, text: '@reply I see the picture', photo: { bytes } });
+    await answer(/I see the picture/);
+    const dir = path.join(world.workDir, 'telegram-uploads');
+    const files = fs.readdirSync(dir);
+    assert.equal(files.length, 1);
+    assert.deepEqual(fs.readFileSync(path.join(dir, files[0] ?? '')), bytes);
+    assert.ok(JSON.stringify(world.api.requests.map((r) => r.body)).includes(path.join(dir, files[0] ?? '')), 'Claude was told the path');
+  });
+
+  test('messages sent while the daemon was down are processed after the restart', async () => {
+    await daemon.stop();
+    send('@reply answered after the restart');
+    daemon = await startDaemonProcess(world, ['--config', config]);
+    await answer(/answered after the restart/);
+    assert.equal(botMessages().filter((m) => /answered after the restart/.test(m.text)).length, 1, 'exactly once');
+  });
+});
