@@ -106,6 +106,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     eventLog,
     baseEnv: sessionBaseEnv(options.env, loaded),
     composer,
+    templateCwd: (name) => templates.get(name)?.cwd,
     holdDelivery: true,
     redact: (event) => redactEvent(event, contributions.listRedactors()),
   });
@@ -117,7 +118,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
   const server = new RpcServer({ socketPath: paths.socket, logger: logger.child('rpc'), authenticate });
   const extensions = new ExtensionHost(
-    { engine, server, contributions, templates, eventLog, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set() },
+    { engine, server, contributions, templates, eventLog, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(options.env, loaded) },
     BUILTIN_EXTENSIONS_DIR,
   );
 

@@ -38,6 +38,8 @@ export interface EngineOptions {
   readonly pollIntervalMs?: number;
   /** Hold results until openDelivery(), so every callback registered at start-up gets them. */
   readonly holdDelivery?: boolean;
+  /** The working directory a template gives new sessions that name none. */
+  readonly templateCwd?: (template: string) => string | undefined;
   /** Removes known secret values from events before anyone sees them, and from stored results. */
   readonly redact?: <E extends EngineEvent>(event: E) => E;
   /** Adds what extensions contribute (MCP servers, tool limits, system prompt) to a session's process. */
@@ -224,7 +226,8 @@ export class ClaudeEngine {
     const name = request.name ?? uniqueName(owned.map((rt) => rt.state.name));
     validateSessionName(name);
     if (owned.some((rt) => rt.state.name === name)) throw new InvalidRequestError(`user "${request.user}" already has a session named "${name}"`);
-    const cwd = path.resolve(this.settings.defaultCwd, request.cwd ?? '.');
+    const templateCwd = request.template ? this.options.templateCwd?.(request.template) : undefined;
+    const cwd = path.resolve(this.settings.defaultCwd, request.cwd ?? templateCwd ?? '.');
     if (!isDirectory(cwd)) throw new InvalidRequestError(`working directory ${cwd} does not exist`);
     const now = new Date().toISOString();
     const state: SessionState = {

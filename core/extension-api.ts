@@ -14,6 +14,7 @@ import type { Redactor } from './redaction.ts';
 import type { Template } from './templates.ts';
 
 export { RpcError, RpcErrorCode } from './rpc-protocol.ts';
+export { parseParams } from './bridge-params.ts';
 export type { Redactor } from './redaction.ts';
 export type { SessionOverrides } from './session-overrides.ts';
 export type { EngineEvent } from './events.ts';
@@ -87,6 +88,8 @@ export interface ExtensionContext<Config = unknown> {
   /** The extension's own private directory: `<state_dir>/data/<name>` (0700). */
   readonly dataDir: string;
   readonly stateDir: string;
+  /** The daemon's environment with the `.env` file's variables filled in. */
+  readonly env: Readonly<Record<string, string | undefined>>;
   /** The directory the extension was loaded from. */
   readonly extensionDir: string;
   readonly engine: ClaudeEngine;

@@ -22,6 +22,8 @@ export interface ContextDeps {
   readonly stateDir: string;
   /** Live timers of all extensions, so a test can see that none is left. */
   readonly timers: Set<NodeJS.Timeout>;
+  /** The daemon's environment with `.env` filled in. */
+  readonly env: () => Readonly<Record<string, string | undefined>>;
   /** Set by the host: the health of every enabled extension. */
   health?: () => Promise<Array<{ name: string; state: string; health: Health }>>;
 }
@@ -70,6 +72,7 @@ export function createExtensionContext<Config>(
     logger,
     dataDir: privateDataDir(deps.stateDir, name),
     stateDir: deps.stateDir,
+    env: deps.env(),
     extensionDir,
     engine: deps.engine,
     services,

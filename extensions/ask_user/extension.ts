@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { duration } from '../../core/config-values.ts';
 import type { BridgeCall, Extension, ExtensionContext } from '../../core/extension-api.ts';
+import { parseParams } from '../../core/bridge-params.ts';
 import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
 import { QuestionBook, type AnswerResult } from './question-book.ts';
 import { QuestionStore, type Question } from './question-store.ts';
@@ -52,7 +53,7 @@ export default (): Extension<AskUserConfig> => {
       });
       ctx.addBridgeMethod('ask', async (raw, call) => {
         const session = requireSession(call);
-        const params = parse(askParams, raw);
+        const params = parseParams(askParams, raw);
         const timeoutMs = Math.min(params.timeoutSeconds !== undefined ? params.timeoutSeconds * 1000 : config.timeout, config.max_timeout);
         const outcome = await questions.ask(
           { requestId: params.requestId, sessionId: session.id, promptId: session.currentPromptId, user: session.user, question: params.question, options: params.options, timeoutMs },
@@ -63,7 +64,7 @@ export default (): Extension<AskUserConfig> => {
       ctx.addBridgeMethod(
         'list',
         (raw, call) => {
-          const all = z.object({ all: z.boolean().default(false), user: z.string().optional() }).parse(raw ?? {});
+          const all = parseParams(z.object({ all: z.boolean().default(false), user: z.string().optional() }), raw);
           if (call.principal.kind === 'session') return questions.list({ sessionId: call.principal.sessionId });
           return questions.list({ ...(all.user ? { user: all.user } : {}), includeClosed: all.all });
         },
@@ -72,7 +73,7 @@ export default (): Extension<AskUserConfig> => {
       ctx.addBridgeMethod(
         'answer',
         (raw) => {
-          const params = parse(answerParams, raw);
+          const params = parseParams(answerParams, raw);
           const result = questions.answer(params.id, params.text, params.user ?? 'terminal', params.user);
           if (!result.ok) throw new RpcError(RpcErrorCode.ServerError, result.reason);
           return { id: result.question.id, status: result.question.status };
@@ -108,10 +109,4 @@ function requireSession(call: BridgeCall): NonNullable<BridgeCall['session']> {
   return call.session;
 }
 
-function parse<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
-  const parsed = schema.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new RpcError(RpcErrorCode.InvalidParams, `${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`);
-}
 

@@ -147,7 +147,12 @@ export class QuestionBook {
     const delay = Math.max(0, Date.parse(question.expiresAt) - Date.now());
     const timer = setTimeout(() => {
       const current = this.questions.get(question.id);
-      if (current?.status === 'open') this.close(current, 'timeout', { reason: `no answer within ${formatDuration(Date.parse(current.expiresAt) - Date.parse(current.createdAt))}` });
+      if (current?.status !== 'open') return;
+      if (Date.parse(current.expiresAt) > Date.now()) {
+        this.armTimer(current);
+        return;
+      }
+      this.close(current, 'timeout', { reason: `no answer within ${formatDuration(Date.parse(current.expiresAt) - Date.parse(current.createdAt))}` });
     }, Math.min(delay, 2 ** 31 - 1));
     timer.unref();
     this.timers.set(question.id, timer);

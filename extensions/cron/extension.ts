@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { duration } from '../../core/config-values.ts';
 import type { BridgeCall, Extension } from '../../core/extension-api.ts';
+import { parseParams } from '../../core/bridge-params.ts';
 import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
 import { systemClock } from './clock.ts';
 import { JobStore, type ConfigJobInput, type Job } from './job-store.ts';
@@ -13,8 +14,10 @@ import { Scheduler } from './scheduler.ts';
 const timezone = z.string().refine(isValidTimezone, 'not a known IANA timezone (e.g. Europe/Berlin)');
 const labels = z.record(z.string(), z.string());
 
+const jobName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a job name is 1-64 letters, digits, dots, dashes or underscores');
+
 const configJob = z.strictObject({
-  name: z.string().min(1).max(64),
+  name: jobName,
   schedule: z.string().min(1),
   prompt: z.string().min(1),
   /** Whose job it is (whose sessions it runs in). */
@@ -38,7 +41,7 @@ const configSchema = z.strictObject({
 type CronConfig = z.output<typeof configSchema>;
 
 const createParams = z.object({
-  name: z.string().min(1).max(64),
+  name: jobName,
   prompt: z.string().min(1).max(20_000),
   schedule: z.string().min(1).optional(),
   run_at: z.string().min(1).optional(),
@@ -93,7 +96,7 @@ export default (): Extension<CronConfig> => {
       };
 
       ctx.addBridgeMethod('create', (raw, call) => {
-        const p = parse(createParams, raw);
+        const p = parseParams(createParams, raw);
         const user = call.session?.user ?? p.user ?? 'local';
         const tz = p.timezone ?? config.timezone;
         if (!isValidTimezone(tz)) throw invalid(`timezone "${tz}" is not a known IANA timezone`);
@@ -127,13 +130,13 @@ export default (): Extension<CronConfig> => {
       }, { access: 'any' });
 
       ctx.addBridgeMethod('list', (raw, call) => {
-        const p = parse(listParams, raw);
+        const p = parseParams(listParams, raw);
         const user = actingUser(call, p.user);
         return jobs.list(user === undefined ? {} : { user }).map((job) => ({ ...describe(job), recent: jobs.runs(job.id, 5) }));
       }, { access: 'any' });
 
       ctx.addBridgeMethod('delete', (raw, call) => {
-        const p = parse(idParams, raw);
+        const p = parseParams(idParams, raw);
         const job = ownJob(call, p.id, p.user);
         jobs.delete(job.id);
         running.wake();
@@ -143,7 +146,7 @@ export default (): Extension<CronConfig> => {
 
       for (const paused of [true, false]) {
         ctx.addBridgeMethod(paused ? 'pause' : 'resume', (raw, call) => {
-          const p = parse(idParams, raw);
+          const p = parseParams(idParams, raw);
           const job = ownJob(call, p.id, p.user);
           const updated = jobs.setPaused(job.id, paused);
           running.wake();
@@ -152,7 +155,7 @@ export default (): Extension<CronConfig> => {
       }
 
       ctx.addBridgeMethod('run_now', (raw, call) => {
-        const p = parse(idParams, raw);
+        const p = parseParams(idParams, raw);
         const job = ownJob(call, p.id, p.user);
         const handle = running.runNow(job.id);
         return { run: handle.run.id, status: handle.run.status };
@@ -237,9 +240,3 @@ function invalid(message: string): RpcError {
   return new RpcError(RpcErrorCode.InvalidParams, message);
 }
 
-function parse<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
-  const parsed = schema.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw invalid(`${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`);
-}

@@ -29,7 +29,7 @@ const tools = [
     name: 'cron_delete',
     description: 'Delete a scheduled job.',
     input: { id },
-    handler: (args, ctx) => ctx.bridge.call('cron.delete', args, { idempotent: true, signal: ctx.signal }),
+    handler: (args, ctx) => ctx.bridge.call('cron.delete', args, { signal: ctx.signal }),
   }),
   defineTool({
     name: 'cron_pause',

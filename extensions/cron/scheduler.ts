@@ -11,8 +11,8 @@ export type { RunOutcome } from './job-store.ts';
  * jobs, handles every fire that is due, persists each job's next fire before running anything (so a
  * crash never repeats a run), and sleeps until the earliest next fire.
  *
- * A fire is due when its time is less than DUE_WINDOW_MS away; the latest due fire of a job is on
- * time when it is at most DUE_WINDOW_MS late, and every other due fire was missed (the daemon was
+ * A fire is due once its time has come (never early); the latest due fire of a job is on time
+ * when it is at most DUE_WINDOW_MS late, and every other due fire was missed (the daemon was
  * down or the process stalled) and goes through the job's misfire policy. Each fire that does not
  * run is recorded in the job's runs, as `missed` (beyond the grace period) or `skipped`.
  */
@@ -36,6 +36,8 @@ export interface RunHandle {
 }
 
 export const DUE_WINDOW_MS = 1000;
+/** A fire is never started early; this only absorbs timer rounding. */
+export const EARLY_TOLERANCE_MS = 5;
 /** The most missed fires of one job listed one by one after a downtime; older ones are summed up in one record. */
 export const MAX_LISTED_MISSES = 100;
 export const INTERRUPTED_DETAIL = 'interrupted by a daemon restart';
@@ -157,7 +159,7 @@ export class Scheduler {
 
   private handleDue(job: Job, now: number): void {
     const next = job.nextRunAt ?? this.firstFire(job, now);
-    if (next === null || next - now >= DUE_WINDOW_MS) return;
+    if (next === null || next - now > EARLY_TOLERANCE_MS) return;
     if (job.schedule === null) this.handleOneShot(job, next, now);
     else this.handleRecurring(job, job.schedule, next, now);
   }
@@ -172,7 +174,7 @@ export class Scheduler {
   private handleRecurring(job: Job, schedule: string, next: number, now: number): void {
     // Fires are counted on from `next` itself: it may be a fire shifted out of a spring-forward gap,
     // which counting from just before it would not find again.
-    const later = latestFiresBetween(schedule, job.timezone, next, now + DUE_WINDOW_MS - 1, MAX_LISTED_MISSES);
+    const later = latestFiresBetween(schedule, job.timezone, next, now + EARLY_TOLERANCE_MS, MAX_LISTED_MISSES);
     const fires = later.omitted ? later.fires : [next, ...later.fires];
     const latest = fires.at(-1) ?? next;
     this.store.setNextRun(job.id, nextFireAfter(schedule, job.timezone, latest) ?? null);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { duration } from '../../core/config-values.ts';
 import type { BridgeCall, Extension } from '../../core/extension-api.ts';
+import { parseParams } from '../../core/bridge-params.ts';
 import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
 import { Heartbeat, type HeartbeatSettings, type PendingSource } from './heartbeat.ts';
 import { HeartbeatStore } from './state-store.ts';
@@ -78,6 +79,10 @@ export default (): Extension<HeartbeatConfig> => {
     description: 'An autonomous agent that wakes up when something may need attention',
     configSchema,
     start(ctx) {
+      for (const session of ctx.engine.listSessions()) {
+        // Decision and run sessions a restart left behind (they are removed a minute after their result).
+        if (session.labels.heartbeat && session.status !== 'busy' && session.queued === 0) void ctx.engine.deleteSession(session.id).catch(() => undefined);
+      }
       const store = new HeartbeatStore(ctx.dataDir);
       const beat = new Heartbeat(ctx, store, settingsOf(ctx.config, ctx.stateDir));
       heartbeat = beat;
@@ -108,18 +113,18 @@ export default (): Extension<HeartbeatConfig> => {
 
       method('status', () => ({ ...beat.status(), log: beat.status().log.slice(-10), intervalMs }));
       method('note', (raw) => {
-        const text = z.object({ text: z.string().min(1).max(500) }).parse(raw).text;
+        const text = parseParams(z.object({ text: z.string().min(1).max(500) }), raw).text;
         beat.note(text);
         return { noted: text };
       });
       method('instructions_get', () => store.instructions());
       method('instructions_set', (raw) => {
-        store.setInstructions(z.object({ text: z.string().min(1) }).parse(raw).text);
+        store.setInstructions(parseParams(z.object({ text: z.string().min(1) }), raw).text);
         ctx.record('heartbeat_instructions_changed');
         return { saved: true };
       });
       method('pause', (raw) => {
-        const p = pauseParams.parse(raw ?? {});
+        const p = parseParams(pauseParams, raw);
         const until = p.until ? Date.parse(p.until) : Date.now() + (p.minutes ?? 100 * 365 * 24 * 60) * 60_000;
         if (!Number.isFinite(until)) throw new RpcError(RpcErrorCode.InvalidParams, `until: "${p.until}" is not a time`);
         beat.pause(until);
@@ -131,7 +136,7 @@ export default (): Extension<HeartbeatConfig> => {
       });
       method('trigger', () => beat.tick('manual'));
       method('log', (raw) => {
-        const n = z.object({ n: z.number().int().min(1).max(200).default(20) }).parse(raw ?? {}).n;
+        const n = parseParams(z.object({ n: z.number().int().min(1).max(200).default(20) }), raw).n;
         return beat.status().log.slice(-n);
       });
       ctx.addMcpServer({ name: 'heartbeat', script: path.join(ctx.extensionDir, 'mcp.ts'), when: (session) => session.user === ctx.config.user });

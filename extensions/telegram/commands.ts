@@ -16,6 +16,7 @@ export const TELEGRAM_COMMANDS = [
   { command: 'status', description: 'Daemon, extensions, this session' },
   { command: 'verbose', description: 'Tool activity shown: quiet, tools or all' },
   { command: 'cancel', description: 'Drop what you typed that was not sent yet' },
+  { command: 'vault', description: 'Your secrets: /vault list | set KEY VALUE | delete KEY' },
   { command: 'help', description: 'What this bot does' },
 ];
 
@@ -25,6 +26,13 @@ const HELP = [
   '',
   ...TELEGRAM_COMMANDS.map((c) => `/${c.command} — ${c.description}`),
 ].join('\n');
+
+/** The part of the vault service this extension uses (found by name; extensions never import each other). */
+interface VaultAccess {
+  set(user: string, key: string, value: string): void;
+  delete(user: string, key: string): boolean;
+  list(user: string): Array<{ key: string; tags: string[] }>;
+}
 
 export function registerCommands(runtime: TelegramRuntime): void {
   const { bot, ctx, state } = runtime;
@@ -159,6 +167,28 @@ export function registerCommands(runtime: TelegramRuntime): void {
       }
       state.setVerbosity(userOf(c), level);
       return c.reply(`Tool activity shown from now on: ${level}.`);
+    }),
+  );
+
+  bot.command(
+    'vault',
+    guarded(async (c) => {
+      const vault = ctx.services.find<VaultAccess>('vault');
+      if (!vault) return c.reply('The vault extension is not running.');
+      const [sub, key, ...rest] = c.match.split(/\s+/).filter(Boolean);
+      const user = userOf(c);
+      if (sub === 'list' || sub === undefined) {
+        const entries = vault.list(user);
+        return reply(c, entries.length ? entries.map((e) => `🔑 <code>${escapeHtml(e.key)}</code>${e.tags.length ? ` [${escapeHtml(e.tags.join(', '))}]` : ''}`).join('\n') : 'Your vault is empty.');
+      }
+      if (sub === 'set' && key && rest.length > 0) {
+        vault.set(user, key, rest.join(' '));
+        // The value should not stay readable in the chat.
+        const deleted = await c.deleteMessage().then(() => true, () => false);
+        return reply(c, `🔐 Stored <code>${escapeHtml(key)}</code>.${deleted ? ' Your message with the value was deleted.' : ' Delete your message with the value.'}`);
+      }
+      if (sub === 'delete' && key) return c.reply(vault.delete(user, key) ? `Deleted ${key}.` : `There was no ${key}.`);
+      return c.reply('Usage: /vault list | /vault set KEY VALUE | /vault delete KEY');
     }),
   );
 

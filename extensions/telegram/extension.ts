@@ -112,7 +112,7 @@ function createRuntime(ctx: ExtensionContext<TelegramConfig>, bot: Bot, state: B
       const active = state.activeSession(user);
       const session = active ? ctx.engine.getSession(active) : undefined;
       if (session && session.user === user) return session;
-      const own = ctx.engine.listSessions(user).filter((s) => s.labels.frontend === 'telegram');
+      const own = ctx.engine.listSessions(user).filter((s) => s.labels.frontend === 'telegram' && !s.labels.cron_job && !s.labels.heartbeat);
       const chosen = own.at(-1) ?? ctx.engine.createSession({ user, name: 'main', labels: { frontend: 'telegram', chat: chatId } });
       state.setActiveSession(user, chosen.id);
       return chosen;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { duration, size } from '../../core/config-values.ts';
 import type { BridgeCall, Extension } from '../../core/extension-api.ts';
 import { valuesRedactor } from '../../core/redaction.ts';
+import { parseParams } from '../../core/bridge-params.ts';
 import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
 import { validateKey, validateTags, validateValue } from './keys.ts';
 import { PASSPHRASE_ENV, resolvePassphrase } from './passphrase.ts';
@@ -49,7 +50,7 @@ export default (): Extension<VaultConfig> => {
       config = ctx.config;
       ctx.markSecretEnv(PASSPHRASE_ENV);
       const passphrase = resolvePassphrase({
-        env: process.env,
+        env: ctx.env,
         ...(config.passphrase_file ? { passphraseFile: path.resolve(ctx.stateDir, config.passphrase_file) } : {}),
         dataDir: ctx.dataDir,
       });
@@ -71,7 +72,7 @@ export default (): Extension<VaultConfig> => {
       };
 
       const service: VaultService = {
-        set: (user, key, value, tags) => changed(vault.set(user, validateKey(key), validateValue(value), validateTags(tags ?? []))),
+        set: (user, key, value, tags) => changed(vault.set(user, validateKey(key), validateValue(value), tags === undefined ? undefined : validateTags(tags))),
         delete: (user, key) => changed(vault.delete(user, validateKey(key))),
         list: (user, tag) => vault.list(user, tag),
         get: (user, key) => vault.get(user, validateKey(key)),
@@ -82,7 +83,7 @@ export default (): Extension<VaultConfig> => {
       ctx.addBridgeMethod(
         'store',
         (raw, call) => {
-          const p = parse(schemas.store, raw);
+          const p = parseParams(schemas.store, raw);
           const user = actingUser(call, p.user);
           service.set(user, p.key, p.value, p.tags);
           ctx.record('vault_stored', { user, key: p.key });
@@ -91,13 +92,13 @@ export default (): Extension<VaultConfig> => {
         { access: 'any' },
       );
       ctx.addBridgeMethod('list', (raw, call) => {
-        const p = parse(schemas.list, raw);
+        const p = parseParams(schemas.list, raw);
         return service.list(actingUser(call, p.user), p.tag);
       }, { access: 'any' });
       ctx.addBridgeMethod(
         'delete',
         (raw, call) => {
-          const p = parse(schemas.delete, raw);
+          const p = parseParams(schemas.delete, raw);
           const user = actingUser(call, p.user);
           const deleted = service.delete(user, p.key);
           if (deleted) ctx.record('vault_deleted', { user, key: p.key });
@@ -108,7 +109,7 @@ export default (): Extension<VaultConfig> => {
       ctx.addBridgeMethod('run', async (raw, call) => {
         const session = call.session;
         if (!session) throw new RpcError(RpcErrorCode.Unauthorized, 'vault.run can only be called from a session');
-        const p = parse(schemas.run, raw);
+        const p = parseParams(schemas.run, raw);
         const env: Record<string, string> = {};
         for (const [name, reference] of Object.entries(p.env)) {
           const key = VAULT_REFERENCE.exec(reference)?.[1];
@@ -149,9 +150,3 @@ function maskStoredValue(name: string, input: unknown): unknown {
   return input;
 }
 
-function parse<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
-  const parsed = schema.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new RpcError(RpcErrorCode.InvalidParams, `${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`);
-}

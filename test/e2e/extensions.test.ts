@@ -87,10 +87,11 @@ describe('extensions, end to end', () => {
   let extDir: string;
   let daemon: DaemonProcess;
 
-  const writeConfig = (extensions: string, enabled: string[]): void => {
+  const writeConfig = (extensions: string, enabled: string[], top = ''): void => {
     fs.writeFileSync(
       configFile,
       [
+        top,
         `state_dir: ${world.stateDir}`,
         `extensions_dirs: [${extDir}]`,
         `enabled: [${enabled.join(', ')}]`,
@@ -230,6 +231,19 @@ describe('extensions, end to end', () => {
     daemon.child.kill('SIGHUP');
     await waitFor('the extension to start again', () => readEventLog(world).filter((e) => e.type === 'extension_started' && e.extension === 'probe').length >= 2);
     assert.equal((await ask('frank')).greeting, 'again');
+  });
+
+  test('gateway mode collapses an extension\'s tools into one {action, params} tool', async () => {
+    writeConfig('extensions:\n  probe:\n    greeting: gateway', ['probe'], 'engine:\n  gateway_mode: true');
+    await reload();
+    const events = await prompt(['--user', 'gina', `@tool mcp__probe__probe ${JSON.stringify({ action: 'whoami', params: {} })}\n@echo-tool`]);
+    assert.ok(toolsOf(events).includes('mcp__probe__probe'));
+    assert.ok(!toolsOf(events).includes('mcp__probe__whoami'));
+    assert.equal((JSON.parse(events.find((e) => e.type === 'result')?.result?.text ?? '{}') as { greeting?: string }).greeting, 'gateway');
+    const help = await prompt(['--user', 'gina', `@tool mcp__probe__probe ${JSON.stringify({ action: 'help' })}\n@echo-tool`]);
+    assert.match(help.find((e) => e.type === 'result')?.result?.text ?? '', /whoami/);
+    writeConfig('extensions:\n  probe:\n    greeting: again', ['probe']);
+    await reload();
   });
 
   test('the bridge survives malformed, oversized and concurrent requests', async () => {

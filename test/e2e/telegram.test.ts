@@ -36,7 +36,7 @@ describe('telegram', () => {
       [
         'engine:',
         '  partial_messages: true',
-        'enabled: [ask_user, telegram]',
+        'enabled: [ask_user, vault, telegram]',
         'extensions:',
         '  telegram:',
         '    token: ${TELEGRAM_BOT_TOKEN}',
@@ -160,6 +160,39 @@ describe('telegram', () => {
     assert.equal(files.length, 1);
     assert.deepEqual(fs.readFileSync(path.join(dir, files[0] ?? '')), bytes);
     assert.ok(JSON.stringify(world.api.requests.map((r) => r.body)).includes(path.join(dir, files[0] ?? '')), 'Claude was told the path');
+  });
+
+  test('messages in quick succession become one prompt; one sent while the session works is queued with its position', async () => {
+    send('@wait 6000\n@reply batched answer');
+    send('and this line came right after');
+    await waitFor('the batch to reach the session', async () => /came right after/.test((await sessionsOf(`tg:${ALICE.id}`)).find((x) => x.name === 'main')?.lastPrompt ?? ''));
+    const main = (await sessionsOf(`tg:${ALICE.id}`)).find((x) => x.name === 'main');
+    assert.match(main?.lastPrompt ?? '', /@wait 6000[\s\S]*came right after/, 'both messages are one prompt');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    send('@reply I waited my turn');
+    await waitFor('the queue position', () => botMessages().find((m) => /queued \(position 1\)/.test(m.text)));
+    await answer(/batched answer/);
+    await answer(/I waited my turn/);
+  });
+
+  test('a session sends a file from its working directory to its own chat, and nothing outside it', async () => {
+    fs.writeFileSync(path.join(world.workDir, 'report.txt'), 'the report body');
+    send(`@tool mcp__telegram__send_file ${JSON.stringify({ path: 'report.txt', caption: 'your report' })}\n@echo-tool`);
+    await answer(/sent report\.txt/);
+    const document = telegram.messages(ALICE.id).find((m) => m.kind === 'document');
+    assert.equal(document?.file?.bytes.toString(), 'the report body');
+    assert.equal(document?.text, 'your report');
+    send(`@tool mcp__telegram__send_file ${JSON.stringify({ path: '../../../../etc/hostname' })}\n@echo-tool`);
+    await answer(/outside the session's working directory|no such file/);
+  });
+
+  test('/vault stores a secret from the chat, deletes the message that held it, and lists keys only', async () => {
+    const message = send('/vault set github/token ghp_FromTheChat_123456');
+    await waitFor('the confirmation', () => botMessages().find((m) => /Stored github\/token/.test(m.text)));
+    assert.ok(telegram.messages(ALICE.id, { includeDeleted: true }).find((m) => m.messageId === message.message_id)?.deleted, 'the message with the value is gone');
+    send('/vault list');
+    const listed = await waitFor('the list', () => botMessages().find((m) => /🔑 github\/token/.test(m.text)));
+    assert.ok(!listed.text.includes('ghp_FromTheChat'));
   });
 
   test('messages sent while the daemon was down are processed after the restart', async () => {
