@@ -794,7 +794,10 @@ export class ClaudeEngine {
    */
   async recover(): Promise<void> {
     const states = this.store.loadAll((id, error) => this.log.error('unreadable session state; skipped', { session: id, error }));
-    const running = await this.options.host.running();
+    const running = await this.options.host.running().catch((error: unknown) => {
+      this.log.warn('could not list the running sessions; asking for each one', { error: (error as Error).message });
+      return new Set<string>();
+    });
     for (const state of states) {
       const rt = new SessionRuntime(state, this.store.files(state.id));
       this.sessions.set(state.id, rt);
@@ -805,7 +808,8 @@ export class ClaudeEngine {
           this.heldResults.push({ type: 'result', result: prompt.result, sessionId: state.id, user: state.user, promptId: prompt.id });
         }
       }
-      await rt.serial(async () => this.recoverSession(rt, running.has(state.id)));
+      const alive = running.has(state.id) || (state.process !== undefined && (await this.options.host.isRunning(state.id)));
+      await rt.serial(async () => this.recoverSession(rt, alive));
     }
     for (const rt of this.sessions.values()) this.schedulePump(rt);
     if (this.deliveryOpen && this.deliveryCallbacks.size > 0 && this.heldResults.length > 0) {

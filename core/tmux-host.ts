@@ -34,7 +34,11 @@ export class TmuxHost implements SessionHost {
 
   async running(): Promise<Set<string>> {
     const result = await this.tmux(['list-sessions', '-F', '#{session_name}'], { reject: false });
-    if (result.exitCode !== 0) return new Set();
+    if (result.exitCode !== 0) {
+      // No server (or no socket) means no sessions; anything else must not be read as "all dead".
+      if (/no server running|error connecting to|no such file/i.test(String(result.stderr))) return new Set();
+      throw new HostError(this.kind, 'running', `tmux list-sessions failed: ${String(result.stderr).trim()}`);
+    }
     return new Set(result.stdout.split('\n').filter((line) => line.length > 0));
   }
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
-import { runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
+import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
 
 interface QuestionJson {
   id: string;
@@ -31,11 +31,18 @@ describe('ask_user', () => {
     assert.equal(run.code, 0, run.stderr);
     return JSON.parse(run.stdout) as { sessionId: string; promptId: string };
   };
-  const openQuestion = (text: string): Promise<QuestionJson> =>
-    waitFor(`the question "${text}"`, async () => {
-      const run = await cli(['questions', '--json']);
-      return (JSON.parse(run.stdout || '[]') as QuestionJson[]).find((q) => q.question === text && q.status === 'open');
-    });
+  const openQuestion = async (text: string): Promise<QuestionJson> => {
+    try {
+      return await waitFor(`the question "${text}"`, async () => {
+        const run = await cli(['questions', '--json']);
+        return (JSON.parse(run.stdout || '[]') as QuestionJson[]).find((q) => q.question === text && q.status === 'open');
+      });
+    } catch (error) {
+      const all = await cli(['questions', '--all', '--json']);
+      const events = readEventLog(world).slice(-25).map((e) => JSON.stringify(e)).join('\n');
+      throw new Error(`${(error as Error).message}\nquestions: ${all.stdout} ${all.stderr}\nevents:\n${events}`);
+    }
+  };
   const resultOf = async (ids: { sessionId: string; promptId: string }): Promise<PromptJson> => {
     const run = await cli(['wait', '--session', ids.sessionId, '--prompt', ids.promptId, '--json']);
     return JSON.parse(run.stdout) as PromptJson;

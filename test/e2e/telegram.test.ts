@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
@@ -201,5 +202,65 @@ describe('telegram', () => {
     daemon = await startDaemonProcess(world, ['--config', config]);
     await answer(/answered after the restart/);
     assert.equal(botMessages().filter((m) => /answered after the restart/.test(m.text)).length, 1, 'exactly once');
+  });
+});
+
+describe('telegram in webhook mode', () => {
+  let world: TestWorld;
+  let telegram: FakeTelegram;
+  let port: number;
+  const secret = 'webhook-secret-token-0123456789';
+
+  before(async () => {
+    world = await createWorld('tghook');
+    telegram = await startFakeTelegram({ token: TOKEN });
+    port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const address = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(address.port));
+      });
+    });
+    const config = writeConfig(
+      world,
+      [
+        'enabled: [telegram]',
+        'extensions:',
+        '  telegram:',
+        `    token: "${TOKEN}"`,
+        `    allowed_users: [${ALICE.id}]`,
+        `    api_root: ${telegram.apiRoot}`,
+        '    mode: webhook',
+        '    batch_window: 100ms',
+        '    webhook:',
+        '      url: https://bot.example.invalid/hook',
+        `      secret_token: ${secret}`,
+        `      port: ${port}`,
+        '',
+      ].join('\n'),
+    );
+    await startDaemonProcess(world, ['--config', config]);
+  });
+  after(async () => {
+    await stopStartedDaemons();
+    await telegram.close();
+    await world.cleanup();
+  });
+
+  test('updates posted with the secret token are handled; without it they are refused', async () => {
+    const registered = await telegram.waitForCall((call) => call.method === 'setWebhook');
+    assert.equal((registered.params as { secret_token?: string }).secret_token, secret);
+    const post = (update: object, token?: string) =>
+      fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { 'x-telegram-bot-api-secret-token': token } : {}) }, body: JSON.stringify(update) });
+    const message = (id: number, text: string) => ({
+      update_id: id,
+      message: { message_id: 1000 + id, date: Math.floor(Date.now() / 1000), chat: { id: ALICE.id, type: 'private', first_name: 'Alice' }, from: { ...ALICE, is_bot: false }, text },
+    });
+    const forged = await post(message(1, '@reply forged'), 'wrong-secret');
+    assert.equal(forged.status, 401);
+    const real = await post(message(2, '@reply through the webhook'), secret);
+    assert.equal(real.status, 200);
+    await waitFor('the answer', () => telegram.messages(ALICE.id).find((m) => m.sender === 'bot' && /through the webhook/.test(m.text) && /— \$\d/.test(m.text)), 30_000);
+    assert.ok(!JSON.stringify(world.api.requests.map((r) => r.body)).includes('forged'), 'the forged update never reached the model');
+    assert.ok(!telegram.calls.some((c) => c.method === 'getUpdates'), 'no polling in webhook mode');
   });
 });
