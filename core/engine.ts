@@ -84,6 +84,9 @@ export interface StopResult {
 
 export type DeliveryCallback = (event: EngineEvent) => void | Promise<void>;
 
+/** Results kept in memory for delivery callbacks that are not registered yet. */
+const MAX_HELD_RESULTS = 1000;
+
 /** The line a stalled delivery callback may fall behind by before the engine warns about it. */
 const DELIVERY_BACKLOG_WARNING = 10_000;
 
@@ -201,6 +204,15 @@ export class ClaudeEngine {
       }
     }
     if (toCallbacks) for (const queue of this.deliveryCallbacks) queue.push(full);
+  }
+
+  /**
+   * Keeps a result for the first delivery callback. Only the newest are kept in memory; older ones
+   * stay undelivered on disk and are held again at the next start.
+   */
+  private holdResult(event: EngineEvent): void {
+    this.heldResults.push(event);
+    if (this.heldResults.length > MAX_HELD_RESULTS) this.heldResults.splice(0, this.heldResults.length - MAX_HELD_RESULTS);
   }
 
   private deliverHeld(event: EngineEvent): void {
@@ -704,7 +716,7 @@ export class ClaudeEngine {
       turns: result.numTurns,
     });
     const event = { type: 'result', result, sessionId: rt.state.id, user: rt.state.user, promptId: prompt.id } as const;
-    if (!delivered) this.heldResults.push(event);
+    if (!delivered) this.holdResult(event);
     this.emit(rt, prompt.id, { type: 'result', result }, delivered);
   }
 
@@ -805,7 +817,7 @@ export class ClaudeEngine {
       rt.queue.push(...prompts.filter((p) => p.status === 'queued'));
       for (const prompt of prompts) {
         if (prompt.status === 'done' && !prompt.delivered && prompt.result) {
-          this.heldResults.push({ type: 'result', result: prompt.result, sessionId: state.id, user: state.user, promptId: prompt.id });
+          this.holdResult({ type: 'result', result: prompt.result, sessionId: state.id, user: state.user, promptId: prompt.id });
         }
       }
       const alive = running.has(state.id) || (state.process !== undefined && (await this.options.host.isRunning(state.id)));

@@ -17,7 +17,7 @@ interface JobView {
   recent?: Array<{ status: string; scheduledFor: number }>;
 }
 
-const usage = 'cron list|add|delete|run-now|pause|resume ...   scheduled prompts (cron add NAME --schedule EXPR|--at WHEN PROMPT)';
+const usage = 'cron list|add|delete|run-now|pause|resume ...   scheduled prompts (cron add NAME --schedule EXPR|--at WHEN [--label frontend=telegram --label chat=ID] PROMPT)';
 
 async function list(ctx: CommandContext, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { user: { type: 'string' }, json: { type: 'boolean' } } });
@@ -41,11 +41,26 @@ async function list(ctx: CommandContext, args: string[]): Promise<number> {
 async function add(ctx: CommandContext, args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { user: { type: 'string' }, schedule: { type: 'string' }, at: { type: 'string' }, tz: { type: 'string' }, session: { type: 'string' }, keep: { type: 'boolean' }, misfire: { type: 'string' } },
+    options: {
+      user: { type: 'string' },
+      schedule: { type: 'string' },
+      at: { type: 'string' },
+      tz: { type: 'string' },
+      session: { type: 'string' },
+      keep: { type: 'boolean' },
+      misfire: { type: 'string' },
+      label: { type: 'string', multiple: true },
+    },
     allowPositionals: true,
   });
   const [name, ...words] = positionals;
   if (!name || words.length === 0) return fail(ctx, 'cron add needs NAME and the PROMPT');
+  const labels: Record<string, string> = {};
+  for (const pair of values.label ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) return fail(ctx, `--label ${pair}: expected KEY=VALUE, e.g. --label frontend=telegram --label chat=123456`);
+    labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
   const job = await ctx.call<JobView>('cron.create', {
     name,
     prompt: words.join(' '),
@@ -56,6 +71,7 @@ async function add(ctx: CommandContext, args: string[]): Promise<number> {
     ...(values.keep ? { keep: true } : {}),
     ...(values.misfire ? { misfire: values.misfire } : {}),
     ...(values.user ? { user: values.user } : {}),
+    ...(Object.keys(labels).length > 0 ? { labels } : {}),
   });
   ctx.out(`created ${job.id} (${job.name}); next run ${job.nextRunAt}\n`);
   return 0;
