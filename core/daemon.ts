@@ -110,9 +110,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     holdDelivery: true,
     redact: (event) => redactEvent(event, contributions.listRedactors()),
   });
-  const authenticate = (token: string): Principal | undefined => {
+  let ready = false;
+  const authenticate = (token: string): Principal | undefined | 'not-ready' => {
     if (secretsEqual(token, adminToken)) return { kind: 'admin' };
     const sessionId = tokens.verify(token);
+    // Sessions are not known until recovery: a session's MCP server must come back, not be refused.
+    if (sessionId && !ready) return 'not-ready';
     const session = sessionId ? engine.getSession(sessionId) : undefined;
     return session ? { kind: 'session', sessionId: session.id, user: session.user } : undefined;
   };
@@ -128,7 +131,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       if (next.config.state_dir !== config.state_dir) next.warnings.push('state_dir changed: it takes effect at the next start');
       const checked = new TemplateRegistry();
       applyTemplates(checked, next);
-      const report = await extensions.apply(next.config, { strict: true, locate: next.locate });
+      if (!ready) return { ok: false, error: 'the daemon is still starting; reload again in a moment' };
+      engine.pauseDelivery();
+      let report: Awaited<ReturnType<ExtensionHost['apply']>>;
+      try {
+        report = await extensions.apply(next.config, { strict: true, locate: next.locate });
+      } finally {
+        engine.openDelivery();
+      }
       applyTemplates(templates, next);
       loaded = next;
       gatewayMode = next.config.engine.gateway_mode;
@@ -166,7 +176,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   }
   writeFileAtomic(paths.pid, `${process.pid}\n`);
   await engine.recover();
-  const startReport = await extensions.apply(config, { strict: false, locate: loaded.locate });
+  ready = true;
+  const startReport = await extensions.apply(loaded.config, { strict: false, locate: loaded.locate });
   for (const warning of startReport.warnings) logger.warn(warning);
   engine.openDelivery();
   eventLog.record('daemon_started', { pid: process.pid, config: loaded.file ?? null, claude: claude.path });
@@ -197,11 +208,22 @@ function applyTemplates(templates: TemplateRegistry, loaded: LoadedConfig): void
 
 /** Runs the daemon in the foreground until SIGTERM or SIGINT; SIGHUP reloads the configuration. */
 export async function runDaemonForeground(options: DaemonOptions): Promise<void> {
-  const daemon = await startDaemon({ ...options, logToStderr: true });
-  process.on('SIGHUP', () => void daemon.reload());
+  // Installed first: a SIGHUP during start-up is a reload once started, never the default exit.
+  let daemon: RunningDaemon | undefined;
+  let reloadAfterStart = false;
+  process.on('SIGHUP', () => {
+    if (daemon) void daemon.reload();
+    else reloadAfterStart = true;
+  });
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`claude-ext: an operation failed without a handler (the daemon goes on): ${reason instanceof Error ? reason.stack : String(reason)}\n`);
+  });
+  const started = await startDaemon({ ...options, logToStderr: true });
+  daemon = started;
+  if (reloadAfterStart) void started.reload();
   await new Promise<void>((resolve) => {
     const stop = (): void => {
-      void daemon.shutdown().then(resolve);
+      void started.shutdown().then(resolve);
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { conversationArgs, interruptLine, userTurnLine, warmProcessArgs, type ClaudeArgsSettings } from './claude-args.ts';
@@ -102,7 +103,8 @@ export class ClaudeEngine {
   private readonly deliveryCallbacks = new Set<DeliveryQueue>();
   private readonly promptWatchers = new Map<string, Set<(event: EngineEvent) => void>>();
   private readonly heldResults: EngineEvent[] = [];
-  private readonly secretEnvNames = new Set<string>();
+  /** Variables kept out of sessions, with how many registrations asked for each. */
+  private readonly secretEnvNames = new Map<string, number>();
   private pollTimer: NodeJS.Timeout | undefined;
   private polling = false;
   private closed = false;
@@ -130,8 +132,12 @@ export class ClaudeEngine {
 
   /** Keeps an environment variable out of every session started from now on. */
   markSecretEnv(name: string): Disposable {
-    this.secretEnvNames.add(name);
-    return toDisposable(() => this.secretEnvNames.delete(name));
+    this.secretEnvNames.set(name, (this.secretEnvNames.get(name) ?? 0) + 1);
+    return toDisposable(() => {
+      const left = (this.secretEnvNames.get(name) ?? 1) - 1;
+      if (left > 0) this.secretEnvNames.set(name, left);
+      else this.secretEnvNames.delete(name);
+    });
   }
 
   // ---- delivery ---------------------------------------------------------------------------------
@@ -157,6 +163,16 @@ export class ClaudeEngine {
     if (this.deliveryOpen) return;
     this.deliveryOpen = true;
     if (this.deliveryCallbacks.size > 0) for (const event of this.heldResults.splice(0)) this.deliverHeld(event);
+    for (const rt of this.sessions.values()) this.schedulePump(rt);
+  }
+
+  /**
+   * Holds results and keeps new prompts from starting (while extensions start or reload), so no
+   * result is handed to a half-registered set of callbacks and no process starts without its MCP
+   * servers and tool limits. openDelivery() resumes both.
+   */
+  pauseDelivery(): void {
+    this.deliveryOpen = false;
   }
 
   get secretEnvCount(): number {
@@ -215,9 +231,20 @@ export class ClaudeEngine {
     if (this.heldResults.length > MAX_HELD_RESULTS) this.heldResults.splice(0, this.heldResults.length - MAX_HELD_RESULTS);
   }
 
-  private deliverHeld(event: EngineEvent): void {
+  private deliverHeld(held: EngineEvent): void {
+    if (this.deliveryCallbacks.size === 0 || !this.deliveryOpen) {
+      this.holdResult(held);
+      return;
+    }
+    const event = this.options.redact ? this.options.redact(held) : held;
     for (const queue of this.deliveryCallbacks) queue.push(event);
-    if (event.type === 'result' && event.promptId) this.markDelivered(event.sessionId, event.promptId);
+    if (event.type === 'result' && event.promptId) {
+      try {
+        this.markDelivered(event.sessionId, event.promptId);
+      } catch (error) {
+        this.log.error('could not record a result as delivered', { prompt: event.promptId, error: (error as Error).message });
+      }
+    }
   }
 
   private markDelivered(sessionId: string, promptId: string): void {
@@ -486,7 +513,7 @@ export class ClaudeEngine {
   }
 
   private async pump(rt: SessionRuntime): Promise<void> {
-    if (this.closed || rt.state.current || (rt.state.awaitingControl ?? []).length > 0) return;
+    if (this.closed || !this.deliveryOpen || rt.state.current || (rt.state.awaitingControl ?? []).length > 0) return;
     const next = rt.queue[0];
     if (!next) {
       this.armIdleTimer(rt);
@@ -503,7 +530,9 @@ export class ClaudeEngine {
       return;
     }
     const args = warmProcessArgs(this.settings, next.options, composed);
-    const argsKey = JSON.stringify([args, composed.key]);
+    // The environment counts too: a variable newly marked secret must leave the warm process.
+    const envKey = createHash('sha256').update(JSON.stringify(Object.entries(this.sessionEnv()).sort())).digest('hex');
+    const argsKey = JSON.stringify([args, composed.key, envKey]);
     if (rt.state.process && rt.state.process.argsKey !== argsKey) {
       this.options.eventLog.record('process_restart', { session: rt.state.id, reason: 'different arguments' });
       await this.options.host.terminate(rt.state.id);
@@ -542,8 +571,12 @@ export class ClaudeEngine {
     this.ensurePolling();
   }
 
+  private sessionEnv(): Record<string, string> {
+    return sessionEnvironment(this.options.baseEnv, this.settings.env, new Set(this.secretEnvNames.keys()));
+  }
+
   private async launch(rt: SessionRuntime, args: string[], argsKey: string): Promise<void> {
-    const env = sessionEnvironment(this.options.baseEnv, this.settings.env, this.secretEnvNames);
+    const env = this.sessionEnv();
     const stored = conversationStored(env, rt.state.conversationId);
     const argv = [this.options.claudePath, ...args, ...conversationArgs(rt.state.conversationId, stored)];
     fs.rmSync(rt.files.exit, { force: true });
@@ -702,7 +735,7 @@ export class ClaudeEngine {
 
   /** Persists a prompt's result, then hands it over: exactly once, since `delivered` is on disk first. */
   private completePrompt(rt: SessionRuntime, prompt: PromptRecord, raw: TurnResult): void {
-    const result = this.options.redact ? { ...raw, text: this.options.redact({ type: 'result', result: raw, sessionId: rt.state.id, user: rt.state.user, promptId: prompt.id }).result.text } : raw;
+    const result = this.options.redact ? this.options.redact({ type: 'result', result: raw, sessionId: rt.state.id, user: rt.state.user, promptId: prompt.id }).result : raw;
     const delivered = this.deliveryOpen && this.deliveryCallbacks.size > 0;
     const done: PromptRecord = { ...prompt, status: 'done', finishedAt: new Date().toISOString(), result, delivered };
     this.store.savePrompt(done);

@@ -50,7 +50,8 @@ export function createExtensionContext<Config>(
     const run = (): void => {
       if (kind === 'timeout') deps.timers.delete(handle);
       try {
-        callback();
+        const result: unknown = callback();
+        if (result instanceof Promise) result.catch((error: unknown) => logger.error('a timer callback failed', { error: (error as Error).message }));
       } catch (error) {
         logger.error('a timer callback failed', { error: (error as Error).message });
       }

@@ -163,14 +163,23 @@ export class ExtensionHost {
 
   /** Starts one extension; returns why it failed, having undone all it registered. */
   private async startOne(name: string, item: Prepared): Promise<string | undefined> {
-    const extension = item.make();
     const store = new DisposableStore();
-    const ctx = createExtensionContext(this.deps, name, item.candidate.dir, item.config, store);
+    let extension: Extension | undefined;
+    let starting: Promise<void> | undefined;
     try {
-      await withTimeout(Promise.resolve(extension.start(ctx)), START_TIMEOUT_MS, `start() did not finish within ${START_TIMEOUT_MS / 1000} s`);
+      extension = item.make();
+      const ctx = createExtensionContext(this.deps, name, item.candidate.dir, item.config, store);
+      starting = Promise.resolve(extension.start(ctx));
+      await withTimeout(starting, START_TIMEOUT_MS, `start() did not finish within ${START_TIMEOUT_MS / 1000} s`);
     } catch (error) {
       const reason = `start failed: ${(error as Error).message}`;
       disposeQuietly(store, this.deps, name);
+      // What a half-done start set up outside its context (a polling loop, say) is ended by stop().
+      const failed = extension;
+      void (starting ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => failed?.stop?.())
+        .catch((stopError: unknown) => this.deps.logger.warn(`extension ${name}: stop after a failed start failed`, { error: (stopError as Error).message }));
       this.deps.logger.error(`extension ${name}: ${reason}; the daemon goes on without it`);
       this.deps.eventLog.record('extension_failed', { extension: name, error: reason });
       return reason;

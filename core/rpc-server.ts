@@ -44,8 +44,11 @@ export interface RpcServerOptions {
   readonly socketPath: string;
   readonly logger: Logger;
   readonly maxLineBytes?: number;
-  /** Maps a credential to its principal; without it every connection is admin (tests, in-process use). */
-  readonly authenticate?: (token: string) => Principal | undefined;
+  /**
+   * Maps a credential to its principal; without it every connection is admin (tests, in-process use).
+   * `not-ready` closes the connection so the client tries again later.
+   */
+  readonly authenticate?: (token: string) => Principal | undefined | 'not-ready';
 }
 
 interface MethodEntry {
@@ -154,7 +157,7 @@ export class RpcServer {
     };
     const splitter = new LineSplitter(
       this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-      (line) => this.handleLine(line, connection, inflight, send),
+      (line) => this.handleLine(line, connection, inflight, send, socket),
       () => {
         this.options.logger.warn('dropped an oversized request', { connection: connection.id });
         send({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.InvalidRequest, message: `request line exceeds ${this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES} bytes` } });
@@ -174,6 +177,7 @@ export class RpcServer {
     connection: RpcConnection,
     inflight: Map<RpcId, AbortController>,
     send: (message: RpcResponse | { jsonrpc: '2.0'; method: string; params: unknown }) => void,
+    socket: net.Socket,
   ): void {
     let decoded: unknown;
     try {
@@ -188,7 +192,7 @@ export class RpcServer {
       return;
     }
     if (request.method === AUTH_METHOD) {
-      this.authenticateConnection(request, connection, send);
+      this.authenticateConnection(request, connection, send, socket);
       return;
     }
     if (request.method === CANCEL_METHOD) {
@@ -226,10 +230,15 @@ export class RpcServer {
     });
   }
 
-  private authenticateConnection(request: RpcRequest, connection: RpcConnection, send: (message: RpcResponse) => void): void {
+  private authenticateConnection(request: RpcRequest, connection: RpcConnection, send: (message: RpcResponse) => void, socket: net.Socket): void {
     const id = request.id ?? null;
     const token = (request.params as { token?: unknown } | undefined)?.token;
-    const principal = typeof token === 'string' && token.length > 0 ? (this.options.authenticate ? this.options.authenticate(token) : { kind: 'admin' as const }) : undefined;
+    const answer = typeof token === 'string' && token.length > 0 ? (this.options.authenticate ? this.options.authenticate(token) : { kind: 'admin' as const }) : undefined;
+    if (answer === 'not-ready') {
+      socket.destroy();
+      return;
+    }
+    const principal = answer;
     if (!principal) {
       this.options.logger.warn('refused a bridge credential', { connection: connection.id });
       send({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.Unauthorized, message: 'the credential is not valid (is the session deleted?)' } });

@@ -43,7 +43,10 @@ export class SessionComposer implements LaunchComposer {
     const merged = mergeOverrides(overrides);
     const fragments = [...this.fragments(session), ...merged.systemPrompt];
     const servers = selectMcpServers(
-      this.options.contributions.listMcpServers().filter((spec) => this.applies(spec, session)),
+      this.options.contributions
+        .listMcpServers()
+        .filter((spec) => this.applies(spec, session))
+        .sort((a, b) => a.name.localeCompare(b.name)),
       merged,
     );
     const config = this.mcpConfig(session, servers);

@@ -19,12 +19,15 @@ export interface PendingBatch {
 interface StoredState {
   users: Record<string, UserState>;
   pending: Record<string, PendingBatch>;
+  /** Update ids handled lately (Telegram may start over at a random lower id). */
+  handled?: number[];
   /** `<chat>:<message>` of the bot's messages → the session that wrote them, newest last. */
   messages: Array<[string, string]>;
   lastUpdateId: number;
 }
 
 const MAX_REMEMBERED_MESSAGES = 5000;
+const MAX_REMEMBERED_UPDATES = 2000;
 
 /** What the bot remembers across restarts: active sessions, verbosity, who wrote which message, the last update handled. */
 export class BotState {
@@ -71,7 +74,9 @@ export class BotState {
   addPending(key: string, batch: Omit<PendingBatch, 'texts'>, text: string, updateId: number): void {
     const current = this.state.pending[key];
     this.state.pending[key] = { ...batch, texts: [...(current?.texts ?? []), text], ...(current?.replyTo ? { replyTo: current.replyTo } : {}) };
-    if (updateId > this.state.lastUpdateId) this.state.lastUpdateId = updateId;
+    const handled = (this.state.handled ??= []);
+    if (!handled.includes(updateId)) handled.push(updateId);
+    this.state.lastUpdateId = Math.max(this.state.lastUpdateId, updateId);
     this.save();
   }
 
@@ -107,14 +112,16 @@ export class BotState {
 
   /** Whether an update is new; updates Telegram hands out again after a crash are not. */
   isNewUpdate(updateId: number): boolean {
-    return updateId > this.state.lastUpdateId;
+    return !(this.state.handled ?? []).includes(updateId);
   }
 
   markUpdateHandled(updateId: number): void {
-    if (updateId > this.state.lastUpdateId) {
-      this.state.lastUpdateId = updateId;
-      this.save();
-    }
+    const handled = (this.state.handled ??= []);
+    if (handled.includes(updateId)) return;
+    handled.push(updateId);
+    if (handled.length > MAX_REMEMBERED_UPDATES) handled.splice(0, handled.length - MAX_REMEMBERED_UPDATES);
+    this.state.lastUpdateId = Math.max(this.state.lastUpdateId, updateId);
+    this.save();
   }
 
   save(): void {

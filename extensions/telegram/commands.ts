@@ -38,9 +38,12 @@ export function registerCommands(runtime: TelegramRuntime): void {
   const { bot, ctx, state } = runtime;
   const userOf = (c: Context): string => `tg:${c.from?.id ?? 0}`;
   const chatOf = (c: Context): string => String(c.chat?.id ?? c.from?.id ?? 0);
+  /** Each chat has its own active session: a private chat never answers into a group. */
+  const activeKey = (c: Context): string => `${userOf(c)}@${chatOf(c)}`;
+  const chatSessions = (c: Context): SessionSummary[] => own(c).filter((s) => s.labels.chat === chatOf(c));
   const reply = (c: Context, html: string, extra: { reply_markup?: InlineKeyboard } = {}) => c.reply(html, { parse_mode: 'HTML', ...extra });
   const own = (c: Context): SessionSummary[] => ctx.engine.listSessions(userOf(c));
-  const byName = (c: Context, name: string): SessionSummary | undefined => own(c).find((s) => s.name === name || s.id === name);
+  const byName = (c: Context, name: string): SessionSummary | undefined => chatSessions(c).find((s) => s.name === name || s.id === name) ?? own(c).find((s) => s.name === name || s.id === name);
   const guarded = (handler: (c: CommandContext<Context>) => Promise<unknown>) => async (c: CommandContext<Context>) => {
     try {
       await handler(c);
@@ -66,7 +69,7 @@ export function registerCommands(runtime: TelegramRuntime): void {
         ...(template ? { template } : {}),
         labels: { frontend: 'telegram', chat: chatOf(c) },
       });
-      state.setActiveSession(userOf(c), session.id);
+      state.setActiveSession(activeKey(c), session.id);
       await reply(c, `🆕 <b>${escapeHtml(session.name)}</b>${template ? ` (${escapeHtml(template)})` : ''} in <code>${escapeHtml(session.cwd)}</code> — messages go here now.`);
     }),
   );
@@ -74,9 +77,9 @@ export function registerCommands(runtime: TelegramRuntime): void {
   bot.command(
     'sessions',
     guarded(async (c) => {
-      const sessions = own(c);
-      if (sessions.length === 0) return c.reply('No sessions yet: send a message, or /new.');
-      const active = state.activeSession(userOf(c));
+      const sessions = chatSessions(c);
+      if (sessions.length === 0) return c.reply('No sessions in this chat yet: send a message, or /new.');
+      const active = state.activeSession(activeKey(c));
       const keyboard = new InlineKeyboard();
       const lines = sessions.map((s) => {
         keyboard.text(`${s.id === active ? '● ' : ''}${s.name}`, `sw:${s.id}`).row();
@@ -94,7 +97,7 @@ export function registerCommands(runtime: TelegramRuntime): void {
       await c.answerCallbackQuery({ text: 'No such session.' });
       return;
     }
-    state.setActiveSession(userOf(c), session.id);
+    state.setActiveSession(activeKey(c), session.id);
     await c.answerCallbackQuery({ text: `Now talking to ${session.name}` });
   });
 
@@ -103,7 +106,7 @@ export function registerCommands(runtime: TelegramRuntime): void {
     guarded(async (c) => {
       const session = byName(c, c.match.trim());
       if (!session) return c.reply(`No session named “${c.match.trim()}”. /sessions lists yours.`);
-      state.setActiveSession(userOf(c), session.id);
+      state.setActiveSession(activeKey(c), session.id);
       return reply(c, `➡️ Now talking to <b>${escapeHtml(session.name)}</b>.`);
     }),
   );
@@ -125,7 +128,7 @@ export function registerCommands(runtime: TelegramRuntime): void {
       const session = name ? byName(c, name) : undefined;
       if (!session) return c.reply('Usage: /delete name (see /sessions)');
       await ctx.engine.deleteSession(session.id);
-      if (state.activeSession(userOf(c)) === session.id) state.setActiveSession(userOf(c), undefined);
+      if (state.activeSession(activeKey(c)) === session.id) state.setActiveSession(activeKey(c), undefined);
       return reply(c, `🗑 Deleted <b>${escapeHtml(session.name)}</b>.`);
     }),
   );
@@ -145,7 +148,7 @@ export function registerCommands(runtime: TelegramRuntime): void {
     guarded(async (c) => {
       const counts = ctx.engine.counts();
       const health = await ctx.extensionsHealth();
-      const active = state.activeSession(userOf(c));
+      const active = state.activeSession(activeKey(c));
       const session = active ? ctx.engine.getSession(active) : undefined;
       const lines = [
         `<b>daemon</b>: ${counts.busy ?? 0} busy, ${counts.idle ?? 0} idle, ${counts.queued ?? 0} queued`,

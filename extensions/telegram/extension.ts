@@ -3,6 +3,7 @@ import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, webhookCallback, type Context } from 'grammy';
 import type { EngineEvent } from '../../core/events.ts';
 import type { Extension, ExtensionContext } from '../../core/extension-api.ts';
+import { silentLogger } from '../../core/log.ts';
 import { valuesRedactor } from '../../core/redaction.ts';
 import type { SessionSummary } from '../../core/session-types.ts';
 import { BatchWindow } from './batcher.ts';
@@ -43,6 +44,7 @@ export default (): Extension<TelegramConfig> => {
   let webhookServer: http.Server | undefined;
   let pollingError: string | undefined;
   let polling: Promise<void> | undefined;
+  let outboxes = new ChatOutbox(silentLogger);
   return {
     name: 'telegram',
     description: 'Chat with your sessions from Telegram',
@@ -54,10 +56,15 @@ export default (): Extension<TelegramConfig> => {
       ctx.addRedactor(valuesRedactor(() => [config.token]));
       const state = new BotState(ctx.dataDir);
       const outbox = new ChatOutbox(ctx.logger);
+      outboxes = outbox;
       const created = new Bot(config.token, { client: { apiRoot: config.api_root } });
       bot = created;
       created.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 300 }));
+      // A start that timed out is undone; the bot must not start polling when init() finishes late.
+      let live = true;
+      ctx.track({ dispose: () => (live = false) });
       await created.init();
+      if (!live) return;
 
       const runtime = createRuntime(ctx, created, state, outbox);
       guardAccess(created, ctx, state);
@@ -73,9 +80,23 @@ export default (): Extension<TelegramConfig> => {
 
       if (config.mode === 'webhook' && config.webhook) {
         const hook = config.webhook;
-        const handle = webhookCallback(created, 'http', { secretToken: hook.secret_token });
-        webhookServer = http.createServer((req, res) => void handle(req, res));
-        await new Promise<void>((resolve) => webhookServer?.listen(hook.port, hook.host, resolve));
+        const handle = webhookCallback(created, 'http', { secretToken: hook.secret_token, onTimeout: 'return' });
+        const server = http.createServer((req, res) => {
+          handle(req, res).catch((error: unknown) => {
+            ctx.logger.error('a Telegram update failed', { error: (error as Error).message });
+            if (!res.headersSent) res.writeHead(200).end();
+          });
+        });
+        webhookServer = server;
+        ctx.track({ dispose: () => server.close() });
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(hook.port, hook.host, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+        server.on('error', (error) => ctx.logger.error('the webhook server failed', { error: error.message }));
         await created.api.setWebhook(hook.url, { secret_token: hook.secret_token, allowed_updates: ['message', 'callback_query'] });
         ctx.logger.info(`receiving Telegram updates on ${hook.url}`);
       } else {
@@ -90,6 +111,8 @@ export default (): Extension<TelegramConfig> => {
     async stop() {
       await bot?.stop().catch(() => undefined);
       await polling;
+      // Answers already taken from the engine still go out (for a few seconds at most).
+      await Promise.race([outboxes.drained(), new Promise((resolve) => setTimeout(resolve, 5000))]);
       if (webhookServer) await new Promise<void>((resolve) => webhookServer?.close(() => resolve()));
     },
     healthCheck() {
@@ -109,12 +132,15 @@ function createRuntime(ctx: ExtensionContext<TelegramConfig>, bot: Bot, state: B
     questions: undefined as unknown as QuestionPrompts,
     replyTo: new Map<string, number | undefined>(),
     activeSession(user: string, chatId: string): SessionSummary {
-      const active = state.activeSession(user);
+      const key = `${user}@${chatId}`;
+      const active = state.activeSession(key);
       const session = active ? ctx.engine.getSession(active) : undefined;
-      if (session && session.user === user) return session;
-      const own = ctx.engine.listSessions(user).filter((s) => s.labels.frontend === 'telegram' && !s.labels.cron_job && !s.labels.heartbeat);
-      const chosen = own.at(-1) ?? ctx.engine.createSession({ user, name: 'main', labels: { frontend: 'telegram', chat: chatId } });
-      state.setActiveSession(user, chosen.id);
+      if (session && session.user === user && session.labels.chat === chatId) return session;
+      const own = ctx.engine.listSessions(user).filter((s) => s.labels.frontend === 'telegram' && s.labels.chat === chatId && !s.labels.cron_job && !s.labels.heartbeat);
+      const taken = new Set(ctx.engine.listSessions(user).map((s) => s.name));
+      const name = taken.has('main') ? `main ${chatId}`.slice(0, 64) : 'main';
+      const chosen = own.at(-1) ?? ctx.engine.createSession({ user, name, labels: { frontend: 'telegram', chat: chatId } });
+      state.setActiveSession(key, chosen.id);
       return chosen;
     },
     enqueue(c: Context, text: string, sessionId?: string): void {
@@ -155,7 +181,7 @@ function createRuntime(ctx: ExtensionContext<TelegramConfig>, bot: Bot, state: B
       const submitted = ctx.engine.submit({ user: batch.user, session: session.id, text });
       state.takePending(key);
       ctx.record('telegram_prompt', { session: session.id, prompt: submitted.prompt.id, messages: batch.texts.length });
-      if (submitted.position > 0) {
+      if (submitted.position > 0 && ctx.config.on_busy !== 'interrupt') {
         void outbox.run(batch.chatId, async () => {
           await bot.api.sendMessage(batch.chatId, `⏳ queued (position ${submitted.position})`, batch.replyTo ? { reply_parameters: { message_id: batch.replyTo, allow_sending_without_reply: true } } : {});
         });
@@ -187,8 +213,11 @@ function guardAccess(bot: Bot, ctx: ExtensionContext<TelegramConfig>, state: Bot
       state.markUpdateHandled(c.update.update_id);
       return;
     }
-    await next();
-    state.markUpdateHandled(c.update.update_id);
+    try {
+      await next();
+    } finally {
+      state.markUpdateHandled(c.update.update_id);
+    }
   });
 }
 
@@ -206,8 +235,13 @@ function registerMessages(runtime: TelegramRuntime): void {
     if (c.msg.photo || c.msg.document) {
       const session = sessionId ? ctx.engine.getSession(sessionId) : runtime.activeSession(user, chatId);
       if (!session) return;
-      const saved = await saveIncomingFile(runtime, c, session);
-      runtime.enqueue(c, `[The user sent a file; it is saved at ${saved}]${text ? `\n\n${text}` : ''}`, session.id);
+      try {
+        const saved = await saveIncomingFile(runtime, c, session);
+        runtime.enqueue(c, `[The user sent a file; it is saved at ${saved}]${text ? `\n\n${text}` : ''}`, sessionId);
+      } catch (error) {
+        await c.reply(`⚠️ The file could not be saved: ${(error as Error).message}`);
+        if (text.trim()) runtime.enqueue(c, text, sessionId);
+      }
       return;
     }
     if (!text.trim()) return;

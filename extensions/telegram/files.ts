@@ -19,7 +19,7 @@ export async function saveIncomingFile(runtime: TelegramRuntime, c: Context, ses
   const file = await runtime.bot.api.getFile(fileId);
   if (!file.file_path) throw new Error('Telegram did not give a download path for the file');
   const url = `${runtime.ctx.config.api_root}/file/bot${runtime.ctx.config.token}/${file.file_path}`;
-  const response = await fetch(url);
+  const response = await fetch(url, { signal: AbortSignal.timeout(120_000) });
   if (!response.ok) throw new Error(`downloading the file failed: HTTP ${response.status}`);
   const bytes = Buffer.from(await response.arrayBuffer());
   const dir = path.join(session.cwd, runtime.ctx.config.uploads_dir);
@@ -49,10 +49,16 @@ export function registerFileBridge(runtime: TelegramRuntime): void {
     const parsed = sendFileParams.safeParse(raw ?? {});
     if (!parsed.success) throw new RpcError(RpcErrorCode.InvalidParams, parsed.error.issues[0]?.message ?? 'invalid params');
     const file = insideWorkingDir(session.cwd, parsed.data.path);
+    let failure: Error | undefined;
     await runtime.outbox.run(chatId, async () => {
-      const sent = await runtime.bot.api.sendDocument(chatId, new InputFile(file), parsed.data.caption ? { caption: parsed.data.caption } : {});
-      runtime.state.rememberMessage(chatId, sent.message_id, session.id);
+      try {
+        const sent = await runtime.bot.api.sendDocument(chatId, new InputFile(file), parsed.data.caption ? { caption: parsed.data.caption } : {});
+        runtime.state.rememberMessage(chatId, sent.message_id, session.id);
+      } catch (error) {
+        failure = error as Error;
+      }
     });
+    if (failure) throw new RpcError(RpcErrorCode.ServerError, `Telegram refused the file: ${failure.message}`);
     return { sent: path.relative(fs.realpathSync(session.cwd), file) };
   });
 }

@@ -100,6 +100,12 @@ export class LiveReply {
     } catch (error) {
       if (!(error instanceof GrammyError) || error.error_code !== 400) throw error;
       if (/not modified/i.test(error.description)) return;
+      if (/message to edit not found|message can't be edited/i.test(error.description)) {
+        // The user deleted the message: continue in a new one.
+        this.messages.splice(index, 1);
+        await this.put(index, text, parseMode);
+        return;
+      }
       // Telegram refused the formatting: say it in plain text rather than not at all.
       await this.put(index, plainTextFallback(text).slice(0, 4096), undefined);
     }
