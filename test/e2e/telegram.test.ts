@@ -196,6 +196,17 @@ describe('telegram', () => {
     assert.ok(!listed.text.includes('ghp_FromTheChat'));
   });
 
+  test('an answer that finished while the daemon was killed reaches the chat once after the restart', async () => {
+    send('@wait 2500\n@reply finished while the daemon was away');
+    await waitFor('the turn to reach the model', () => JSON.stringify(world.api.requests.map((r) => r.body)).includes('finished while the daemon was away'));
+    await daemon.kill();
+    await new Promise((resolve) => setTimeout(resolve, 3500));
+    daemon = await startDaemonProcess(world, ['--config', config]);
+    await answer(/finished while the daemon was away/);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    assert.equal(botMessages().filter((m) => /finished while the daemon was away/.test(m.text)).length, 1, 'delivered exactly once');
+  });
+
   test('messages sent while the daemon was down are processed after the restart', async () => {
     await daemon.stop();
     send('@reply answered after the restart');
