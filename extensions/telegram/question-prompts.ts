@@ -7,6 +7,7 @@ import { escapeHtml } from './format.ts';
 /** The part of the ask_user service this extension uses (found by name; extensions never import each other). */
 interface QuestionAnswering {
   answer(id: string, text: string, user: string): { ok: true } | { ok: false; reason: string };
+  list(user?: string): Array<{ id: string; question: string; options: readonly string[] }>;
 }
 
 interface ShownQuestion {
@@ -26,8 +27,10 @@ type ExtensionEvent = Extract<EngineEvent, { type: 'extension' }>;
  */
 export class QuestionPrompts {
   private readonly shown = new Map<string, ShownQuestion>();
-  /** `<user>|<chat>` → the question the next message answers. */
-  private readonly awaitingText = new Map<string, string>();
+  /** `<user>|<chat>` → the questions typed text answers, oldest first. */
+  private readonly awaitingText = new Map<string, string[]>();
+  /** Questions that closed before their message was sent. */
+  private readonly closedEarly = new Map<string, Readonly<Record<string, unknown>>>();
 
   constructor(private readonly runtime: Pick<TelegramRuntime, 'ctx' | 'bot' | 'outbox'>) {}
 
@@ -36,9 +39,10 @@ export class QuestionPrompts {
       const [, id = '', choice = ''] = c.match;
       const user = `tg:${c.from.id}`;
       const chatId = String(c.chat?.id ?? c.from.id);
-      const shown = this.shown.get(id);
+      // After a reload only ask_user still knows the question: its options come from there.
+      const shown = this.shown.get(id) ?? this.service()?.list(user).find((q) => q.id === id);
       if (choice === 'other') {
-        this.awaitingText.set(`${user}|${chatId}`, id);
+        this.wait(`${user}|${chatId}`, id);
         await c.answerCallbackQuery({ text: 'Type your answer' });
         await c.reply(`✍️ Type your answer to: ${shown?.question ?? 'the question'}`);
         return;
@@ -56,9 +60,10 @@ export class QuestionPrompts {
   /** A message from a user: when a question waits for typed text, it is the answer. */
   takeFreeText(user: string, chatId: string, text: string): boolean {
     const key = `${user}|${chatId}`;
-    const id = this.awaitingText.get(key);
+    const waiting = this.awaitingText.get(key) ?? [];
+    const id = waiting[0];
     if (!id || text.startsWith('/')) return false;
-    this.awaitingText.delete(key);
+    this.unwait(id);
     const result = this.answer(id, text, user);
     if (!result.ok) void this.send(chatId, `⚠️ ${result.reason}`);
     return true;
@@ -77,18 +82,26 @@ export class QuestionPrompts {
     const keyboard = new InlineKeyboard();
     options.forEach((option, index) => keyboard.text(option.slice(0, 60), `q:${id}:${index}`).row());
     keyboard.text('Other…', `q:${id}:other`);
-    if (options.length === 0) this.awaitingText.set(`${session.user}|${chatId}`, id);
+    if (options.length === 0) this.wait(`${session.user}|${chatId}`, id);
     void this.runtime.outbox.run(chatId, async () => {
       const text = `❓ <b>${escapeHtml(session.name)} asks:</b>\n${escapeHtml(question)}${options.length === 0 ? '\n\n<i>Reply with your answer.</i>' : ''}`;
       const sent = await this.runtime.bot.api.sendMessage(chatId, text, { parse_mode: 'HTML', ...(options.length > 0 ? { reply_markup: keyboard } : {}) });
       this.shown.set(id, { chatId, messageId: sent.message_id, question, options, user: session.user });
+      const early = this.closedEarly.get(id);
+      if (early) {
+        this.closedEarly.delete(id);
+        this.closed(id, early);
+      }
     });
   }
 
   private closed(id: string, data: Readonly<Record<string, unknown>>): void {
-    for (const [key, waiting] of this.awaitingText) if (waiting === id) this.awaitingText.delete(key);
+    this.unwait(id);
     const shown = this.shown.get(id);
-    if (!shown) return;
+    if (!shown) {
+      this.closedEarly.set(id, data);
+      return;
+    }
     this.shown.delete(id);
     const status = String(data.status ?? '');
     const outcome = status === 'answered' ? `✅ ${escapeHtml(String(data.answer ?? ''))}` : status === 'timeout' ? '⏱ no answer in time' : '✖ cancelled';
@@ -100,9 +113,27 @@ export class QuestionPrompts {
   }
 
   private answer(id: string, text: string, user: string): { ok: true } | { ok: false; reason: string } {
-    const service = this.runtime.ctx.services.find<QuestionAnswering>('ask_user');
+    const service = this.service();
     if (!service) return { ok: false, reason: 'the ask_user extension is not running' };
     return service.answer(id, text, user);
+  }
+
+  private service(): QuestionAnswering | undefined {
+    return this.runtime.ctx.services.find<QuestionAnswering>('ask_user');
+  }
+
+  private wait(key: string, id: string): void {
+    const list = this.awaitingText.get(key) ?? [];
+    if (!list.includes(id)) list.push(id);
+    this.awaitingText.set(key, list);
+  }
+
+  private unwait(id: string): void {
+    for (const [key, list] of this.awaitingText) {
+      const rest = list.filter((waiting) => waiting !== id);
+      if (rest.length > 0) this.awaitingText.set(key, rest);
+      else this.awaitingText.delete(key);
+    }
   }
 
   private send(chatId: string, text: string): Promise<void> {
