@@ -6,15 +6,7 @@ export type AskOutcome =
   | { readonly status: 'answered'; readonly answer: string; readonly answeredBy: string }
   | { readonly status: 'timeout' | 'cancelled'; readonly reason: string };
 
-export interface AskRequest {
-  readonly requestId: string;
-  readonly sessionId: string;
-  readonly promptId: string | undefined;
-  readonly user: string;
-  readonly question: string;
-  readonly options: readonly string[];
-  readonly timeoutMs: number;
-}
+export type AskRequest = Pick<Question, 'requestId' | 'sessionId' | 'promptId' | 'user' | 'question' | 'options'> & { readonly timeoutMs: number };
 
 export type AnswerResult = { readonly ok: true; readonly question: Question } | { readonly ok: false; readonly reason: string; readonly question?: Question };
 
