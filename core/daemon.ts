@@ -121,7 +121,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
   const server = new RpcServer({ socketPath: paths.socket, logger: logger.child('rpc'), authenticate });
   const extensions = new ExtensionHost(
-    { engine, server, contributions, templates, eventLog, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(options.env, loaded) },
+    { engine, server, contributions, templates, eventLog, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(options.env, loaded), configDir: () => (loaded.file ? path.dirname(loaded.file) : options.cwd) },
     BUILTIN_EXTENSIONS_DIR,
   );
 

@@ -85,6 +85,9 @@ export interface StopResult {
 
 export type DeliveryCallback = (event: EngineEvent) => void | Promise<void>;
 
+/** Beyond this many waiting events a stuck callback loses its oldest streaming events (never results). */
+const DELIVERY_BACKLOG_LIMIT = 50_000;
+
 /** Results kept in memory for delivery callbacks that are not registered yet. */
 const MAX_HELD_RESULTS = 1000;
 
@@ -951,7 +954,17 @@ class DeliveryQueue {
   push(event: EngineEvent): void {
     this.pending.push(event);
     if (this.pending.length === DELIVERY_BACKLOG_WARNING) this.log.warn('a delivery callback is falling behind', { backlog: this.pending.length });
+    if (this.pending.length > DELIVERY_BACKLOG_LIMIT) this.shed();
     this.running ??= this.drain();
+  }
+
+  /** A callback that hangs must not hold the daemon's memory: streaming pieces go first, results never. */
+  private shed(): void {
+    const before = this.pending.length;
+    const kept = this.pending.filter((e, i) => e.type === 'result' || e.type === 'extension' || i >= before - DELIVERY_BACKLOG_WARNING);
+    this.pending.length = 0;
+    for (const event of kept) this.pending.push(event);
+    this.log.warn('a delivery callback is stuck; dropped its oldest streaming events', { dropped: before - kept.length });
   }
 
   drained(): Promise<void> {

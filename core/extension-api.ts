@@ -90,6 +90,8 @@ export interface ExtensionContext<Config = unknown> {
   readonly stateDir: string;
   /** The daemon's environment with the `.env` file's variables filled in. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** A path from the extension's config: `~` expanded, relative to the config file's directory. */
+  resolvePath(configured: string): string;
   /** The directory the extension was loaded from. */
   readonly extensionDir: string;
   readonly engine: ClaudeEngine;

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { MethodAccess } from './bridge-protocol.ts';
 import type { Contributions } from './contributions.ts';
@@ -5,7 +6,7 @@ import { DisposableStore, toDisposable, type Disposable } from './disposable.ts'
 import type { ClaudeEngine } from './engine.ts';
 import type { EventLog } from './event-log.ts';
 import type { BridgeHandler, ExtensionContext, Health, ServiceAccess } from './extension-api.ts';
-import { ensurePrivateDir } from './files.ts';
+import { ensurePrivateDir, expandHome } from './files.ts';
 import type { Logger } from './log.ts';
 import { RpcError, RpcErrorCode } from './rpc-protocol.ts';
 import type { RpcServer } from './rpc-server.ts';
@@ -24,6 +25,8 @@ export interface ContextDeps {
   readonly timers: Set<NodeJS.Timeout>;
   /** The daemon's environment with `.env` filled in. */
   readonly env: () => Readonly<Record<string, string | undefined>>;
+  /** Where relative paths in the configuration start: the config file's directory. */
+  readonly configDir: () => string;
   /** Set by the host: the health of every enabled extension. */
   health?: () => Promise<Array<{ name: string; state: string; health: Health }>>;
 }
@@ -74,6 +77,7 @@ export function createExtensionContext<Config>(
     dataDir: privateDataDir(deps.stateDir, name),
     stateDir: deps.stateDir,
     env: deps.env(),
+    resolvePath: (configured) => path.resolve(deps.configDir(), expandHome(configured, os.homedir())),
     extensionDir,
     engine: deps.engine,
     services,

@@ -44,7 +44,7 @@ export interface HeartbeatService {
   addSource(name: string, source: PendingSource): { dispose(): void };
 }
 
-function settingsOf(config: HeartbeatConfig, stateDir: string): HeartbeatSettings {
+function settingsOf(config: HeartbeatConfig, resolvePath: (configured: string) => string): HeartbeatSettings {
   const valves = {
     minIntervalMs: config.min_interval,
     maxRunsPerDay: config.max_runs_per_day,
@@ -57,8 +57,8 @@ function settingsOf(config: HeartbeatConfig, stateDir: string): HeartbeatSetting
   validateValveConfig(valves);
   return {
     user: config.user,
-    cwd: config.cwd ? path.resolve(stateDir, config.cwd) : undefined,
-    watch: config.watch.map((p) => path.resolve(stateDir, p)),
+    cwd: config.cwd ? resolvePath(config.cwd) : undefined,
+    watch: config.watch.map(resolvePath),
     command: config.command ? { command: config.command, timeoutMs: config.command_timeout } : undefined,
     decisionModel: config.decision_model,
     model: config.model,
@@ -84,7 +84,7 @@ export default (): Extension<HeartbeatConfig> => {
         if (session.labels.heartbeat && session.status !== 'busy' && session.queued === 0) void ctx.engine.deleteSession(session.id).catch(() => undefined);
       }
       const store = new HeartbeatStore(ctx.dataDir);
-      const beat = new Heartbeat(ctx, store, settingsOf(ctx.config, ctx.stateDir));
+      const beat = new Heartbeat(ctx, store, settingsOf(ctx.config, ctx.resolvePath));
       heartbeat = beat;
       const arm = (interval: number): void => {
         const timer = ctx.setInterval(() => void beat.tick('timer'), interval);
@@ -141,7 +141,7 @@ export default (): Extension<HeartbeatConfig> => {
       });
       ctx.addMcpServer({ name: 'heartbeat', script: path.join(ctx.extensionDir, 'mcp.ts'), when: (session) => session.user === ctx.config.user });
       applyConfig = (next) => {
-        beat.reconfigure(settingsOf(next, ctx.stateDir));
+        beat.reconfigure(settingsOf(next, ctx.resolvePath));
         if (next.interval !== intervalMs) {
           restartTimer?.();
           arm(next.interval);

@@ -244,7 +244,10 @@ function registerMessages(runtime: TelegramRuntime): void {
       }
       return;
     }
-    if (!text.trim()) return;
+    if (!text.trim()) {
+      if (c.msg.voice || c.msg.video || c.msg.audio || c.msg.video_note || c.msg.sticker) await c.reply('I can take text, photos and documents (voice, video and stickers are not supported).');
+      return;
+    }
     runtime.enqueue(c, text, sessionId);
   });
 }

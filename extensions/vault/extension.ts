@@ -51,7 +51,7 @@ export default (): Extension<VaultConfig> => {
       ctx.markSecretEnv(PASSPHRASE_ENV);
       const passphrase = resolvePassphrase({
         env: ctx.env,
-        ...(config.passphrase_file ? { passphraseFile: path.resolve(ctx.stateDir, config.passphrase_file) } : {}),
+        ...(config.passphrase_file ? { passphraseFile: ctx.resolvePath(config.passphrase_file) } : {}),
         dataDir: ctx.dataDir,
       });
       if (passphrase.warning) ctx.logger.warn(passphrase.warning);

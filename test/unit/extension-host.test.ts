@@ -86,7 +86,7 @@ describe('the extension host', () => {
     contributions = new Contributions();
     templates = new TemplateRegistry();
     timers = new Set();
-    host = new ExtensionHost({ engine, server, contributions, templates, eventLog, logger: silentLogger, stateDir, timers, env: () => ({}) }, path.join(root, 'builtin-none'));
+    host = new ExtensionHost({ engine, server, contributions, templates, eventLog, logger: silentLogger, stateDir, timers, env: () => ({}), configDir: () => root }, path.join(root, 'builtin-none'));
   });
 
   const configWith = (dir: string, yaml: string): ReturnType<typeof loadConfig> => {
