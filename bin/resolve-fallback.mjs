@@ -1,7 +1,9 @@
 // Module resolution hooks for extensions that live outside the project (e.g. <state_dir>/extensions):
 // - a bare import (`zod`, `claude-ext/mcp`) they cannot find is resolved from the project, so they use
 //   the daemon's own dependencies without a node_modules of their own;
-// - their TypeScript files are ES modules even without a package.json saying so.
+// - their TypeScript files are ES modules even without a package.json saying so;
+// - a file an extension imports from its own directory is loaded in the same version as the extension
+//   (`?extv=`), so a reload after any change in that directory runs the new code.
 const projectRoot = new URL('../package.json', import.meta.url).href;
 
 function isBare(specifier) {
@@ -17,7 +19,27 @@ function withoutCommonJsMark(url) {
   return url.replace(/(\?|%3F)tsx-.*$/i, '');
 }
 
+const EXTENSION_VERSION = /[?&]extv=([^&#]+)/;
+
+/** `extv=<version>.<directory>`: imports inside that directory carry the same version. */
+function extensionVersionOf(url) {
+  const value = url ? EXTENSION_VERSION.exec(url)?.[1] : undefined;
+  if (!value) return undefined;
+  const dot = value.indexOf('.');
+  return dot < 0 ? undefined : { value, root: decodeURIComponent(value.slice(dot + 1)) };
+}
+
 export async function resolve(specifier, context, nextResolve) {
+  const resolved = await resolveModule(specifier, context, nextResolve);
+  const version = extensionVersionOf(context.parentURL);
+  if (version && /^\.{1,2}\//.test(specifier) && resolved.url.startsWith(`${version.root}/`) && !EXTENSION_VERSION.test(resolved.url)) {
+    const url = withoutCommonJsMark(resolved.url);
+    return { ...resolved, url: `${url}${url.includes('?') ? '&' : '?'}extv=${version.value}` };
+  }
+  return resolved;
+}
+
+async function resolveModule(specifier, context, nextResolve) {
   let resolved;
   try {
     resolved = await nextResolve(specifier, context);

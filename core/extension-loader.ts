@@ -8,7 +8,7 @@ export interface ExtensionCandidate {
   readonly name: string;
   readonly dir: string;
   readonly entry: string;
-  /** Changes when the entry file changes, so a reload picks up new code. */
+  /** Changes when any code file in the directory changes, so a reload picks up new code. */
   readonly version: string;
 }
 
@@ -35,17 +35,31 @@ export function discoverExtensions(dirs: readonly string[]): { found: Map<string
         warnings.push(`extension ${name} in ${dir} is shadowed by ${earlier.dir}`);
         continue;
       }
-      found.set(name, { name, dir, entry, version: String(fs.statSync(entry).mtimeMs) });
+      found.set(name, { name, dir, entry, version: String(Math.round(newestChange(dir) * 1000)) });
     }
   }
   return { found, warnings };
+}
+
+/** The newest modification time of the code in an extension's directory. */
+function newestChange(dir: string, depth = 0): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory() && depth < 4) newest = Math.max(newest, newestChange(full, depth + 1));
+    else if (entry.isFile() && /\.(ts|mts|js|mjs)$/.test(entry.name)) newest = Math.max(newest, fs.statSync(full).mtimeMs);
+  }
+  return newest;
 }
 
 /** Imports an extension module and checks its shape; names the file in every error. */
 export async function importExtension(candidate: ExtensionCandidate): Promise<() => Extension> {
   let module: { default?: unknown };
   try {
-    module = (await import(`${pathToFileURL(candidate.entry).href}?v=${candidate.version}`)) as { default?: unknown };
+    // The version names the directory too: files the extension imports from it load in the same version.
+    const version = `${candidate.version}.${encodeURIComponent(pathToFileURL(candidate.dir).href)}`;
+    module = (await import(`${pathToFileURL(candidate.entry).href}?extv=${version}`)) as { default?: unknown };
   } catch (error) {
     throw new Error(`cannot load ${candidate.entry}: ${(error as Error).message}`);
   }

@@ -209,4 +209,20 @@ describe('the extension host', () => {
     const report = await apply(configWith(dir, 'enabled: [right]\n'));
     assert.match(report.failed.right ?? '', /must be the directory's name "right"/);
   });
+
+  test('a reload runs the new code of any changed file of the extension, not only extension.ts', async () => {
+    const dir = writeExtensions(root, {
+      versioned: `import { label } from './lib/label.ts';\nexport default () => ({ name: 'versioned', start() { ((globalThis as any).__trace ??= []).push('start ' + label); }, reconfigure() {} });`,
+    });
+    fs.mkdirSync(path.join(dir, 'versioned', 'lib'));
+    const helper = path.join(dir, 'versioned', 'lib', 'label.ts');
+    fs.writeFileSync(helper, "export const label = 'old';\n");
+    await apply(configWith(dir, 'enabled: [versioned]\n'));
+    fs.writeFileSync(helper, "export const label = 'new';\n");
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(helper, later, later);
+    await apply(configWith(dir, 'enabled: [versioned]\n'), true);
+    assert.deepEqual(trace(), ['start old', 'start new']);
+    await host.stopAll();
+  });
 });
