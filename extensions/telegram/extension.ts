@@ -316,7 +316,11 @@ function followSessions(runtime: TelegramRuntime): void {
     if (!session || session.labels.frontend !== 'telegram' || !session.labels.chat) return;
     const chatId = session.labels.chat;
     if (session.labels.delivery === 'reports') {
-      // Background work (a heartbeat run) speaks only when it has something to report.
+      // Background work (a heartbeat run) speaks only when it has something to report, or a question.
+      if (event.type === 'extension' && event.extension === 'ask_user') {
+        runtime.questions.onEvent(session, chatId, event);
+        return;
+      }
       if (event.type === 'extension' && event.kind === 'report' && typeof event.data.text === 'string') {
         const html = markdownToTelegramHtml(event.data.text);
         void outbox.run(chatId, async () => {
