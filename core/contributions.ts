@@ -65,9 +65,6 @@ export class Contributions {
     return this.services.get(name)?.value as T | undefined;
   }
 
-  serviceOwner(name: string): string | undefined {
-    return this.services.get(name)?.owner;
-  }
 
   listMcpServers(): McpServerSpec[] {
     return [...this.mcpServers.values()].map((entry) => entry.value);

@@ -88,9 +88,3 @@ export function salvageId(message: unknown): RpcId | null {
   return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) ? id : null;
 }
 
-/** Requires params to be an object and returns it (handlers validate the fields themselves). */
-export function expectObject(params: unknown, method: string): Record<string, unknown> {
-  if (params === undefined || params === null) return {};
-  if (typeof params !== 'object' || Array.isArray(params)) throw new RpcError(RpcErrorCode.InvalidParams, `${method}: params must be an object`);
-  return params as Record<string, unknown>;
-}

@@ -76,9 +76,6 @@ export class RpcServer {
     });
   }
 
-  has(method: string): boolean {
-    return this.methods.has(method);
-  }
 
   methodNames(): string[] {
     return [...this.methods.keys()].sort();

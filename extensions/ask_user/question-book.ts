@@ -88,9 +88,6 @@ export class QuestionBook {
     );
   }
 
-  get(id: string): Question | undefined {
-    return this.questions.get(id);
-  }
 
   /** Stops the timers; open questions stay on disk for the next start. */
   dispose(): void {

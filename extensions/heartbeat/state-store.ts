@@ -97,10 +97,6 @@ export class HeartbeatStore {
     writeFileAtomic(this.instructionsFile, text.endsWith('\n') ? text : `${text}\n`);
   }
 
-  /** Back to the default instructions. */
-  resetInstructions(): void {
-    fs.rmSync(this.instructionsFile, { force: true });
-  }
 }
 
 /** The state in a state file's text, or why it cannot be used. */
