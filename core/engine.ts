@@ -39,6 +39,8 @@ export interface EngineOptions {
   readonly pollIntervalMs?: number;
   /** Hold results until openDelivery(), so every callback registered at start-up gets them. */
   readonly holdDelivery?: boolean;
+  /** How long an ephemeral session stays after its last result (default a minute). */
+  readonly ephemeralLingerMs?: number;
   /** The working directory a template gives new sessions that name none. */
   readonly templateCwd?: (template: string) => string | undefined;
   /** Removes known secret values from events before anyone sees them, and from stored results. */
@@ -280,6 +282,7 @@ export class ClaudeEngine {
       conversationId: newConversationId(),
       ...(request.template ? { template: request.template } : {}),
       ...(request.labels && Object.keys(request.labels).length > 0 ? { labels: { ...request.labels } } : {}),
+      ...(request.ephemeral ? { ephemeral: true } : {}),
       status: 'idle',
       createdAt: now,
       updatedAt: now,
@@ -520,9 +523,11 @@ export class ClaudeEngine {
     const next = rt.queue[0];
     if (!next) {
       this.armIdleTimer(rt);
+      if (rt.state.ephemeral && rt.state.counters.prompts > 0) this.armEphemeralTimer(rt);
       return;
     }
     rt.clearTimer('idle');
+    rt.clearTimer('ephemeral');
     let composed: ComposedLaunch = { args: [], systemPrompt: [], key: '' };
     try {
       if (this.options.composer) composed = await this.options.composer.compose(this.summary(rt), next);
@@ -613,6 +618,14 @@ export class ClaudeEngine {
     rt.setTimer('timeout', Math.max(0, this.settings.promptTimeoutMs - elapsedMs), () => {
       const promptId = this.interrupt(rt, 'timeout');
       if (promptId) this.options.eventLog.record('prompt_timeout', { session: rt.state.id, prompt: promptId });
+    });
+  }
+
+  /** An ephemeral session whose work is done goes away once frontends have had time to show it. */
+  private armEphemeralTimer(rt: SessionRuntime): void {
+    rt.setTimer('ephemeral', this.options.ephemeralLingerMs ?? 60_000, () => {
+      if (rt.queue.length > 0 || rt.state.current) return;
+      void this.deleteSession(rt.state.id).catch((error: unknown) => this.log.warn('could not remove a finished ephemeral session', { session: rt.state.id, error }));
     });
   }
 

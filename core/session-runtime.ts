@@ -4,7 +4,7 @@ import type { SessionFiles, SessionStore } from './session-store.ts';
 import type { PromptRecord, SessionState } from './session-types.ts';
 import { StreamTail } from './stream-tail.ts';
 
-type TimerName = 'timeout' | 'grace' | 'idle';
+type TimerName = 'timeout' | 'grace' | 'idle' | 'ephemeral';
 
 /** A session's life in memory: its state, queue, stream reader, file watcher, timers, and a lock. */
 export class SessionRuntime {

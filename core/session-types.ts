@@ -46,6 +46,8 @@ export interface NewSessionRequest {
   readonly template?: string;
   /** Free-form tags a frontend sets to find its sessions again (e.g. the chat a session belongs to). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Made for one piece of work (a scheduled run): removed a while after its queue runs empty. */
+  readonly ephemeral?: boolean;
 }
 
 export interface SessionState {
@@ -55,6 +57,7 @@ export interface SessionState {
   readonly cwd: string;
   readonly template?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  readonly ephemeral?: boolean;
   readonly conversationId: string;
   readonly status: SessionStatus;
   readonly statusReason?: string;

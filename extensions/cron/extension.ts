@@ -6,7 +6,7 @@ import { parseParams } from '../../core/bridge-params.ts';
 import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
 import { systemClock } from './clock.ts';
 import { JobStore, type ConfigJobInput, type Job } from './job-store.ts';
-import { removeLeftoverSessions, runJob } from './job-runner.ts';
+import { runJob } from './job-runner.ts';
 import { MISFIRE_POLICIES } from './misfire.ts';
 import { defaultTimezone, isValidTimezone, parseCron, parseRunAt } from './schedule.ts';
 import { Scheduler } from './scheduler.ts';
@@ -68,7 +68,6 @@ export default (): Extension<CronConfig> => {
       const jobs = JobStore.open(path.join(ctx.dataDir, 'jobs.sqlite'));
       store = jobs;
       syncConfigJobs(jobs, config);
-      await removeLeftoverSessions(ctx);
       const running = new Scheduler({
         store: jobs,
         clock: systemClock,

@@ -79,10 +79,6 @@ export default (): Extension<HeartbeatConfig> => {
     description: 'An autonomous agent that wakes up when something may need attention',
     configSchema,
     start(ctx) {
-      for (const session of ctx.engine.listSessions()) {
-        // Decision and run sessions a restart left behind (they are removed a minute after their result).
-        if (session.labels.heartbeat && session.status !== 'busy' && session.queued === 0) void ctx.engine.deleteSession(session.id).catch(() => undefined);
-      }
       const store = new HeartbeatStore(ctx.dataDir);
       const beat = new Heartbeat(ctx, store, settingsOf(ctx.config, ctx.resolvePath));
       heartbeat = beat;

@@ -159,7 +159,7 @@ export class Heartbeat {
     return this.oneShot(`${prompt}\nIf nothing needed doing or nothing is worth telling the user, answer exactly ${NOTHING_TO_REPORT}.`, settings, 'run', settings.model ? { model: settings.model } : {});
   }
 
-  /** A prompt in a session of its own, removed afterwards; a run that has news is published to the user's frontend. */
+  /** A prompt in an ephemeral session of its own; a run that has news is published to the user's frontend. */
   private async oneShot(text: string, settings: HeartbeatSettings, kind: 'decision' | 'run', options: { model?: string; jsonSchema?: Record<string, unknown>; maxTurns?: number }): Promise<TurnResult> {
     const engine = this.ctx.engine;
     const session = engine.createSession({
@@ -168,19 +168,16 @@ export class Heartbeat {
       ...(settings.cwd ? { cwd: settings.cwd } : {}),
       ...(kind === 'run' && settings.template ? { template: settings.template } : {}),
       labels: { ...settings.labels, heartbeat: kind, delivery: 'reports' },
+      ephemeral: true,
     });
-    try {
-      const submitted = engine.submit({ user: settings.user, session: session.id, text, options });
-      const prompt = await engine.waitForPrompt(session.id, submitted.prompt.id);
-      const result = prompt.result;
-      if (!result) throw new Error(`the ${kind} ended without a result`);
-      if (kind === 'run' && result.outcome === 'success' && result.text.trim() && !result.text.includes(NOTHING_TO_REPORT)) {
-        engine.publish(session.id, 'heartbeat', 'report', { text: result.text, summary: `heartbeat: ${result.text.trim().split('\n')[0]?.slice(0, 200) ?? ''}` });
-      }
-      return result;
-    } finally {
-      this.ctx.setTimeout(() => void engine.deleteSession(session.id).catch(() => undefined), 60_000);
+    const submitted = engine.submit({ user: settings.user, session: session.id, text, options });
+    const prompt = await engine.waitForPrompt(session.id, submitted.prompt.id);
+    const result = prompt.result;
+    if (!result) throw new Error(`the ${kind} ended without a result`);
+    if (kind === 'run' && result.outcome === 'success' && result.text.trim() && !result.text.includes(NOTHING_TO_REPORT)) {
+      engine.publish(session.id, 'heartbeat', 'report', { text: result.text, summary: `heartbeat: ${result.text.trim().split('\n')[0]?.slice(0, 200) ?? ''}` });
     }
+    return result;
   }
 
   private async pendingFindings(): Promise<Finding[]> {

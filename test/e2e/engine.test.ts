@@ -365,6 +365,18 @@ describe('the warm process and its environment', () => {
     assert.ok(eventLog(fx.eventLogFile).some((e) => e.type === 'process_offloaded' && e.session === first.session.id));
   });
 
+  test('an ephemeral session is removed after its work, and its result is delivered first', async () => {
+    const session = fx.engine.createSession({ user: 'scheduler', name: 'one run', ephemeral: true });
+    const kept = fx.engine.createSession({ user: 'scheduler', name: 'kept' });
+    const run = fx.engine.submit({ user: 'scheduler', session: session.id, text: '@reply ran once' });
+    const done = await fx.engine.waitForPrompt(session.id, run.prompt.id);
+    assert.equal(done.result?.text, 'ran once');
+    await waitFor('the result to be delivered', () => fx.events.some((e) => e.type === 'result' && e.promptId === run.prompt.id));
+    await waitFor('the ephemeral session to go', () => fx.engine.getSession(session.id) === undefined, 10_000);
+    assert.ok(!fs.existsSync(path.join(world.stateDir, 'sessions', session.id)));
+    assert.ok(fx.engine.getSession(kept.id), 'an ordinary idle session stays');
+  });
+
   test('the state dir is private: directories 0700, files 0600', () => {
     const walk = (dir: string): void => {
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {

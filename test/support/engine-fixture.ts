@@ -48,6 +48,7 @@ export async function startEngine(world: TestWorld, overrides: Partial<EngineSet
     eventLog: new EventLog({ file: eventLogFile, maxBytes: 10_000_000, keep: 2 }),
     baseEnv: world.env,
     pollIntervalMs: 500,
+    ephemeralLingerMs: 300,
   });
   const events: EngineEvent[] = [];
   if (options.record !== false) engine.onDelivery((event) => void events.push(event));
