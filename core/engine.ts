@@ -539,7 +539,8 @@ export class ClaudeEngine {
     }
     const args = warmProcessArgs(this.settings, next.options, composed);
     // The environment counts too: a variable newly marked secret must leave the warm process.
-    const envKey = createHash('sha256').update(JSON.stringify(Object.entries(this.sessionEnv()).sort())).digest('hex');
+    const env = this.sessionEnv();
+    const envKey = createHash('sha256').update(JSON.stringify(Object.entries(env).sort())).digest('hex');
     const argsKey = JSON.stringify([args, composed.key, envKey]);
     if (rt.state.process && rt.state.process.argsKey !== argsKey) {
       this.options.eventLog.record('process_restart', { session: rt.state.id, reason: 'different arguments' });
@@ -548,7 +549,7 @@ export class ClaudeEngine {
     }
     if (!rt.state.process) {
       try {
-        await this.launch(rt, args, argsKey);
+        await this.launch(rt, args, argsKey, env);
       } catch (error) {
         rt.queue.shift();
         const message = `could not start claude: ${(error as Error).message}`;
@@ -583,8 +584,7 @@ export class ClaudeEngine {
     return sessionEnvironment(this.options.baseEnv, this.settings.env, new Set(this.secretEnvNames.keys()));
   }
 
-  private async launch(rt: SessionRuntime, args: string[], argsKey: string): Promise<void> {
-    const env = this.sessionEnv();
+  private async launch(rt: SessionRuntime, args: string[], argsKey: string, env: Record<string, string>): Promise<void> {
     const stored = conversationStored(env, rt.state.conversationId);
     const argv = [this.options.claudePath, ...args, ...conversationArgs(rt.state.conversationId, stored)];
     fs.rmSync(rt.files.exit, { force: true });

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { BRIDGE_ENV } from './bridge-protocol.ts';
 import type { Contributions } from './contributions.ts';
@@ -36,6 +35,9 @@ interface McpConfigFile {
  * this session may have, each with its bridge credential), tool limits and system-prompt fragments.
  */
 export class SessionComposer implements LaunchComposer {
+  /** What each session's mcp.json holds, so an unchanged config is not written (or read) per prompt. */
+  private readonly written = new Map<string, string>();
+
   constructor(private readonly options: ComposerOptions) {}
 
   async compose(session: SessionSummary, prompt: PromptRecord): Promise<ComposedLaunch> {
@@ -52,7 +54,10 @@ export class SessionComposer implements LaunchComposer {
     const config = this.mcpConfig(session, servers);
     const text = `${JSON.stringify(config, null, 2)}\n`;
     const file = path.join(this.options.sessionDir(session.id), 'mcp.json');
-    if (readOrEmpty(file) !== text) writeFileAtomic(file, text);
+    if (this.written.get(session.id) !== text) {
+      writeFileAtomic(file, text);
+      this.written.set(session.id, text);
+    }
     const systemPrompt = systemPromptText({ ...merged, systemPrompt: fragments });
     return {
       args: ['--mcp-config', file, '--strict-mcp-config', ...claudeToolArgs(merged)],
@@ -132,10 +137,3 @@ export class SessionComposer implements LaunchComposer {
   }
 }
 
-function readOrEmpty(file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
