@@ -86,6 +86,16 @@ describe('cron', () => {
     assert.match(invalid, /schedule "61 \* \* \* \*": /);
   });
 
+  test('the model pauses and resumes its job; run-now from the terminal runs it at once', async () => {
+    const created = JSON.parse(await prompt('dora', `@tool mcp__cron__cron_create ${JSON.stringify({ name: 'yearly', prompt: '@reply ran on demand', schedule: '0 0 1 1 *' })}\n@echo-tool`)) as { id: string };
+    assert.match(await prompt('dora', `@tool mcp__cron__cron_pause ${JSON.stringify({ id: created.id })}\n@echo-tool`), /"paused": true/);
+    assert.equal((await jobs('dora')).find((j) => j.id === created.id)?.recent.length, 0);
+    assert.match(await prompt('dora', `@tool mcp__cron__cron_resume ${JSON.stringify({ id: created.id })}\n@echo-tool`), /"paused": false/);
+    const started = await cli(['cron', 'run-now', created.id]);
+    assert.equal(started.code, 0, started.stderr);
+    await waitFor('the on-demand run', () => resultsOf(created.id).some((e) => e.status === 'success'), 30_000);
+  });
+
   test('fires missed while the daemon was down run once after the restart (misfire: once)', async () => {
     let now = new Date();
     if (now.getUTCSeconds() > 48) {

@@ -98,4 +98,18 @@ describe('heartbeat', () => {
     assert.equal(status.runsToday, 1);
     assert.ok(status.costToday > 0);
   });
+
+  test("the agent's own MCP tools: a note for the next run, the log, the status", async () => {
+    const ask = async (tool: string, input: object): Promise<string> => {
+      const run = await cli(['prompt', '--json', `@tool mcp__heartbeat__${tool} ${JSON.stringify(input)}\n@echo-tool`]);
+      assert.equal(run.code, 0, run.stderr);
+      return run.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; result?: { text: string } }).find((e) => e.type === 'result')?.result?.text ?? '';
+    };
+    assert.match(await ask('heartbeat_note', { text: 'check the disk again tomorrow' }), /check the disk again tomorrow/);
+    const status = JSON.parse((await cli(['heartbeat', 'status', '--json'])).stdout) as { notes: string[] };
+    assert.ok(status.notes.includes('check the disk again tomorrow'));
+    const log = await ask('heartbeat_log', { n: 2 });
+    assert.match(log, /"outcome": "paused"/);
+    assert.match(await ask('heartbeat_status', {}), /"runsToday": 1/);
+  });
 });

@@ -106,6 +106,25 @@ describe('telegram', () => {
     await waitFor('back to main', () => botMessages().filter((m) => /Now talking to main/.test(m.text)).length >= 2);
   });
 
+  test('/stop interrupts the running turn; /rename and /status', async () => {
+    send('@wait 20000\n@reply never shown');
+    await waitFor('the turn to run', async () => {
+      const sessions = (await runCli(world, ['sessions', '--config', config, '--user', `tg:${ALICE.id}`, '--json'])).stdout;
+      return (JSON.parse(sessions) as Array<{ name: string; status: string }>).some((x) => x.name === 'main' && x.status === 'busy');
+    });
+    send('/stop');
+    await waitFor(`the stop (bot said: ${botMessages().slice(-2).map((m) => m.text).join(' | ')})`, () => botMessages().find((m) => /Stopping main/.test(m.text)), 15_000);
+    await waitFor('the stopped footer', () => botMessages().find((m) => /stopped/.test(m.text) && /— \$\d/.test(m.text)), 30_000);
+    send('/rename primary');
+    await waitFor('the rename', () => botMessages().find((m) => /Renamed to primary/.test(m.text)));
+    assert.ok((await sessionsOf(`tg:${ALICE.id}`)).some((s) => s.name === 'primary'));
+    send('/status');
+    const status = await waitFor('the status', () => botMessages().find((m) => /extensions/.test(m.text) && /primary/.test(m.text)));
+    assert.match(status.text, /telegram ✅/);
+    send('/rename main');
+    await waitFor('the rename back', () => botMessages().find((m) => /Renamed to main/.test(m.text)));
+  });
+
   test('a question is answered by a button, another by text', async () => {
     send(`@tool mcp__ask_user__ask_user ${JSON.stringify({ question: 'Which colour?', options: ['red', 'blue'] })}\n@echo-tool`);
     const asked = await waitFor('the question with buttons', () => botMessages().find((m) => /Which colour\?/.test(m.text) && m.replyMarkup !== undefined), 30_000);

@@ -93,6 +93,13 @@ describe('vault', () => {
     assert.ok(!daemon.output().includes(MODEL_SECRET));
   });
 
+  test('the model deletes a secret; deleting it again says there was none', async () => {
+    assert.equal((await cli(['vault', 'set', '--user', 'erin', 'tmp/key'], { stdin: 'throwaway-value\n' })).code, 0);
+    assert.equal(resultText(await promptJson('erin', `@tool mcp__vault__vault_delete ${JSON.stringify({ key: 'tmp/key' })}\n@echo-tool`)), 'deleted tmp/key');
+    assert.equal(resultText(await promptJson('erin', `@tool mcp__vault__vault_delete ${JSON.stringify({ key: 'tmp/key' })}\n@echo-tool`)), 'there was no tmp/key');
+    assert.deepEqual(JSON.parse((await cli(['vault', 'list', '--user', 'erin', '--json'])).stdout), []);
+  });
+
   test('a wrong passphrase at start is a clear error and the vault stays intact', async () => {
     const file = path.join(world.stateDir, 'data', 'vault', 'vault.json');
     const before = fs.readFileSync(file);
