@@ -255,22 +255,26 @@ function codeSpanAt(src: string, at: number): CodeSpan | undefined {
   return undefined;
 }
 
+/** Where a scan goes on when `j` is at a backslash escape or a code span (never markup); undefined elsewhere. */
+function skipInert(src: string, j: number): number | undefined {
+  if (src[j] === '\\') return j + 2;
+  if (src[j] !== '`') return undefined;
+  const span = codeSpanAt(src, j);
+  return span ? span.end : j + runLength(src, j, '`');
+}
+
 /** `[text](url "title")` with `[` at `at`. */
 function linkAt(src: string, at: number): Link | undefined {
   let depth = 0;
   let j = at;
   let textEnd = -1;
   while (j < src.length) {
+    const skipped = skipInert(src, j);
+    if (skipped !== undefined) {
+      j = skipped;
+      continue;
+    }
     const c = src[j];
-    if (c === '\\') {
-      j += 2;
-      continue;
-    }
-    if (c === '`') {
-      const span = codeSpanAt(src, j);
-      j = span ? span.end : j + runLength(src, j, '`');
-      continue;
-    }
     if (c === '[') depth++;
     if (c === ']' && --depth === 0) {
       textEnd = j;
@@ -358,16 +362,12 @@ function canClose(src: string, at: number, run: number, marker: string): boolean
 function findCloser(src: string, from: number, marker: string, run: number): number {
   let j = from;
   while (j < src.length) {
+    const skipped = skipInert(src, j);
+    if (skipped !== undefined) {
+      j = skipped;
+      continue;
+    }
     const c = src[j];
-    if (c === '\\') {
-      j += 2;
-      continue;
-    }
-    if (c === '`') {
-      const span = codeSpanAt(src, j);
-      j = span ? span.end : j + runLength(src, j, '`');
-      continue;
-    }
     if (c === '[' || (c === '!' && src[j + 1] === '[')) {
       const link = linkAt(src, c === '!' ? j + 1 : j);
       if (link) {
