@@ -259,19 +259,7 @@ interface RunRow {
 }
 
 /** A job's settings, validated and with defaults applied. */
-interface JobSettings {
-  name: string;
-  user: string;
-  prompt: string;
-  schedule: string | null;
-  runAt: number | null;
-  timezone: string;
-  sessionMode: SessionMode;
-  keep: boolean;
-  misfire: MisfirePolicy;
-  misfireGraceMs: number;
-  labels: JobLabels;
-}
+type JobSettings = Pick<Job, 'name' | 'user' | 'prompt' | 'schedule' | 'runAt' | 'timezone' | 'sessionMode' | 'keep' | 'misfire' | 'misfireGraceMs' | 'labels'>;
 
 const MAX_PROMPT_CHARS = 100_000;
 
