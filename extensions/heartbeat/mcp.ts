@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { defineTool, runMcpServer } from '../../mcp/index.ts';
+import { defineTool, runMcpServer, type ToolContext } from '../../mcp/index.ts';
 
-const call = (method: string, idempotent: boolean) => (args: object, ctx: { bridge: { call: (m: string, p: unknown, o: object) => Promise<unknown> }; signal: AbortSignal }) =>
+/** A tool that forwards its arguments to `heartbeat.<method>` on the bridge. */
+const call = (method: string, idempotent: boolean) => (args: object, ctx: ToolContext) =>
   ctx.bridge.call(`heartbeat.${method}`, args, { idempotent, signal: ctx.signal });
 
 const tools = [
