@@ -20,13 +20,15 @@ export const AUTH_METHOD = 'auth';
 /** Who a connection acts for, derived only from its credential. */
 export type Principal =
   | { readonly kind: 'admin' }
-  | { readonly kind: 'session'; readonly sessionId: string; readonly user: string }
+  /** A session acting through one extension's tools: it reaches only that extension's methods. */
+  | { readonly kind: 'session'; readonly sessionId: string; readonly user: string; readonly extension: string }
   /** Only for `public` methods: a connection that did not authenticate. */
   | { readonly kind: 'anonymous' };
 
 /**
- * Who may call a method: `session` only an MCP server with its session token (the handler learns the
- * session from the token), `admin` only the CLI with the admin credential, `any` either (the handler
- * looks at the principal), `public` also an unauthenticated connection.
+ * Who may call a method: `session` only a session through the tools of the extension that owns the
+ * method (the handler learns the session from the token), `admin` only the CLI with the admin
+ * credential, `any` either (the handler looks at the principal), `public` also an unauthenticated
+ * connection and any session.
  */
 export type MethodAccess = 'session' | 'admin' | 'any' | 'public';

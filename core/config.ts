@@ -27,6 +27,22 @@ const sessionsSchema = z.strictObject({
   default_cwd: z.string().min(1).default('~'),
 });
 
+/** `HOST:PORT` or `[IPv6]:PORT`; port 0 picks a free one (kept across restarts when it stays free). */
+const listenAddress = z.string().transform((text, ctx) => {
+  const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
+  const port = Number(match?.[3]);
+  if (!match || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not HOST:PORT (for example 127.0.0.1:0)` });
+    return z.NEVER;
+  }
+  return { host: match[1] ?? match[2] ?? '127.0.0.1', port };
+});
+
+const mcpSchema = z.strictObject({
+  listen: listenAddress.default({ host: '127.0.0.1', port: 0 }),
+  connect_timeout: duration.default(30_000),
+});
+
 const logsSchema = z.strictObject({
   max_bytes: size.default(10 * 1024 ** 2),
   keep: z.number().int().min(0).default(5),
@@ -38,6 +54,7 @@ const configSchema = z.strictObject({
   engine: engineSchema.default(() => engineSchema.parse({})),
   sessions: sessionsSchema.default(() => sessionsSchema.parse({})),
   logs: logsSchema.default(() => logsSchema.parse({})),
+  mcp: mcpSchema.default(() => mcpSchema.parse({})),
   enabled: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'not a valid extension name')).default([]),
   extensions_dirs: z.array(z.string().min(1)).nullable().default(null),
   extensions: z.record(z.string(), z.unknown()).default({}),
@@ -221,7 +238,7 @@ function findNode(doc: Document, keyPath: readonly PropertyKey[]): Node | undefi
 function dropNullSettings(raw: Record<string, unknown>): void {
   for (const [key, value] of Object.entries(raw)) {
     if (value === null) delete raw[key];
-    else if ((key === 'engine' || key === 'sessions' || key === 'logs') && typeof value === 'object' && !Array.isArray(value)) {
+    else if ((key === 'engine' || key === 'sessions' || key === 'logs' || key === 'mcp') && typeof value === 'object' && !Array.isArray(value)) {
       const section = value as Record<string, unknown>;
       for (const [inner, innerValue] of Object.entries(section)) if (innerValue === null) delete section[inner];
     }

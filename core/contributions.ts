@@ -1,33 +1,54 @@
 import { toDisposable, type Disposable } from './disposable.ts';
 import type { Redactor } from './redaction.ts';
-import type { McpServerSpec, PrePromptHook, SessionCustomizer, SystemPromptFragment } from './extension-api.ts';
+import type { McpServerSpec, PrePromptHook, SessionCustomizer, SystemPromptFragment, ToolServerSpec } from './extension-api.ts';
+import type { SessionSummary } from './session-types.ts';
 
 interface Owned<T> {
   readonly owner: string;
   readonly value: T;
 }
 
+/** An MCP server some extension gives sessions: served by the daemon, or started by the CLI. */
+export interface SessionServer {
+  readonly name: string;
+  /** The extension that registered it; its tokens reach only this extension's methods. */
+  readonly owner: string;
+  readonly tags: readonly string[];
+  readonly when: ((session: SessionSummary) => boolean) | undefined;
+  readonly serve: { readonly kind: 'tools'; readonly spec: ToolServerSpec } | { readonly kind: 'stdio'; readonly spec: McpServerSpec };
+}
+
+const SERVER_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+
 /**
  * What extensions contribute to sessions and to each other, each entry tagged with its owner.
  * Every add returns the disposable that removes exactly that entry.
  */
 export class Contributions {
-  private readonly mcpServers = new Map<string, Owned<McpServerSpec>>();
+  private readonly servers = new Map<string, SessionServer>();
   private readonly systemPrompts = new Set<Owned<SystemPromptFragment>>();
   private readonly customizers = new Set<Owned<SessionCustomizer>>();
   private readonly hooks = new Set<Owned<PrePromptHook>>();
   private readonly services = new Map<string, Owned<unknown>>();
   private readonly redactors = new Set<Owned<Redactor>>();
 
+  addTools(owner: string, spec: ToolServerSpec): Disposable {
+    if (spec.tools.length === 0) throw new Error(`MCP server ${spec.server}: give at least one tool`);
+    return this.addServer({ name: spec.server, owner, tags: spec.tags ?? [], when: spec.when, serve: { kind: 'tools', spec } });
+  }
+
   addMcpServer(owner: string, spec: McpServerSpec): Disposable {
-    if (!/^[a-zA-Z0-9_-]{1,64}$/.test(spec.name)) throw new Error(`MCP server name "${spec.name}" must be 1-64 letters, digits, _ or -`);
     if (!spec.script === !spec.command) throw new Error(`MCP server ${spec.name}: give either script or command`);
-    const existing = this.mcpServers.get(spec.name);
-    if (existing) throw new Error(`MCP server ${spec.name} is already registered by ${existing.owner}`);
-    const entry = { owner, value: spec };
-    this.mcpServers.set(spec.name, entry);
+    return this.addServer({ name: spec.name, owner, tags: spec.tags ?? [], when: spec.when, serve: { kind: 'stdio', spec } });
+  }
+
+  private addServer(server: SessionServer): Disposable {
+    if (!SERVER_NAME.test(server.name)) throw new Error(`MCP server name "${server.name}" must be 1-64 letters, digits, _ or -`);
+    const existing = this.servers.get(server.name);
+    if (existing) throw new Error(`MCP server ${server.name} is already registered by ${existing.owner}`);
+    this.servers.set(server.name, server);
     return toDisposable(() => {
-      if (this.mcpServers.get(spec.name) === entry) this.mcpServers.delete(spec.name);
+      if (this.servers.get(server.name) === server) this.servers.delete(server.name);
     });
   }
 
@@ -65,9 +86,12 @@ export class Contributions {
     return this.services.get(name)?.value as T | undefined;
   }
 
+  listServers(): SessionServer[] {
+    return [...this.servers.values()];
+  }
 
-  listMcpServers(): McpServerSpec[] {
-    return [...this.mcpServers.values()].map((entry) => entry.value);
+  findServer(name: string): SessionServer | undefined {
+    return this.servers.get(name);
   }
 
   listSystemPrompts(): SystemPromptFragment[] {
@@ -85,7 +109,7 @@ export class Contributions {
   /** How many entries each registry holds: all zero once every extension stopped. */
   sizes(): Record<string, number> {
     return {
-      mcpServers: this.mcpServers.size,
+      mcpServers: this.servers.size,
       systemPrompts: this.systemPrompts.size,
       customizers: this.customizers.size,
       prePromptHooks: this.hooks.size,

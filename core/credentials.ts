@@ -24,10 +24,22 @@ export function readAdminToken(stateDir: string): string {
   }
 }
 
+/** Where a session credential may be presented. */
+export type TokenChannel = 'mcp' | 'bridge';
+
+/** What a valid session credential stands for. */
+export interface SessionGrant {
+  readonly sessionId: string;
+  readonly extension: string;
+  readonly channel: TokenChannel;
+}
+
 /**
- * Session credentials for the bridge: `<session id>.<HMAC of the id>` under a key kept in the state
- * dir. They survive a daemon restart (a running MCP server keeps its token) and die with the session,
- * because the daemon accepts one only while the session exists.
+ * Session credentials: `<session id>.<extension>.<channel>.<HMAC of the three>` under a key kept in
+ * the state dir. One per session and extension, so a token reaches only its own extension's
+ * methods; `mcp` tokens open the daemon's HTTP tool endpoint, `bridge` tokens the Unix socket (for
+ * stdio servers). They survive a daemon restart (a running CLI keeps its tokens) and die with the
+ * session, because the daemon accepts one only while the session exists.
  */
 export class SessionTokens {
   private readonly key: Buffer;
@@ -36,22 +48,24 @@ export class SessionTokens {
     this.key = Buffer.from(loadOrCreateSecret(path.join(stateDir, 'bridge.key')), 'base64url');
   }
 
-  issue(sessionId: string): string {
-    return `${sessionId}.${this.mac(sessionId)}`;
+  issue(grant: SessionGrant): string {
+    return `${grant.sessionId}.${grant.extension}.${grant.channel}.${this.mac(grant)}`;
   }
 
-  /** The session id a token was issued for, or undefined for anything forged or malformed. */
-  verify(token: string): string | undefined {
-    const dot = token.lastIndexOf('.');
-    if (dot <= 0) return undefined;
-    const sessionId = token.slice(0, dot);
-    const given = Buffer.from(token.slice(dot + 1));
-    const expected = Buffer.from(this.mac(sessionId));
-    return given.length === expected.length && crypto.timingSafeEqual(given, expected) ? sessionId : undefined;
+  /** What a token was issued for, or undefined for anything forged or malformed. */
+  verify(token: string): SessionGrant | undefined {
+    const parts = token.split('.');
+    if (parts.length !== 4) return undefined;
+    const [sessionId, extension, channel, mac] = parts as [string, string, string, string];
+    if (!sessionId || !extension || (channel !== 'mcp' && channel !== 'bridge')) return undefined;
+    const grant: SessionGrant = { sessionId, extension, channel };
+    const given = Buffer.from(mac);
+    const expected = Buffer.from(this.mac(grant));
+    return given.length === expected.length && crypto.timingSafeEqual(given, expected) ? grant : undefined;
   }
 
-  private mac(sessionId: string): string {
-    return crypto.createHmac('sha256', this.key).update(`session:${sessionId}`).digest('base64url');
+  private mac(grant: SessionGrant): string {
+    return crypto.createHmac('sha256', this.key).update(`session:${grant.sessionId}:${grant.extension}:${grant.channel}`).digest('base64url');
   }
 }
 

@@ -15,6 +15,9 @@ import { EventLog } from './event-log.ts';
 import { ensurePrivateDir, writeFileAtomic } from './files.ts';
 import { createLogger, fileSink, stderrSink, type Logger } from './log.ts';
 import { BUILTIN_EXTENSIONS_DIR, daemonPaths } from './paths.ts';
+import { CallJournal } from './mcp-endpoint/call-journal.ts';
+import { McpEndpoint } from './mcp-endpoint/endpoint.ts';
+import { ToolGrants } from './mcp-endpoint/tool-grants.ts';
 import { RpcServer } from './rpc-server.ts';
 import { TmuxHost, tmuxAvailable } from './tmux-host.ts';
 import { packageVersion } from './version.ts';
@@ -50,7 +53,8 @@ export function engineSettings(config: Config): EngineSettings {
     model: config.engine.model,
     partialMessages: config.engine.partial_messages,
     extraArgs: config.engine.extra_args,
-    env: config.engine.env,
+    // Stdio MCP servers may take seconds to start; the CLI waits this long for them before a first turn.
+    env: { MCP_CONNECT_TIMEOUT_MS: String(config.mcp.connect_timeout), ...config.engine.env },
     interruptGraceMs: config.engine.interrupt_grace,
     maxPerUser: config.sessions.max_per_user,
     idleTimeoutMs: config.sessions.idle_timeout,
@@ -87,13 +91,18 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const templates = new TemplateRegistry();
   applyTemplates(templates, loaded);
   let gatewayMode = config.engine.gateway_mode;
+  const sessionDir = (id: string): string => path.join(paths.sessions, id);
+  const grants = new ToolGrants(sessionDir);
+  let endpoint: McpEndpoint | undefined;
   const composer = new SessionComposer({
     contributions,
     templates,
     tokens,
+    grants,
     stateDir: config.state_dir,
     socketPath: paths.socket,
-    sessionDir: (id) => path.join(paths.sessions, id),
+    sessionDir,
+    endpointUrl: () => (endpoint as McpEndpoint).url,
     logger: logger.child('composer'),
     gatewayMode: () => gatewayMode,
   });
@@ -113,13 +122,27 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   let ready = false;
   const authenticate = (token: string): Principal | undefined | 'not-ready' => {
     if (secretsEqual(token, adminToken)) return { kind: 'admin' };
-    const sessionId = tokens.verify(token);
+    const grant = tokens.verify(token);
+    // Tokens of daemon-served tools open the MCP endpoint only, never the socket.
+    if (!grant || grant.channel !== 'bridge') return undefined;
     // Sessions are not known until recovery: a session's MCP server must come back, not be refused.
-    if (sessionId && !ready) return 'not-ready';
-    const session = sessionId ? engine.getSession(sessionId) : undefined;
-    return session ? { kind: 'session', sessionId: session.id, user: session.user } : undefined;
+    if (!ready) return 'not-ready';
+    const session = engine.getSession(grant.sessionId);
+    return session ? { kind: 'session', sessionId: session.id, user: session.user, extension: grant.extension } : undefined;
   };
   const server = new RpcServer({ socketPath: paths.socket, logger: logger.child('rpc'), authenticate });
+  let extensionsStarted: () => void = () => undefined;
+  endpoint = new McpEndpoint({
+    logger: logger.child('mcp'),
+    tokens,
+    grants,
+    journal: new CallJournal(sessionDir),
+    server: (name) => contributions.findServer(name),
+    session: (id) => engine.getSession(id),
+    dispatch: (method, params, call) => server.dispatch(method, params, call),
+    stateDir: config.state_dir,
+    ready: new Promise<void>((resolve) => (extensionsStarted = resolve)),
+  });
   const extensions = new ExtensionHost(
     { engine, server, contributions, templates, eventLog, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(options.env, loaded), configDir: () => (loaded.file ? path.dirname(loaded.file) : options.cwd) },
     BUILTIN_EXTENSIONS_DIR,
@@ -129,6 +152,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     try {
       const next = loadConfig({ ...(loaded.file ? { configPath: loaded.file } : {}), cwd: options.cwd, env: options.env });
       if (next.config.state_dir !== config.state_dir) next.warnings.push('state_dir changed: it takes effect at the next start');
+      if (JSON.stringify(next.config.mcp.listen) !== JSON.stringify(config.mcp.listen)) next.warnings.push('mcp.listen changed: it takes effect at the next start');
       const checked = new TemplateRegistry();
       applyTemplates(checked, next);
       if (!ready) return { ok: false, error: 'the daemon is still starting; reload again in a moment' };
@@ -169,16 +193,22 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const api = registerControlApi(server, { engine, info, reload, extensions, templates });
   try {
     await server.listen();
+    await endpoint.listen(config.mcp.listen, paths.mcpPort);
   } catch (error) {
+    await server.close();
     api.dispose();
     eventLog.close();
     throw new StartupError((error as Error).message);
+  }
+  if (!isLoopback(config.mcp.listen.host)) {
+    logger.warn(`mcp.listen is ${config.mcp.listen.host}, not a loopback address: session tokens travel unencrypted to it`);
   }
   writeFileAtomic(paths.pid, `${process.pid}\n`);
   await engine.recover();
   ready = true;
   const startReport = await extensions.apply(loaded.config, { strict: false, locate: loaded.locate });
   for (const warning of startReport.warnings) logger.warn(warning);
+  extensionsStarted();
   engine.openDelivery();
   eventLog.record('daemon_started', { pid: process.pid, config: loaded.file ?? null, claude: claude.path });
   logger.info('daemon started', { pid: process.pid, stateDir: config.state_dir, config: loaded.file ?? '(embedded defaults)', claude: claude.path });
@@ -188,6 +218,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     (stopping ??= (async () => {
       logger.info('daemon stopping; session processes keep running');
       await server.close();
+      await endpoint.close();
       api.dispose();
       await extensions.stopAll();
       await engine.close();
@@ -197,6 +228,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     })());
 
   return { engine, extensions, contributions, config, reload, shutdown };
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** Loads `templates:` of the config; an invalid one is a configuration error naming its key. */

@@ -3,6 +3,7 @@
  * Everything registered through an ExtensionContext is owned by the extension and undone when it stops.
  */
 import type { z } from 'zod';
+import type { Tool } from '../mcp/tool.ts';
 import type { MethodAccess, Principal } from './bridge-protocol.ts';
 import type { Disposable } from './disposable.ts';
 import type { ClaudeEngine } from './engine.ts';
@@ -42,7 +43,25 @@ export interface Extension<Config = unknown> {
 /** An extension module's default export: the extension, or a function making a fresh one per start. */
 export type ExtensionModule<Config = unknown> = Extension<Config> | (() => Extension<Config>);
 
-/** An MCP server the CLI starts for each session (stdio). */
+/**
+ * Tools the daemon serves to sessions itself, over MCP on loopback: no process per session, ready
+ * before the session's first turn. Handlers run in the daemon; `ctx.bridge` in a handler calls
+ * this extension's bridge methods in-process, as the session.
+ */
+export interface ToolServerSpec {
+  /** Unique among all extensions' servers; tools appear to the model as `mcp__<server>__<tool>`. */
+  readonly server: string;
+  /** Made with `defineTool` from `claude-ext/mcp`. */
+  readonly tools: readonly Tool[];
+  /** Told to the model once, on how to use the tools together. */
+  readonly instructions?: string;
+  /** Templates can exclude servers by tag. */
+  readonly tags?: readonly string[];
+  /** Only for some sessions (default: all). */
+  readonly when?: (session: SessionSummary) => boolean;
+}
+
+/** An MCP server the CLI starts as its own process for each session (stdio), for what needs a process. */
 export interface McpServerSpec {
   /** Unique among all extensions' servers; tools appear to the model as `mcp__<name>__<tool>`. */
   readonly name: string;
@@ -102,6 +121,9 @@ export interface ExtensionContext<Config = unknown> {
   extensionsHealth(): Promise<Array<{ name: string; state: string; health: Health }>>;
 
   provideService<T>(name: string, service: T): Disposable;
+  /** Tools served by the daemon to every session they apply to (the usual way to give sessions tools). */
+  addTools(spec: ToolServerSpec): Disposable;
+  /** A stdio MCP server the CLI starts per session; it calls back over the Unix-socket bridge. */
   addMcpServer(spec: McpServerSpec): Disposable;
   addSystemPrompt(fragment: SystemPromptFragment): Disposable;
   /** Registers `<extension>.<method>` on the bridge; `access` defaults to `session`. */

@@ -84,6 +84,7 @@ export function createExtensionContext<Config>(
     listTemplates: () => deps.templates.list().map((t) => ({ name: t.name, description: t.description })),
     extensionsHealth: () => (deps.health ? deps.health() : Promise.resolve([])),
     provideService: (service, value) => own(deps.contributions.provideService(name, service, value)),
+    addTools: (spec) => own(deps.contributions.addTools(name, spec)),
     addMcpServer: (spec) => own(deps.contributions.addMcpServer(name, spec)),
     addSystemPrompt: (fragment) => own(deps.contributions.addSystemPrompt(name, fragment)),
     addBridgeMethod: (method, handler, options = {}) => own(registerBridgeMethod(deps, name, method, handler, options.access ?? 'session')),
@@ -119,6 +120,6 @@ function registerBridgeMethod(deps: ContextDeps, extension: string, method: stri
       if (principal.kind === 'session' && !session) throw new RpcError(RpcErrorCode.Unauthorized, 'the session of this credential no longer exists');
       return handler(params, { principal, session, signal: ctx.signal, progress: ctx.progress });
     },
-    { access },
+    { access, owner: extension },
   );
 }

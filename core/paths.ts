@@ -9,6 +9,8 @@ export function daemonPaths(stateDir: string) {
     log: path.join(stateDir, 'daemon.log'),
     events: path.join(stateDir, 'events.jsonl'),
     pid: path.join(stateDir, 'daemon.pid'),
+    /** The port of the daemon's MCP endpoint, re-used at the next start when free. */
+    mcpPort: path.join(stateDir, 'mcp.port'),
     sessions: path.join(stateDir, 'sessions'),
   } as const;
 }

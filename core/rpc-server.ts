@@ -54,6 +54,15 @@ export interface RpcServerOptions {
 interface MethodEntry {
   readonly handler: RpcHandler;
   readonly access: MethodAccess;
+  /** The extension whose method this is; sessions reach it only through that extension's tokens. */
+  readonly owner: string | undefined;
+}
+
+export interface MethodOptions {
+  /** Default `admin`. */
+  readonly access?: MethodAccess;
+  /** The extension that registers it (undefined for the daemon's own methods). */
+  readonly owner?: string;
 }
 
 /** The daemon's JSON-RPC endpoint: a method table, served on a Unix socket and in-process. */
@@ -66,10 +75,10 @@ export class RpcServer {
   constructor(private readonly options: RpcServerOptions) {}
 
   /** Adds a method (admin-only unless `access` says otherwise); disposing the result removes it. */
-  register(method: string, handler: RpcHandler, options: { access?: MethodAccess } = {}): Disposable {
+  register(method: string, handler: RpcHandler, options: MethodOptions = {}): Disposable {
     if (this.methods.has(method)) throw new Error(`the method ${method} is already registered`);
     if (method === CANCEL_METHOD || method === PROGRESS_METHOD || method === AUTH_METHOD) throw new Error(`${method} is reserved`);
-    const entry: MethodEntry = { handler, access: options.access ?? 'admin' };
+    const entry: MethodEntry = { handler, access: options.access ?? 'admin', owner: options.owner };
     this.methods.set(method, entry);
     return toDisposable(() => {
       if (this.methods.get(method) === entry) this.methods.delete(method);
@@ -93,7 +102,7 @@ export class RpcServer {
     const entry = this.methods.get(method);
     if (!entry) throw new RpcError(RpcErrorCode.MethodNotFound, `method not found: ${method}`);
     const connection = options.connection ?? { id: 0, principal: options.principal ?? { kind: 'admin' } };
-    checkAccess(method, entry.access, connection.principal);
+    checkAccess(method, entry, connection.principal);
     const ctx: RpcCallContext = {
       method,
       connection,
@@ -246,11 +255,14 @@ export class RpcServer {
   }
 }
 
-function checkAccess(method: string, access: MethodAccess, principal: Principal | undefined): void {
+function checkAccess(method: string, { access, owner }: MethodEntry, principal: Principal | undefined): void {
   if (access === 'public') return;
   if (!principal || principal.kind === 'anonymous') throw new RpcError(RpcErrorCode.Unauthorized, `${method}: authenticate first (the auth method with a token)`);
   if (access === 'session' && principal.kind !== 'session') throw new RpcError(RpcErrorCode.Unauthorized, `${method} can only be called from a session`);
   if (access === 'admin' && principal.kind !== 'admin') throw new RpcError(RpcErrorCode.Unauthorized, `${method} needs the admin credential`);
+  if (principal.kind === 'session' && owner !== undefined && principal.extension !== owner) {
+    throw new RpcError(RpcErrorCode.Unauthorized, `${method} belongs to the extension ${owner}; a credential of ${principal.extension} cannot call it`);
+  }
 }
 
 function isRequest(value: RpcRequest | RpcErrorObject): value is RpcRequest {

@@ -1,13 +1,14 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { BRIDGE_ENV } from './bridge-protocol.ts';
-import type { Contributions } from './contributions.ts';
+import type { Contributions, SessionServer } from './contributions.ts';
 import type { SessionTokens } from './credentials.ts';
 import type { ComposedLaunch, LaunchComposer } from './engine.ts';
 import type { McpServerSpec } from './extension-api.ts';
 import { writeFileAtomic } from './files.ts';
 import type { Logger } from './log.ts';
-import { claudeToolArgs, mergeOverrides, selectMcpServers, systemPromptText, type SessionOverrides } from './session-overrides.ts';
+import { deniedTools, type ServerGrant, type ToolGrants } from './mcp-endpoint/tool-grants.ts';
+import { claudeToolArgs, mergeOverrides, selectMcpServers, systemPromptText, type MergedOverrides, type SessionOverrides } from './session-overrides.ts';
 import type { PromptRecord, SessionSummary } from './session-types.ts';
 import type { TemplateRegistry } from './templates.ts';
 
@@ -22,17 +23,26 @@ export interface ComposerOptions {
   readonly socketPath: string;
   readonly sessionDir: (sessionId: string) => string;
   readonly logger: Logger;
+  /** What each session may reach on the daemon's MCP endpoint. */
+  readonly grants: ToolGrants;
+  /** The daemon's MCP endpoint, e.g. `http://127.0.0.1:41234`. */
+  readonly endpointUrl: () => string;
   /** Each server offers one `{action, params}` tool instead of one tool per command. */
   gatewayMode: () => boolean;
 }
 
+type McpConfigEntry =
+  | { type: 'http'; url: string; headers: Record<string, string> }
+  | { type: 'stdio'; command: string; args: string[]; env: Record<string, string> };
+
 interface McpConfigFile {
-  mcpServers: Record<string, { type: 'stdio'; command: string; args: string[]; env: Record<string, string> }>;
+  mcpServers: Record<string, McpConfigEntry>;
 }
 
 /**
  * Turns what extensions registered into a session's CLI arguments: the MCP config (only the servers
- * this session may have, each with its bridge credential), tool limits and system-prompt fragments.
+ * this session may have, each with its own extension's credential), tool limits and system-prompt
+ * fragments. It also records which daemon-served tools the session was given (ToolGrants).
  */
 export class SessionComposer implements LaunchComposer {
   /** What each session's mcp.json holds, so an unchanged config is not written (or read) per prompt. */
@@ -46,11 +56,12 @@ export class SessionComposer implements LaunchComposer {
     const fragments = [...this.fragments(session), ...merged.systemPrompt];
     const servers = selectMcpServers(
       this.options.contributions
-        .listMcpServers()
-        .filter((spec) => this.applies(spec, session))
+        .listServers()
+        .filter((server) => this.applies(server, session))
         .sort((a, b) => a.name.localeCompare(b.name)),
       merged,
     );
+    this.options.grants.record(session.id, toolGrants(servers, merged));
     const config = this.mcpConfig(session, servers);
     const text = `${JSON.stringify(config, null, 2)}\n`;
     const file = path.join(this.options.sessionDir(session.id), 'mcp.json');
@@ -110,30 +121,50 @@ export class SessionComposer implements LaunchComposer {
     return texts;
   }
 
-  private applies(spec: McpServerSpec, session: SessionSummary): boolean {
+  private applies(server: SessionServer, session: SessionSummary): boolean {
     try {
-      return spec.when ? spec.when(session) : true;
+      return server.when ? server.when(session) : true;
     } catch {
       return false;
     }
   }
 
-  private mcpConfig(session: SessionSummary, servers: readonly McpServerSpec[]): McpConfigFile {
+  private mcpConfig(session: SessionSummary, servers: readonly SessionServer[]): McpConfigFile {
+    const config: McpConfigFile = { mcpServers: {} };
+    for (const server of servers) {
+      config.mcpServers[server.name] =
+        server.serve.kind === 'tools' ? this.httpEntry(session, server) : this.stdioEntry(session, server.owner, server.serve.spec);
+    }
+    return config;
+  }
+
+  private httpEntry(session: SessionSummary, server: SessionServer): McpConfigEntry {
+    const token = this.options.tokens.issue({ sessionId: session.id, extension: server.owner, channel: 'mcp' });
+    const query = this.options.gatewayMode() ? '?gateway=1' : '';
+    return { type: 'http', url: `${this.options.endpointUrl()}/mcp/${server.name}${query}`, headers: { Authorization: `Bearer ${token}` } };
+  }
+
+  private stdioEntry(session: SessionSummary, owner: string, spec: McpServerSpec): McpConfigEntry {
     const bridgeEnv: Record<string, string> = {
       [BRIDGE_ENV.sessionId]: session.id,
       [BRIDGE_ENV.userId]: session.user,
       [BRIDGE_ENV.stateDir]: this.options.stateDir,
       [BRIDGE_ENV.socket]: this.options.socketPath,
-      [BRIDGE_ENV.token]: this.options.tokens.issue(session.id),
+      [BRIDGE_ENV.token]: this.options.tokens.issue({ sessionId: session.id, extension: owner, channel: 'bridge' }),
       ...(this.options.gatewayMode() ? { [BRIDGE_ENV.gateway]: '1' } : {}),
     };
-    const config: McpConfigFile = { mcpServers: {} };
-    for (const spec of servers) {
-      const command = spec.script ? process.execPath : (spec.command as string);
-      const args = spec.script ? ['--import', SCRIPT_HOOKS, spec.script, ...(spec.args ?? [])] : [...(spec.args ?? [])];
-      config.mcpServers[spec.name] = { type: 'stdio', command, args, env: { PATH: process.env.PATH ?? '', ...spec.env, ...bridgeEnv } };
-    }
-    return config;
+    const command = spec.script ? process.execPath : (spec.command as string);
+    const args = spec.script ? ['--import', SCRIPT_HOOKS, spec.script, ...(spec.args ?? [])] : [...(spec.args ?? [])];
+    return { type: 'stdio', command, args, env: { PATH: process.env.PATH ?? '', ...spec.env, ...bridgeEnv } };
   }
+}
+
+/** The daemon-served servers a session gets, each without the tools its overrides disallow. */
+function toolGrants(servers: readonly SessionServer[], merged: MergedOverrides): Record<string, ServerGrant> {
+  const grants: Record<string, ServerGrant> = {};
+  for (const server of servers) {
+    if (server.serve.kind === 'tools') grants[server.name] = { denied: deniedTools(server.name, merged.disallowedTools) };
+  }
+  return grants;
 }
 

@@ -5,5 +5,5 @@ export { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy } from './backoff.ts';
 export { HELP_ACTION, type CommandHelp } from './gateway.ts';
 export { createMcpServer, runMcpServer, type McpServerOptions } from './server.ts';
 export { defineTool, type Tool, type ToolArgs, type ToolDefinition, type ToolInput, type ToolOutput } from './tool.ts';
-export type { ToolContext } from './tool-context.ts';
+export type { BridgeCaller, ToolContext } from './tool-context.ts';
 export { RpcError, RpcErrorCode, RpcConnectionError } from '../core/rpc-protocol.ts';

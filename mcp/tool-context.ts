@@ -1,11 +1,19 @@
 import { BRIDGE_ENV } from '../core/bridge-protocol.ts';
-import type { BridgeClient } from './bridge-client.ts';
+import type { BridgeCallOptions, BridgeClient } from './bridge-client.ts';
 import { BridgeEnvError } from './bridge-errors.ts';
+
+/**
+ * Calls the extension's bridge methods as the session. Tools served by the daemon get an in-process
+ * caller; tools of a stdio server get a BridgeClient on the Unix socket. Both behave the same.
+ */
+export interface BridgeCaller {
+  call<T = unknown>(method: string, params?: unknown, options?: BridgeCallOptions): Promise<T>;
+}
 
 /** What a tool handler gets besides its arguments. */
 export interface ToolContext {
-  /** The daemon's bridge, connected on first use; reading it outside a session throws a BridgeEnvError. */
-  readonly bridge: BridgeClient;
+  /** Calls the daemon's bridge methods as this session (outside a session it throws a BridgeEnvError). */
+  readonly bridge: BridgeCaller;
   /** The session this server serves (throws a BridgeEnvError outside a session). */
   readonly sessionId: string;
   /** The user who owns the session (throws a BridgeEnvError outside a session). */
@@ -14,6 +22,11 @@ export interface ToolContext {
   readonly stateDir: string;
   /** Aborted when the MCP client cancels the tool call; pass it on to bridge calls. */
   readonly signal: AbortSignal;
+  /**
+   * Names this tool call. When the daemon restarts during a call of an idempotent tool, it runs the
+   * call again with the same id: use it to find the work the first run started.
+   */
+  readonly callId: string;
 }
 
 /** Creates the bridge client on first use and closes it only if it was created. */
@@ -32,7 +45,8 @@ export class LazyBridge {
   }
 }
 
-export function toolContext(env: NodeJS.ProcessEnv, bridge: LazyBridge, signal: AbortSignal): ToolContext {
+/** The context of a tool in a stdio server: the session is read from the environment the daemon set. */
+export function envToolContext(env: NodeJS.ProcessEnv, bridge: LazyBridge, signal: AbortSignal, callId: string): ToolContext {
   return {
     get bridge() {
       return bridge.get();
@@ -47,6 +61,7 @@ export function toolContext(env: NodeJS.ProcessEnv, bridge: LazyBridge, signal: 
       return required(env, BRIDGE_ENV.stateDir);
     },
     signal,
+    callId,
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolContext } from './tool-context.ts';
 
 /** What a handler answers: a string is sent as text, anything else as JSON text. */
@@ -22,6 +22,8 @@ export interface ToolDefinition<Input extends ToolInput> {
   readonly description: string;
   /** Checked before the handler runs; `.describe()` on a field documents it for the model. */
   readonly input: Input;
+  /** Hints for the client: `readOnlyHint`, `idempotentHint`, `destructiveHint`, `openWorldHint`. */
+  readonly annotations?: ToolAnnotations;
   readonly handler: (args: ToolArgs<Input>, ctx: ToolContext) => ToolOutput | Promise<ToolOutput>;
 }
 
@@ -30,6 +32,7 @@ export interface Tool {
   readonly name: string;
   readonly description: string;
   readonly schema: ObjectSchema;
+  readonly annotations?: ToolAnnotations;
   /** Runs the handler on arguments that `schema` has already accepted (and transformed). */
   readonly run: (args: unknown, ctx: ToolContext) => Promise<ToolOutput>;
 }
@@ -45,6 +48,7 @@ export function defineTool<Input extends ToolInput>(definition: ToolDefinition<I
     name: definition.name,
     description: definition.description,
     schema,
+    ...(definition.annotations ? { annotations: definition.annotations } : {}),
     // The cast is the erasure: callers only pass what `schema` produced, which is ToolArgs<Input>.
     run: async (args, ctx) => definition.handler(args as ToolArgs<Input>, ctx),
   };

@@ -6,6 +6,7 @@ import { parseParams } from '../../core/bridge-params.ts';
 import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
 import { QuestionBook, type AnswerResult } from './question-book.ts';
 import { QuestionStore, type Question } from './question-store.ts';
+import { askUser } from './tools.ts';
 
 const configSchema = z.strictObject({
   /** How long a question waits for an answer unless the tool call asks for another time. */
@@ -46,7 +47,7 @@ export default (): Extension<AskUserConfig> => {
       });
       book = questions;
       ctx.track({ dispose: () => questions.dispose() });
-      ctx.addMcpServer({ name: 'ask_user', script: path.join(ctx.extensionDir, 'mcp.ts') });
+      ctx.addTools({ server: 'ask_user', tools: [askUser] });
       ctx.addSessionCustomizer(() => ({ disallowedTools: ['AskUserQuestion'] }));
       ctx.onEvent((event) => {
         if (event.type === 'result') questions.cancelTurn(event.sessionId, event.promptId, `the turn ended (${event.result.outcome})`);

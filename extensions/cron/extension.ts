@@ -10,6 +10,7 @@ import { runJob } from './job-runner.ts';
 import { MISFIRE_POLICIES } from './misfire.ts';
 import { defaultTimezone, isValidTimezone, parseCron, parseRunAt } from './schedule.ts';
 import { Scheduler } from './scheduler.ts';
+import { tools } from './tools.ts';
 
 const timezone = z.string().refine(isValidTimezone, 'not a known IANA timezone (e.g. Europe/Berlin)');
 const labels = z.record(z.string(), z.string());
@@ -160,7 +161,7 @@ export default (): Extension<CronConfig> => {
         return { run: handle.run.id, status: handle.run.status };
       }, { access: 'any' });
 
-      ctx.addMcpServer({ name: 'cron', script: path.join(ctx.extensionDir, 'mcp.ts') });
+      ctx.addTools({ server: 'cron', tools });
     },
     reconfigure(next) {
       config = next;

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { z } from 'zod';
 import { duration } from '../../core/config-values.ts';
 import type { BridgeCall, Extension } from '../../core/extension-api.ts';
@@ -7,6 +6,7 @@ import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
 import { Heartbeat, type HeartbeatSettings, type PendingSource } from './heartbeat.ts';
 import { HeartbeatStore } from './state-store.ts';
 import { validateValveConfig } from './valves.ts';
+import { tools } from './tools.ts';
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 
@@ -135,7 +135,7 @@ export default (): Extension<HeartbeatConfig> => {
         const n = parseParams(z.object({ n: z.number().int().min(1).max(200).default(20) }), raw).n;
         return beat.status().log.slice(-n);
       });
-      ctx.addMcpServer({ name: 'heartbeat', script: path.join(ctx.extensionDir, 'mcp.ts'), when: (session) => session.user === ctx.config.user });
+      ctx.addTools({ server: 'heartbeat', tools, when: (session) => session.user === ctx.config.user });
       applyConfig = (next) => {
         beat.reconfigure(settingsOf(next, ctx.resolvePath));
         if (next.interval !== intervalMs) {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
 import type { SessionSummary } from '../../core/session-types.ts';
 import type { TelegramRuntime } from './extension.ts';
+import { sendFile } from './tools.ts';
 
 /** Telegram bots may send documents up to 50 MB. */
 const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
@@ -40,7 +41,7 @@ const sendFileParams = z.object({ path: z.string().min(1), caption: z.string().m
  */
 export function registerFileBridge(runtime: TelegramRuntime): void {
   const { ctx } = runtime;
-  ctx.addMcpServer({ name: 'telegram', script: path.join(ctx.extensionDir, 'mcp.ts'), when: (session) => session.labels.frontend === 'telegram' });
+  ctx.addTools({ server: 'telegram', tools: [sendFile], when: (session) => session.labels.frontend === 'telegram' });
   ctx.addBridgeMethod('send_file', async (raw, call) => {
     const session = call.session;
     if (!session) throw new RpcError(RpcErrorCode.Unauthorized, 'telegram.send_file can only be called from a session');

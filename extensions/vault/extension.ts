@@ -9,6 +9,7 @@ import { validateKey, validateTags, validateValue } from './keys.ts';
 import { PASSPHRASE_ENV, resolvePassphrase } from './passphrase.ts';
 import { runWithSecrets } from './run-command.ts';
 import { VaultStore, type VaultEntry } from './store.ts';
+import { tools } from './tools.ts';
 
 const configSchema = z.strictObject({
   /** A file holding the passphrase; without it and without CLAUDE_EXT_VAULT_PASSPHRASE one is generated. */
@@ -78,7 +79,7 @@ export default (): Extension<VaultConfig> => {
         get: (user, key) => vault.get(user, validateKey(key)),
       };
       ctx.provideService('vault', service);
-      ctx.addMcpServer({ name: 'vault', script: path.join(ctx.extensionDir, 'mcp.ts'), tags: ['credentials'] });
+      ctx.addTools({ server: 'vault', tools, tags: ['credentials'] });
 
       ctx.addBridgeMethod(
         'store',

@@ -171,7 +171,7 @@ describe('extensions, end to end', () => {
     };
     const socket = daemonPaths(world.stateDir).socket;
     const client = await RpcClient.connect(socket);
-    assert.deepEqual(await client.call(AUTH_METHOD, { token: tokenOf(a) }), { kind: 'session', sessionId: a, user: 'carol' });
+    assert.deepEqual(await client.call(AUTH_METHOD, { token: tokenOf(a) }), { kind: 'session', sessionId: a, user: 'carol', extension: 'probe' });
     const asA = await client.call<{ session: string }>('probe.whoami', { session: b, sessionId: b });
     assert.equal(asA.session, a);
     await assert.rejects(client.call('session.list', {}), (e: unknown) => e instanceof RpcError && e.code === RpcErrorCode.Unauthorized);

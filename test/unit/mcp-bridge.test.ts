@@ -11,7 +11,7 @@ import { BridgeClient } from '../../mcp/bridge-client.ts';
 import { BridgeClosedError, BridgeEnvError, BridgeRestartedError, BridgeUnavailableError } from '../../mcp/bridge-errors.ts';
 
 const TOKEN = 'session-token';
-const PRINCIPAL: Principal = { kind: 'session', sessionId: 's-1', user: 'alice' };
+const PRINCIPAL: Principal = { kind: 'session', sessionId: 's-1', user: 'alice', extension: 'probe' };
 const FAST_RECONNECT = { initialDelayMs: 20, maxDelayMs: 100, giveUpAfterMs: 5000 };
 
 /** What the daemon stand-in saw: each authentication attempt and each run of `read` and `write`. */

@@ -143,7 +143,7 @@ describe('tools that use the session and the bridge', () => {
     daemon = new RpcServer({
       socketPath,
       logger: silentLogger,
-      authenticate: (token) => (token === 'tok' ? { kind: 'session', sessionId: 's-9', user: 'bob' } : undefined),
+      authenticate: (token) => (token === 'tok' ? { kind: 'session', sessionId: 's-9', user: 'bob', extension: 'probe' } : undefined),
     });
     daemon.register(
       'ping',

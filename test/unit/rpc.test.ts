@@ -221,7 +221,7 @@ describe('JSON-RPC over the Unix socket', () => {
 
   test('with authentication: the principal comes from the token and access rules bind', async () => {
     const authPath = path.join(dir, 'auth.sock');
-    const tokens: Record<string, Principal> = { 'admin-secret': { kind: 'admin' }, 'tok-a': { kind: 'session', sessionId: 's_a', user: 'alice' } };
+    const tokens: Record<string, Principal> = { 'admin-secret': { kind: 'admin' }, 'tok-a': { kind: 'session', sessionId: 's_a', user: 'alice', extension: 'probe' } };
     const secured = new RpcServer({ socketPath: authPath, logger: silentLogger, authenticate: (token) => tokens[token] });
     secured.register('whoami', (_params, ctx) => ctx.principal, { access: 'session' });
     secured.register('admin.only', () => 'ok');

@@ -1,10 +1,10 @@
-import crypto from 'node:crypto';
 import { z } from 'zod';
-import { defineTool, runMcpServer } from '../../mcp/index.ts';
+import { defineTool } from '../../mcp/index.ts';
 
 type AskOutcome = { status: 'answered'; answer: string; answeredBy: string } | { status: 'timeout' | 'cancelled'; reason: string };
 
-const askUser = defineTool({
+/** Asks the person behind the session and waits; served by the daemon. */
+export const askUser = defineTool({
   name: 'ask_user',
   description:
     'Ask the person you are working for a question and wait for the answer. Use it when you need a decision or information only they have. ' +
@@ -14,10 +14,12 @@ const askUser = defineTool({
     options: z.array(z.string().min(1).max(200)).max(20).optional().describe('Suggested answers'),
     timeout: z.number().positive().max(86_400).optional().describe('Seconds to wait (default: the configured timeout)'),
   },
+  // Asking again under the same call id finds the same question: after a daemon restart the call is re-run.
+  annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   handler: async ({ question, options, timeout }, ctx) => {
     const outcome = await ctx.bridge.call<AskOutcome>(
       'ask_user.ask',
-      { requestId: crypto.randomUUID(), question, options: options ?? [], ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}) },
+      { requestId: ctx.callId, question, options: options ?? [], ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}) },
       { idempotent: true, signal: ctx.signal },
     );
     if (outcome.status === 'answered') return outcome.answer;
@@ -25,4 +27,3 @@ const askUser = defineTool({
   },
 });
 
-await runMcpServer({ name: 'ask_user', tools: [askUser] });

@@ -1,17 +1,18 @@
 import { z } from 'zod';
-import { defineTool, runMcpServer } from '../../mcp/index.ts';
+import { defineTool } from '../../mcp/index.ts';
 
-const sendFile = defineTool({
+/** Sends a file of the session to its Telegram chat; served by the daemon. */
+export const sendFile = defineTool({
   name: 'send_file',
   description: "Send a file from the session's working directory to the user's Telegram chat.",
   input: {
     path: z.string().min(1).describe('A path relative to the working directory'),
     caption: z.string().max(1024).optional().describe('A short caption'),
   },
+  annotations: { destructiveHint: false, openWorldHint: true },
   handler: async ({ path, caption }, ctx) => {
     const answer = await ctx.bridge.call<{ sent: string }>('telegram.send_file', { path, ...(caption ? { caption } : {}) }, { signal: ctx.signal });
     return `sent ${answer.sent}`;
   },
 });
 
-await runMcpServer({ name: 'telegram', tools: [sendFile] });

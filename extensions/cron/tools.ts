@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { defineTool, runMcpServer } from '../../mcp/index.ts';
+import { defineTool } from '../../mcp/index.ts';
 
 const id = z.string().min(1).describe('The job id (from cron_list)');
 
-const tools = [
+/** The tools sessions get to schedule prompts; served by the daemon. */
+export const tools = [
   defineTool({
     name: 'cron_create',
     description:
@@ -17,32 +18,36 @@ const tools = [
       session: z.enum(['new', 'reuse']).optional().describe('new: a fresh session each run (default); reuse: one session that remembers earlier runs'),
       timezone: z.string().optional().describe('IANA timezone, default the configured one'),
     },
+    annotations: { destructiveHint: false },
     handler: (args, ctx) => ctx.bridge.call('cron.create', args, { signal: ctx.signal }),
   }),
   defineTool({
     name: 'cron_list',
     description: "List the user's scheduled jobs with their next run, last run, result and missed fires.",
     input: {},
+    annotations: { readOnlyHint: true },
     handler: (_args, ctx) => ctx.bridge.call('cron.list', {}, { idempotent: true, signal: ctx.signal }),
   }),
   defineTool({
     name: 'cron_delete',
     description: 'Delete a scheduled job.',
     input: { id },
+    annotations: { destructiveHint: true, idempotentHint: true },
     handler: (args, ctx) => ctx.bridge.call('cron.delete', args, { signal: ctx.signal }),
   }),
   defineTool({
     name: 'cron_pause',
     description: 'Pause a job: it does not fire until resumed (fires while paused are not caught up).',
     input: { id },
+    annotations: { destructiveHint: false, idempotentHint: true },
     handler: (args, ctx) => ctx.bridge.call('cron.pause', args, { idempotent: true, signal: ctx.signal }),
   }),
   defineTool({
     name: 'cron_resume',
     description: 'Resume a paused job.',
     input: { id },
+    annotations: { destructiveHint: false, idempotentHint: true },
     handler: (args, ctx) => ctx.bridge.call('cron.resume', args, { idempotent: true, signal: ctx.signal }),
   }),
 ];
 
-await runMcpServer({ name: 'cron', tools });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool, runMcpServer } from '../../mcp/index.ts';
+import { defineTool } from '../../mcp/index.ts';
 
 interface RunResult {
   exitCode: number | null;
@@ -11,11 +11,13 @@ interface RunResult {
 
 const key = z.string().describe('A path such as github/token');
 
-const tools = [
+/** The tools sessions get to keep and use credentials; served by the daemon. */
+export const tools = [
   defineTool({
     name: 'vault_store',
     description: 'Store a credential in the user\'s encrypted vault. It can later be used with vault_run; it can never be read back.',
     input: { key, value: z.string().min(1).describe('The secret'), tags: z.array(z.string()).optional().describe('Labels for vault_list') },
+    annotations: { destructiveHint: true, idempotentHint: true },
     handler: async ({ key: name, value, tags }, ctx) => {
       await ctx.bridge.call('vault.store', { key: name, value, ...(tags ? { tags } : {}) }, { signal: ctx.signal });
       return `stored ${name}`;
@@ -25,12 +27,14 @@ const tools = [
     name: 'vault_list',
     description: 'List the keys (and tags) in the user\'s vault. Values are never shown.',
     input: { tag: z.string().optional().describe('Only keys with this tag') },
+    annotations: { readOnlyHint: true },
     handler: async ({ tag }, ctx) => ctx.bridge.call('vault.list', tag ? { tag } : {}, { idempotent: true, signal: ctx.signal }),
   }),
   defineTool({
     name: 'vault_delete',
     description: 'Delete a credential from the user\'s vault.',
     input: { key },
+    annotations: { destructiveHint: true, idempotentHint: true },
     handler: async ({ key: name }, ctx) => {
       const answer = await ctx.bridge.call<{ deleted: boolean }>('vault.delete', { key: name }, { idempotent: true, signal: ctx.signal });
       return answer.deleted ? `deleted ${name}` : `there was no ${name}`;
@@ -45,6 +49,7 @@ const tools = [
       command: z.string().min(1).describe('A shell command (sh -c)'),
       env: z.record(z.string(), z.string()).optional().describe('Variable name to "vault:<key>"'),
     },
+    annotations: { destructiveHint: true, openWorldHint: true },
     handler: async ({ command, env }, ctx) => {
       const result = await ctx.bridge.call<RunResult>('vault.run', { command, env: env ?? {} }, { signal: ctx.signal });
       const parts = [`exit code: ${result.exitCode ?? 'none'}${result.timedOut ? ' (timed out)' : ''}${result.truncated ? ' (output cut)' : ''}`];
@@ -55,4 +60,3 @@ const tools = [
   }),
 ];
 
-await runMcpServer({ name: 'vault', tools });
