@@ -81,8 +81,9 @@ export class McpEndpoint {
 
   async listen(address: ListenAddress, portFile: string): Promise<void> {
     const server = http.createServer((req, res) => void this.handle(req, res));
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
+    // Generous for CLI processes starved of CPU while many start at once.
+    server.headersTimeout = 60_000;
+    server.requestTimeout = 60_000;
     const remembered = address.port === 0 ? readPort(portFile) : undefined;
     try {
       await bind(server, address.host, remembered ?? address.port);
@@ -111,12 +112,16 @@ export class McpEndpoint {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // No idle keep-alive connections: a client that reuses one just as the server times it out gets
+    // ECONNRESET and marks the whole MCP server failed. A loopback connection per request is cheap.
+    res.shouldKeepAlive = false;
     try {
       await this.serve(req, res);
     } catch (error) {
       const failure =
         error instanceof HttpFailure ? error : new HttpFailure(500, -32603, `the MCP endpoint failed: ${(error as Error).message}`);
       if (failure.status === 500) this.deps.logger.error(failure.message);
+      else if (failure.status !== 405) this.deps.logger.warn(`refused an MCP request: ${failure.status} ${failure.message}`, { method: req.method ?? '', path: req.url ?? '' });
       reply(res, failure);
       if (!req.complete) req.destroy();
     }

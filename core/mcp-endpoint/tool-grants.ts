@@ -35,10 +35,6 @@ export class ToolGrants {
     return this.load(sessionId)?.[server];
   }
 
-  forget(sessionId: string): void {
-    this.bySession.delete(sessionId);
-  }
-
   private load(sessionId: string): SessionToolGrants | undefined {
     const known = this.bySession.get(sessionId);
     if (known) return known.grants;
