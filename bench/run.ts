@@ -4,6 +4,7 @@
  *   npm run bench            all
  *   npm run bench -- latency only the stream-to-callback delay (fast)
  *   npm run bench -- bridge  only the control socket's round trips
+ *   npm run bench -- tools   only what extensions' tools cost a session (f, g, h)
  *
  * Each figure that has a baseline is a ratio against a bare `claude -p` run in the same process, so
  * the numbers mean the same on a slow and a fast machine.
@@ -20,6 +21,7 @@ import type { PromptRecord } from '../core/session-types.ts';
 import { createWorld, waitFor, type TestWorld } from '../test/support/harness.ts';
 import { startEngine } from '../test/support/engine-fixture.ts';
 import { startDaemonProcess, writeConfig } from '../test/support/daemon-process.ts';
+import { extensionToolsBench } from './extension-tools.ts';
 
 const execFileAsync = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -201,3 +203,4 @@ if (!only || only === 'prompt') await startupAndFollowUp();
 if (!only || only === 'latency') await streamLatency();
 if (!only || only === 'memory') await idleMemory();
 if (!only || only === 'bridge') await bridgeThroughput();
+if (!only || only === 'tools') await extensionToolsBench();

@@ -53,8 +53,9 @@ export function engineSettings(config: Config): EngineSettings {
     model: config.engine.model,
     partialMessages: config.engine.partial_messages,
     extraArgs: config.engine.extra_args,
-    // Stdio MCP servers may take seconds to start; the CLI waits this long for them before a first turn.
-    env: { MCP_CONNECT_TIMEOUT_MS: String(config.mcp.connect_timeout), ...config.engine.env },
+    // The CLI connects MCP servers in the background unless told to wait (up to the timeout) before
+    // the first turn: without it a first-turn tool call finds its server "still connecting".
+    env: { MCP_CONNECTION_NONBLOCKING: '0', MCP_CONNECT_TIMEOUT_MS: String(config.mcp.connect_timeout), ...config.engine.env },
     interruptGraceMs: config.engine.interrupt_grace,
     maxPerUser: config.sessions.max_per_user,
     idleTimeoutMs: config.sessions.idle_timeout,

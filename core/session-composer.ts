@@ -31,13 +31,9 @@ export interface ComposerOptions {
   gatewayMode: () => boolean;
 }
 
-/**
- * `alwaysLoad` makes the CLI wait for the server (up to MCP_CONNECT_TIMEOUT_MS) before the first
- * turn; without it the CLI connects in the background and a first-turn call finds no tool.
- */
 type McpConfigEntry =
-  | { type: 'http'; url: string; headers: Record<string, string>; alwaysLoad: true }
-  | { type: 'stdio'; command: string; args: string[]; env: Record<string, string>; alwaysLoad: true };
+  | { type: 'http'; url: string; headers: Record<string, string> }
+  | { type: 'stdio'; command: string; args: string[]; env: Record<string, string> };
 
 interface McpConfigFile {
   mcpServers: Record<string, McpConfigEntry>;
@@ -145,7 +141,7 @@ export class SessionComposer implements LaunchComposer {
   private httpEntry(session: SessionSummary, server: SessionServer): McpConfigEntry {
     const token = this.options.tokens.issue({ sessionId: session.id, extension: server.owner, channel: 'mcp' });
     const query = this.options.gatewayMode() ? '?gateway=1' : '';
-    return { type: 'http', url: `${this.options.endpointUrl()}/mcp/${server.name}${query}`, headers: { Authorization: `Bearer ${token}` }, alwaysLoad: true };
+    return { type: 'http', url: `${this.options.endpointUrl()}/mcp/${server.name}${query}`, headers: { Authorization: `Bearer ${token}` } };
   }
 
   private stdioEntry(session: SessionSummary, owner: string, spec: McpServerSpec): McpConfigEntry {
@@ -159,7 +155,7 @@ export class SessionComposer implements LaunchComposer {
     };
     const command = spec.script ? process.execPath : (spec.command as string);
     const args = spec.script ? ['--import', SCRIPT_HOOKS, spec.script, ...(spec.args ?? [])] : [...(spec.args ?? [])];
-    return { type: 'stdio', command, args, env: { PATH: process.env.PATH ?? '', ...spec.env, ...bridgeEnv }, alwaysLoad: true };
+    return { type: 'stdio', command, args, env: { PATH: process.env.PATH ?? '', ...spec.env, ...bridgeEnv } };
   }
 }
 

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import { BRIDGE_ENV } from '../core/bridge-protocol.ts';
 import { BridgeClient } from './bridge-client.ts';
 import { gatewayTool } from './gateway.ts';
@@ -43,7 +44,10 @@ export interface CallInfo {
 export function buildToolServer(shape: ToolServerShape, contextFor: (call: CallInfo) => ToolContext): McpServer {
   checkUniqueNames(shape.name, shape.tools);
   const served = shape.gateway ? [gatewayTool(shape.name, shape.tools)] : shape.tools;
-  const server = new McpServer({ name: shape.name, version: shape.version ?? '0.0.0' }, shape.instructions === undefined ? {} : { instructions: shape.instructions });
+  const server = new McpServer(
+    { name: shape.name, version: shape.version ?? '0.0.0' },
+    { jsonSchemaValidator: sharedValidator(), ...(shape.instructions === undefined ? {} : { instructions: shape.instructions }) },
+  );
   for (const tool of served) {
     server.registerTool(
       tool.name,
@@ -73,6 +77,14 @@ export async function runMcpServer(options: McpServerOptions): Promise<McpServer
   await server.connect(new StdioServerTransport());
   process.stdin.once('end', () => void server.close());
   return server;
+}
+
+let validator: AjvJsonSchemaValidator | undefined;
+
+/** One validator for every server: building one costs about a millisecond, and the daemon builds a server per request. */
+function sharedValidator(): AjvJsonSchemaValidator {
+  validator ??= new AjvJsonSchemaValidator();
+  return validator;
 }
 
 /** The Claude Code CLI names each call by the model's tool-use id. */

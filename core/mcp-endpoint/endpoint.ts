@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { SessionServer } from '../contributions.ts';
 import type { SessionTokens } from '../credentials.ts';
 import { writeFileAtomic } from '../files.ts';
 import type { Logger } from '../log.ts';
 import type { SessionSummary } from '../session-types.ts';
-import type { EventStore } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CallJournal } from './call-journal.ts';
 import { rerunToolCall, sessionToolServer, type InProcessDispatch, type SessionToolsOptions } from './session-tools.ts';
@@ -112,8 +111,10 @@ export class McpEndpoint {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    // No idle keep-alive connections: a client that reuses one just as the server times it out gets
-    // ECONNRESET and marks the whole MCP server failed. A loopback connection per request is cheap.
+    // One connection per request. The CLI pools connections across a session's servers; whenever the
+    // server closed a kept-alive one (an idle timeout, an error reply) while the CLI was sending on it,
+    // the request failed with ECONNRESET and the CLI marked that whole MCP server failed. A loopback
+    // connection costs a fraction of a millisecond.
     res.shouldKeepAlive = false;
     try {
       await this.serve(req, res);
@@ -156,23 +157,24 @@ export class McpEndpoint {
     else await this.post(req, res, tools, await readJson(req));
   }
 
-  /** One POST of MCP messages, answered by a fresh server bound to the session (stateless). */
+  /**
+   * One POST of MCP messages, answered by a fresh server bound to the session (stateless). The SDK's
+   * web-standard transport answers in JSON; a tool call's answer is sent as an event stream that opens
+   * with the call's event id at once, so a CLI whose stream breaks with the daemon can resume it.
+   */
   private async post(req: http.IncomingMessage, res: http.ServerResponse, tools: SessionToolsOptions, body: unknown): Promise<void> {
     const { session, spec } = tools;
     const cancelled = new AbortController();
-    const call = toolCall(body);
+    const call = acceptsEventStream(req) ? toolCall(body) : undefined;
     const ref = call ? CallJournal.newRef() : undefined;
     if (call && ref) this.deps.journal.open(session.id, { ref, server: spec.server, requestId: call.id, tool: call.name, arguments: call.arguments });
     const keys = this.track(session.id, spec.server, body, cancelled, ref);
     const mcp = sessionToolServer(tools, { cancelled: cancelled.signal, callId: ref ?? CallJournal.newRef() });
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      // A tool call's stream starts with an event id: a CLI whose stream breaks with the daemon
-      // comes back for the answer with it (GET + Last-Event-ID) once the daemon is up again.
-      ...(ref ? { eventStore: primingOnly(ref), retryInterval: RESUME_RETRY_MS } : {}),
-    });
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     transport.onerror = (error) => this.deps.logger.debug('MCP transport', { server: spec.server, error: error.message });
+    let keepAlive: NodeJS.Timeout | undefined;
     res.once('close', () => {
+      clearInterval(keepAlive);
       const answered = res.writableFinished;
       if (!answered) cancelled.abort();
       // Cut by the daemon's own shutdown: the CLI will resume the call from the next daemon.
@@ -182,7 +184,20 @@ export class McpEndpoint {
       void mcp.close();
     });
     await mcp.connect(transport);
-    await transport.handleRequest(req, res, body);
+    if (ref) {
+      res.writeHead(200, EVENT_STREAM_HEADERS);
+      res.write(`id: ${ref}\nretry: ${RESUME_RETRY_MS}\ndata: \n\n`);
+      keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS);
+    }
+    const answer = await transport.handleRequest(webRequest(req), { parsedBody: body });
+    const text = await answer.text();
+    if (res.destroyed) return;
+    if (ref) {
+      res.end(`id: ${ref}.r\nevent: message\ndata: ${text.replace(/\n/g, '')}\n\n`);
+      return;
+    }
+    res.writeHead(answer.status, Object.fromEntries(answer.headers));
+    res.end(text);
   }
 
   /** A CLI reconnecting after a daemon restart: the interrupted call runs again if it may. */
@@ -190,7 +205,7 @@ export class McpEndpoint {
     const ref = lastEventId.split('.')[0] ?? '';
     const record = this.deps.journal.find(tools.session.id, ref);
     const abort = new AbortController();
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache, no-transform', Connection: 'keep-alive' });
+    res.writeHead(200, EVENT_STREAM_HEADERS);
     const keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS);
     res.once('close', () => {
       clearInterval(keepAlive);
@@ -254,15 +269,20 @@ function toolCall(body: unknown): { id: string | number; name: string; arguments
   return { id, name, arguments: body.params.arguments };
 }
 
-/** An event store that only names the stream's first (priming) event; resuming is the endpoint's. */
-function primingOnly(ref: string): EventStore {
-  let count = 0;
-  return {
-    storeEvent: async () => (count++ === 0 ? ref : `${ref}.${count}`),
-    replayEventsAfter: async () => {
-      throw new Error('resumed by the endpoint');
-    },
-  };
+const EVENT_STREAM_HEADERS = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' };
+
+function acceptsEventStream(req: http.IncomingMessage): boolean {
+  return (req.headers.accept ?? '').includes('text/event-stream');
+}
+
+/** The request as the SDK's web-standard transport reads it: method, URL and headers (the body is parsed). */
+function webRequest(req: http.IncomingMessage): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (typeof value === 'string') headers.set(name, value);
+    else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+  }
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method: 'POST', headers });
 }
 
 function lostCall(): CallToolResult {

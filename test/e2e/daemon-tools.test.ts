@@ -5,7 +5,6 @@
  * Also a slow stdio server of a dropped-in extension, which the first turn waits for.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,6 +15,7 @@ import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
 import { createWorld, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
 import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.ts';
+import { tmuxPaneProcesses } from '../support/processes.ts';
 
 const TOKEN = '123456:daemon-tools-test-token';
 const SESSIONS = 20;
@@ -142,7 +142,7 @@ describe('tools served by the daemon', () => {
     const log = fs.readFileSync(path.join(world.stateDir, 'daemon.log'), 'utf8').split('\n').filter((line) => /mcp|MCP|error|warn/.test(line)).slice(-30).join('\n');
     assert.deepEqual(failures, [], `${SESSIONS - failures.length} of ${SESSIONS} got their tool's result\n${log}`);
 
-    const census = sessionProcesses(daemonPaths(world.stateDir).tmuxSocket);
+    const census = tmuxPaneProcesses(daemonPaths(world.stateDir).tmuxSocket);
     assert.ok(census.length >= SESSIONS, `every session has its claude process (${census.length} processes)`);
     const servers = census.filter((p) => /register-hooks|node .*extensions\//.test(p.cmdline));
     assert.deepEqual(servers, [], 'no MCP server process for a bundled extension');
@@ -224,39 +224,3 @@ describe('tools served by the daemon', () => {
     assert.match(list.stdout, /after-restart/);
   });
 });
-
-interface Proc {
-  readonly pid: number;
-  readonly comm: string;
-  readonly cmdline: string;
-}
-
-/** Every process below the panes of the daemon's tmux server. */
-function sessionProcesses(tmuxSocket: string): Proc[] {
-  const panes = execFileSync('tmux', ['-S', tmuxSocket, 'list-panes', '-a', '-F', '#{pane_pid}'], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
-  const children = new Map<number, number[]>();
-  const info = new Map<number, Proc>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      const comm = stat.slice(stat.indexOf('(') + 1, close);
-      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
-      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
-      const pid = Number(entry);
-      info.set(pid, { pid, comm, cmdline });
-      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const found: Proc[] = [];
-  const visit = (pid: number): void => {
-    const proc = info.get(pid);
-    if (proc) found.push(proc);
-    for (const child of children.get(pid) ?? []) visit(child);
-  };
-  for (const pane of panes) visit(pane);
-  return found;
-}
