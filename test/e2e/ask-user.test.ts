@@ -4,6 +4,8 @@
  * killed with SIGKILL while the question is pending.
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
@@ -96,6 +98,8 @@ describe('ask_user', () => {
     const answered = await cli(['answer', question.id, 'yes, go']);
     assert.equal(answered.code, 0, answered.stderr);
     assert.equal((await resultOf(ids)).result?.text, 'yes, go');
+    const log = fs.readFileSync(path.join(world.stateDir, 'daemon.log'), 'utf8');
+    assert.match(log, /resuming a tool call after a restart.*"tool":"ask_user"/, 'the CLI came back for the answer and the new daemon re-ran the call');
   });
 
   test('a question times out', async () => {

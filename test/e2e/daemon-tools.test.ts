@@ -6,13 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { connectAsAdmin } from '../../core/admin-client.ts';
 import { AUTH_METHOD } from '../../core/bridge-protocol.ts';
 import { daemonPaths } from '../../core/paths.ts';
 import { RpcClient } from '../../core/rpc-client.ts';
 import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
-import { createWorld, type TestWorld } from '../support/harness.ts';
+import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
 import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.ts';
 import { tmuxPaneProcesses } from '../support/processes.ts';
@@ -44,6 +46,40 @@ await runMcpServer({
 });
 `;
 
+/** A tool that waits until the CLI cancels it, and leaves a mark of each step in its data dir. */
+const WAITER_EXTENSION = `
+import fs from 'node:fs';
+import path from 'node:path';
+import { defineTool } from 'claude-ext/mcp';
+import type { Extension } from 'claude-ext/extension';
+
+export default {
+  name: 'waiter',
+  start(ctx) {
+    const mark = (what: string) => fs.writeFileSync(path.join(ctx.dataDir, what), new Date().toISOString());
+    ctx.addTools({
+      server: 'waiter',
+      when: (session) => session.user === 'walt',
+      tools: [
+        defineTool({
+          name: 'wait',
+          description: 'Waits until cancelled',
+          input: {},
+          handler: (_args, tool) =>
+            new Promise<string>((resolve) => {
+              mark('started');
+              tool.signal.addEventListener('abort', () => {
+                mark('aborted');
+                resolve('aborted');
+              });
+            }),
+        }),
+      ],
+    });
+  },
+} satisfies Extension;
+`;
+
 interface McpConfig {
   mcpServers: Record<string, { type: string; url?: string; headers?: Record<string, string>; env?: Record<string, string> }>;
 }
@@ -66,8 +102,9 @@ describe('tools served by the daemon', () => {
     return JSON.parse(run.stdout) as { sessionId: string; promptId: string };
   };
   const resultOf = async (ids: { sessionId: string; promptId: string }): Promise<Result> => {
+    // `wait` exits 1 for a turn that did not succeed; the outcome is in the JSON either way.
     const run = await cli(['wait', '--session', ids.sessionId, '--prompt', ids.promptId, '--json']);
-    assert.equal(run.code, 0, run.stderr);
+    assert.ok(run.stdout.trim(), run.stderr);
     return JSON.parse(run.stdout) as Result;
   };
   const mcpConfigOf = (sessionId: string): McpConfig => JSON.parse(fs.readFileSync(path.join(world.stateDir, 'sessions', sessionId, 'mcp.json'), 'utf8')) as McpConfig;
@@ -96,12 +133,14 @@ describe('tools served by the daemon', () => {
     fs.mkdirSync(path.join(extensionsDir, 'slowpoke'), { recursive: true });
     fs.writeFileSync(path.join(extensionsDir, 'slowpoke', 'extension.ts'), SLOW_EXTENSION);
     fs.writeFileSync(path.join(extensionsDir, 'slowpoke', 'server.ts'), SLOW_SERVER);
+    fs.mkdirSync(path.join(extensionsDir, 'waiter'), { recursive: true });
+    fs.writeFileSync(path.join(extensionsDir, 'waiter', 'extension.ts'), WAITER_EXTENSION);
     config = writeConfig(
       world,
       [
         '  max_per_user: 30',
         `extensions_dirs: [${extensionsDir}]`,
-        'enabled: [vault, ask_user, cron, heartbeat, telegram, slowpoke]',
+        'enabled: [vault, ask_user, cron, heartbeat, telegram, slowpoke, waiter]',
         'templates:',
         '  sealed:',
         '    description: no credentials at all',
@@ -132,10 +171,20 @@ describe('tools served by the daemon', () => {
   test(`${SESSIONS} sessions made at once each call a tool on their first turn, and no session has an MCP process of its own`, async () => {
     const calls = ['mcp__cron__cron_list {}', 'mcp__vault__vault_list {}', 'mcp__heartbeat__heartbeat_status {}', 'mcp__ask_user__ask_user {"question":"quick?","timeout":1}'];
     const expected = [/^\[\]$/, /^\[\]$/, /"instructionsAreDefault"/, /no answer/];
-    const started = await Promise.all(
-      Array.from({ length: SESSIONS }, (_, i) => detach(['--new', '--name', `burst-${i}`], `@tool ${calls[i % calls.length]}\n@echo-tool`)),
-    );
-    const results = await Promise.all(started.map((ids) => resultOf(ids)));
+    // Submitted back to back on one connection, as a frontend would: the test measures the daemon and
+    // the sessions, not twenty CLI processes starting at once.
+    const client = await connectAsAdmin(world.stateDir);
+    let results: Result[];
+    try {
+      const started = await Promise.all(
+        Array.from({ length: SESSIONS }, (_, i) => client.call<{ sessionId: string; promptId: string }>('prompt.submit', { user: 'local', new: true, name: `burst-${i}`, text: `@tool ${calls[i % calls.length]}\n@echo-tool` })),
+      );
+      results = await Promise.all(
+        started.map(async (ids) => (await client.call<{ prompt: Result }>('prompt.wait', { session: ids.sessionId, prompt: ids.promptId })).prompt),
+      );
+    } finally {
+      client.close();
+    }
     const failures = results
       .map((r, i) => ({ i, text: r.result?.text ?? '(no result)', servers: initServers(r.sessionId) }))
       .filter(({ i, text }) => !(expected[i % expected.length] as RegExp).test(text));
@@ -211,6 +260,16 @@ describe('tools served by the daemon', () => {
     assert.match(await gone.text(), /no longer exists/);
   });
 
+  test("stopping a turn cancels its tool call: the handler's AbortSignal fires in the daemon", async () => {
+    const marks = path.join(world.stateDir, 'data', 'waiter');
+    const ids = await detach(['--new', '--user', 'walt'], '@tool mcp__waiter__wait {}\n@echo-tool');
+    await waitFor('the tool to start', () => fs.existsSync(path.join(marks, 'started')));
+    assert.equal(fs.existsSync(path.join(marks, 'aborted')), false);
+    assert.equal((await cli(['stop', ids.sessionId, '--user', 'walt'])).code, 0);
+    await waitFor("the handler's signal", () => fs.existsSync(path.join(marks, 'aborted')));
+    assert.equal((await resultOf(ids)).result?.outcome, 'stopped');
+  });
+
   test('after the daemon is killed and started again, the running CLI reaches its tools on its next turn', async () => {
     const first = await resultOf(await detach(['--new', '--name', 'survivor', '--user', 'rita'], '@tool mcp__cron__cron_list {}\n@echo-tool'));
     assert.equal(first.result?.text, '[]');
@@ -222,5 +281,23 @@ describe('tools served by the daemon', () => {
     assert.equal(launches(first.sessionId), launched, 'the same claude process answered: it was not relaunched');
     const list = await cli(['cron', 'list', '--user', 'rita', '--json']);
     assert.match(list.stdout, /after-restart/);
+  });
+
+  test('when the old port is taken at the next start, the session is relaunched with the new one and resumes', async () => {
+    const first = await resultOf(await detach(['--new', '--user', 'paul'], '@reply remember the word heron'));
+    const launched = launches(first.sessionId);
+    const port = Number(fs.readFileSync(path.join(world.stateDir, 'mcp.port'), 'utf8'));
+    await daemon.kill();
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+    try {
+      daemon = await startDaemonProcess(world, ['--config', config]);
+      assert.notEqual(Number(fs.readFileSync(path.join(world.stateDir, 'mcp.port'), 'utf8')), port);
+      const next = await resultOf(await detach(['--session', first.sessionId, '--user', 'paul'], '@tool mcp__cron__cron_list {}\n@echo'));
+      assert.equal(launches(first.sessionId), launched + 1, 'relaunched once, with the new address');
+      assert.match(next.result?.text ?? '', /remember the word heron/, 'the conversation was resumed');
+    } finally {
+      squatter.close();
+    }
   });
 });
