@@ -17,7 +17,8 @@ import { createWorld, type TestWorld } from '../test/support/harness.ts';
 import { processTree, rssKiB } from '../test/support/processes.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const TOOL_CALLS = 40;
+const TOOL_CALLS = 20;
+const TOOL_ROUNDS = 3;
 const BOT_TOKEN = '123456:bench-token';
 
 /** One extension with the same tool served both ways, for (h). */
@@ -95,7 +96,7 @@ function sessionTreeRssKiB(world: TestWorld, sessionId: string): number {
 
 /** Gaps between the model requests of one turn of tool calls: each is one tool round trip. */
 async function toolRoundTrips(world: TestWorld, client: RpcClient, user: string, tool: string): Promise<number[]> {
-  await submit(client, { user, text: '@reply warm' });
+  await submit(client, { user, text: `@tool ${tool} {}\n@reply warm` });
   const from = world.api.requests.length;
   await submit(client, { user, text: `${`@tool ${tool} {}\n`.repeat(TOOL_CALLS)}@reply done` });
   const times = world.api.requests.slice(from).filter((r) => r.body?.messages !== undefined).map((r) => r.receivedAt);
@@ -148,8 +149,13 @@ export async function extensionToolsBench(): Promise<void> {
     fs.writeFileSync(config, withRoundTrip);
     daemon = await startDaemonProcess(world, ['--config', config]);
     client = await connectAsAdmin(world.stateDir);
-    const served = await toolRoundTrips(world, client, 'rt-daemon', 'mcp__rt_daemon__ping');
-    const stdio = await toolRoundTrips(world, client, 'rt-stdio', 'mcp__rt_stdio__ping');
+    // Alternating, so that a machine slowing down or speeding up weighs on both alike.
+    const served: number[] = [];
+    const stdio: number[] = [];
+    for (let round = 0; round < TOOL_ROUNDS; round += 1) {
+      served.push(...(await toolRoundTrips(world, client, `rt-daemon-${round}`, 'mcp__rt_daemon__ping')));
+      stdio.push(...(await toolRoundTrips(world, client, `rt-stdio-${round}`, 'mcp__rt_stdio__ping')));
+    }
     const line = (name: string, gaps: number[]): string => `p50 ${percentile(gaps, 50).toFixed(1).padStart(5)} ms   p99 ${percentile(gaps, 99).toFixed(1).padStart(5)} ms   (${name})`;
     console.log(`(h) tool round trip, daemon-served       ${line(`${served.length} calls`, served)}`);
     console.log(`    the same tool over stdio             ${line(`${stdio.length} calls`, stdio)}   ratio of p50 ${(median(served) / median(stdio)).toFixed(2)}`);

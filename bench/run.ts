@@ -9,21 +9,18 @@
  * Each figure that has a baseline is a ratio against a bare `claude -p` run in the same process, so
  * the numbers mean the same on a slow and a fast machine.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { connectAsAdmin } from '../core/admin-client.ts';
 import type { RpcClient } from '../core/rpc-client.ts';
-import { daemonPaths } from '../core/paths.ts';
 import type { PromptRecord } from '../core/session-types.ts';
 import { createWorld, waitFor, type TestWorld } from '../test/support/harness.ts';
 import { startEngine } from '../test/support/engine-fixture.ts';
 import { startDaemonProcess, writeConfig } from '../test/support/daemon-process.ts';
 import { extensionToolsBench } from './extension-tools.ts';
 
-const execFileAsync = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 function percentile(values: number[], p: number): number {
@@ -86,7 +83,6 @@ async function startupAndFollowUp(): Promise<void> {
   } finally {
     client.close();
     await daemon.stop();
-    await killTmux(world);
     await world.cleanup();
   }
 }
@@ -138,7 +134,6 @@ async function idleMemory(): Promise<void> {
   } finally {
     client.close();
     await daemon.stop();
-    await killTmux(world);
     await world.cleanup();
   }
 }
@@ -160,10 +155,6 @@ async function claudeProcessesRssKiB(world: TestWorld): Promise<number> {
     }
   }
   return total;
-}
-
-async function killTmux(world: TestWorld): Promise<void> {
-  await execFileAsync('tmux', ['-S', daemonPaths(world.stateDir).tmuxSocket, 'kill-server']).catch(() => undefined);
 }
 
 /** Round trips over the control socket: one client, then 16 at once, each calling in a loop. */

@@ -137,7 +137,12 @@ describe('the daemon killed with SIGKILL', () => {
     const texts: string[] = [];
     const finished: number[] = [];
     for (const ids of [first, second, third]) {
-      const waited = await runCli(world, ['wait', '--config', config, '--session', ids.sessionId, '--prompt', ids.promptId, '--json']);
+      const waited = await runCli(world, ['wait', '--config', config, '--session', ids.sessionId, '--prompt', ids.promptId, '--json'], { timeoutMs: 60_000 }).catch((error: Error) => {
+        const events = readEventLog(world).slice(-20).map((e) => JSON.stringify(e)).join('\n');
+        const state = fs.readFileSync(path.join(world.stateDir, 'sessions', ids.sessionId, 'state.json'), 'utf8');
+        const stream = fs.readFileSync(path.join(world.stateDir, 'sessions', ids.sessionId, 'stream.jsonl'), 'utf8').split('\n').slice(-6).join('\n');
+        throw new Error(`${error.message}\nevents:\n${events}\nstate: ${state}\nstream tail:\n${stream}\nlog:\n${daemon.output().slice(-3000)}`);
+      });
       assert.equal(waited.code, 0, waited.stderr);
       const prompt = JSON.parse(waited.stdout) as PromptJson & { finishedAt: string };
       texts.push(prompt.result?.text ?? '');
