@@ -1,3 +1,4 @@
+import { HELP_ACTION } from '../mcp/gateway.ts';
 import { toDisposable, type Disposable } from './disposable.ts';
 import type { Redactor } from './redaction.ts';
 import type { McpServerSpec, PrePromptHook, SessionCustomizer, SystemPromptFragment, ToolServerSpec } from './extension-api.ts';
@@ -34,6 +35,13 @@ export class Contributions {
 
   addTools(owner: string, spec: ToolServerSpec): Disposable {
     if (spec.tools.length === 0) throw new Error(`MCP server ${spec.server}: give at least one tool`);
+    const names = new Set<string>();
+    for (const tool of spec.tools) {
+      if (names.has(tool.name)) throw new Error(`MCP server ${spec.server}: two tools are named "${tool.name}"`);
+      // In gateway mode "help" is the gateway's own action.
+      if (tool.name === HELP_ACTION) throw new Error(`MCP server ${spec.server}: no tool may be named "${HELP_ACTION}"`);
+      names.add(tool.name);
+    }
     return this.addServer({ name: spec.server, owner, tags: spec.tags ?? [], when: spec.when, serve: { kind: 'tools', spec } });
   }
 

@@ -129,7 +129,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     // Sessions are not known until recovery: a session's MCP server must come back, not be refused.
     if (!ready) return 'not-ready';
     const session = engine.getSession(grant.sessionId);
-    return session ? { kind: 'session', sessionId: session.id, user: session.user, extension: grant.extension } : undefined;
+    // Only while the session is still given a server of that extension.
+    if (!session || !grants.hasExtension(session.id, grant.extension)) return undefined;
+    return { kind: 'session', sessionId: session.id, user: session.user, extension: grant.extension };
   };
   const server = new RpcServer({ socketPath: paths.socket, logger: logger.child('rpc'), authenticate });
   let extensionsStarted: () => void = () => undefined;
@@ -137,7 +139,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     logger: logger.child('mcp'),
     tokens,
     grants,
-    journal: new CallJournal(sessionDir),
+    journal: new CallJournal(paths.sessions),
     server: (name) => contributions.findServer(name),
     session: (id) => engine.getSession(id),
     dispatch: (method, params, call) => server.dispatch(method, params, call),

@@ -159,12 +159,10 @@ export class SessionComposer implements LaunchComposer {
   }
 }
 
-/** The daemon-served servers a session gets, each without the tools its overrides disallow. */
+/** The servers a session gets, each without the tools its overrides disallow. */
 function toolGrants(servers: readonly SessionServer[], merged: MergedOverrides): Record<string, ServerGrant> {
   const grants: Record<string, ServerGrant> = {};
-  for (const server of servers) {
-    if (server.serve.kind === 'tools') grants[server.name] = { denied: deniedTools(server.name, merged.disallowedTools) };
-  }
+  for (const server of servers) grants[server.name] = { owner: server.owner, denied: deniedTools(server.name, merged.disallowedTools) };
   return grants;
 }
 

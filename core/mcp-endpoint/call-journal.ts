@@ -3,6 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../files.ts';
 
+function readdir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** A tool call the daemon is running for a session, as the CLI sent it. */
 export interface CallRecord {
   /** Also the SSE event id the CLI resumes from after a restart. */
@@ -11,6 +19,7 @@ export interface CallRecord {
   /** The JSON-RPC id of the CLI's `tools/call` request. */
   readonly requestId: string | number;
   readonly tool: string;
+  /** Kept only for calls that may run again; `null` otherwise. */
   readonly arguments: unknown;
 }
 
@@ -22,7 +31,11 @@ const REF = /^c_[A-Za-z0-9_-]{16,64}$/;
  * mid-call can finish the call when the CLI reconnects to its stream (the SSE `Last-Event-ID`).
  */
 export class CallJournal {
-  constructor(private readonly sessionDir: (sessionId: string) => string) {}
+  constructor(private readonly sessionsDir: string) {}
+
+  private sessionDir(sessionId: string): string {
+    return path.join(this.sessionsDir, sessionId);
+  }
 
   static newRef(): string {
     return `c_${crypto.randomBytes(12).toString('base64url')}`;
@@ -36,6 +49,26 @@ export class CallJournal {
 
   close(sessionId: string, ref: string): void {
     if (REF.test(ref)) fs.rmSync(path.join(this.sessionDir(sessionId), DIR, `${ref}.json`), { force: true });
+  }
+
+  /** Removes the calls of every session journalled before `before` (ms): no CLI came back for them. */
+  sweep(before: number): number {
+    let removed = 0;
+    for (const session of readdir(this.sessionsDir)) {
+      const dir = path.join(this.sessionsDir, session, DIR);
+      for (const file of readdir(dir)) {
+        const full = path.join(dir, file);
+        try {
+          if (fs.statSync(full).mtimeMs < before) {
+            fs.rmSync(full, { force: true });
+            removed += 1;
+          }
+        } catch {
+          // removed meanwhile
+        }
+      }
+    }
+    return removed;
   }
 
   find(sessionId: string, ref: string): CallRecord | undefined {

@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import type { SessionSummary } from '../session-types.ts';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CallJournal } from './call-journal.ts';
-import { rerunToolCall, sessionToolServer, type InProcessDispatch, type SessionToolsOptions } from './session-tools.ts';
+import { mayRunAgain, rerunToolCall, sessionToolServer, type InProcessDispatch, type SessionToolsOptions } from './session-tools.ts';
 import type { ToolGrants } from './tool-grants.ts';
 
 /** Largest request body the endpoint reads. */
@@ -23,6 +23,8 @@ const PATH = /^\/mcp\/([A-Za-z0-9_-]{1,64})$/;
  */
 const RESUME_RETRY_MS = 5_000;
 const KEEP_ALIVE_MS = 15_000;
+/** After this long, calls journalled by an earlier daemon that no CLI resumed are removed. */
+const STALE_CALL_MS = 60_000;
 
 export interface EndpointDeps {
   readonly logger: Logger;
@@ -64,7 +66,10 @@ export class McpEndpoint {
   private httpServer: http.Server | undefined;
   private boundUrl: string | undefined;
   private readonly inflight = new Map<string, { controller: AbortController; ref: string | undefined }>();
+  /** Journalled calls running in this daemon (refs). */
+  private readonly running = new Set<string>();
   private closing = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: EndpointDeps) {}
 
@@ -99,6 +104,13 @@ export class McpEndpoint {
     this.boundUrl = `http://${host}:${bound.port}`;
     server.on('error', (error) => this.deps.logger.error('MCP endpoint error', { error: error.message }));
     this.httpServer = server;
+    // Calls of the previous daemon that no CLI came back for (it retries within seconds) are stale.
+    const started = Date.now();
+    this.sweepTimer = setTimeout(() => {
+      const removed = this.deps.journal.sweep(started);
+      if (removed > 0) this.deps.logger.info(`dropped ${removed} interrupted tool call(s) that no session came back for`);
+    }, STALE_CALL_MS);
+    this.sweepTimer.unref();
   }
 
   async close(): Promise<void> {
@@ -106,6 +118,7 @@ export class McpEndpoint {
     this.httpServer = undefined;
     if (!server) return;
     this.closing = true;
+    clearTimeout(this.sweepTimer);
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
@@ -167,33 +180,37 @@ export class McpEndpoint {
     const cancelled = new AbortController();
     const call = acceptsEventStream(req) ? toolCall(body) : undefined;
     const ref = call ? CallJournal.newRef() : undefined;
-    if (call && ref) this.deps.journal.open(session.id, { ref, server: spec.server, requestId: call.id, tool: call.name, arguments: call.arguments });
-    const keys = this.track(session.id, spec.server, body, cancelled, ref);
     const mcp = sessionToolServer(tools, { cancelled: cancelled.signal, callId: ref ?? CallJournal.newRef() });
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     transport.onerror = (error) => this.deps.logger.debug('MCP transport', { server: spec.server, error: error.message });
-    let keepAlive: NodeJS.Timeout | undefined;
+    if (call && ref) {
+      // Only a call that may run again keeps its arguments on disk (they may hold what a tool stores).
+      const keep = mayRunAgain(tools, call.name, call.arguments);
+      this.deps.journal.open(session.id, { ref, server: spec.server, requestId: call.id, tool: call.name, arguments: keep ? call.arguments : null });
+      this.running.add(ref);
+    }
+    const keys = this.track(session.id, spec.server, body, cancelled, ref);
+    const stream = ref ? new EventStream(res) : undefined;
     res.once('close', () => {
-      clearInterval(keepAlive);
+      stream?.stop();
       const answered = res.writableFinished;
       if (!answered) cancelled.abort();
-      // Cut by the daemon's own shutdown: the CLI will resume the call from the next daemon.
-      if (ref && (answered || !this.closing)) this.deps.journal.close(session.id, ref);
+      if (ref) {
+        this.running.delete(ref);
+        // Cut by the daemon's own shutdown: the CLI will resume the call from the next daemon.
+        if (answered || !this.closing) this.deps.journal.close(session.id, ref);
+      }
       for (const key of keys) if (this.inflight.get(key)?.controller === cancelled) this.inflight.delete(key);
       void transport.close();
       void mcp.close();
     });
     await mcp.connect(transport);
-    if (ref) {
-      res.writeHead(200, EVENT_STREAM_HEADERS);
-      res.write(`id: ${ref}\nretry: ${RESUME_RETRY_MS}\ndata: \n\n`);
-      keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS);
-    }
+    stream?.open(`id: ${ref}\nretry: ${RESUME_RETRY_MS}\ndata: \n\n`);
     const answer = await transport.handleRequest(webRequest(req), { parsedBody: body });
     const text = await answer.text();
     if (res.destroyed) return;
-    if (ref) {
-      res.end(`id: ${ref}.r\nevent: message\ndata: ${text.replace(/\n/g, '')}\n\n`);
+    if (stream) {
+      stream.end(`${ref}.r`, text.replace(/\n/g, ''));
       return;
     }
     res.writeHead(answer.status, Object.fromEntries(answer.headers));
@@ -203,28 +220,30 @@ export class McpEndpoint {
   /** A CLI reconnecting after a daemon restart: the interrupted call runs again if it may. */
   private async resume(res: http.ServerResponse, tools: SessionToolsOptions, lastEventId: string): Promise<void> {
     const ref = lastEventId.split('.')[0] ?? '';
+    if (this.running.has(ref)) throw new HttpFailure(409, -32000, 'that tool call is still running here: there is nothing to resume');
     const record = this.deps.journal.find(tools.session.id, ref);
     const abort = new AbortController();
-    res.writeHead(200, EVENT_STREAM_HEADERS);
-    const keepAlive = setInterval(() => res.write(': keepalive\n\n'), KEEP_ALIVE_MS);
+    const stream = new EventStream(res);
     res.once('close', () => {
-      clearInterval(keepAlive);
+      stream.stop();
       if (!res.writableFinished) abort.abort();
     });
+    stream.open();
     if (!record || record.server !== tools.spec.server) {
       // Nothing to resume: answer the CLI's pending request (it fills in the id) so the turn goes on.
-      writeEvent(res, `${ref}.r`, { jsonrpc: '2.0', id: 0, result: lostCall() });
+      stream.end(`${ref}.r`, JSON.stringify({ jsonrpc: '2.0', id: 0, result: lostCall() }));
       return;
     }
     this.deps.logger.info('resuming a tool call after a restart', { session: tools.session.id, server: record.server, tool: record.tool });
-    const result = await rerunToolCall(tools, { tool: record.tool, arguments: record.arguments, callId: ref, signal: abort.signal });
-    if (abort.signal.aborted && !this.closing) {
+    this.running.add(ref);
+    try {
+      const result = await rerunToolCall(tools, { tool: record.tool, arguments: record.arguments, callId: ref, signal: abort.signal });
+      if (abort.signal.aborted && this.closing) return;
+      if (!res.destroyed) stream.end(`${ref}.r`, JSON.stringify({ jsonrpc: '2.0', id: record.requestId, result }));
       this.deps.journal.close(tools.session.id, ref);
-      return;
+    } finally {
+      this.running.delete(ref);
     }
-    if (res.destroyed) return;
-    writeEvent(res, `${ref}.r`, { jsonrpc: '2.0', id: record.requestId, result });
-    this.deps.journal.close(tools.session.id, ref);
   }
 
   /** Registers the body's requests so that a later `notifications/cancelled` can abort them. */
@@ -289,8 +308,34 @@ function lostCall(): CallToolResult {
   return { content: [{ type: 'text', text: 'the daemon restarted and has no record of this tool call; call the tool again if it is still needed' }], isError: true };
 }
 
-function writeEvent(res: http.ServerResponse, id: string, message: unknown): void {
-  res.end(`id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`);
+/** A server-sent event stream for one answer: opened at once, kept alive while the call runs. */
+class EventStream {
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(private readonly res: http.ServerResponse) {
+    // A write racing the client going away must not become an unhandled 'error' that ends the daemon.
+    res.on('error', () => undefined);
+  }
+
+  open(first?: string): void {
+    this.res.writeHead(200, EVENT_STREAM_HEADERS);
+    if (first) this.res.write(first);
+    this.keepAlive = setInterval(() => {
+      if (this.res.writableEnded || this.res.destroyed) this.stop();
+      else this.res.write(': keepalive\n\n');
+    }, KEEP_ALIVE_MS);
+  }
+
+  /** Sends the answer (a JSON-RPC message) as the last event and ends the response. */
+  end(id: string, message: string): void {
+    this.stop();
+    this.res.end(`id: ${id}\nevent: message\ndata: ${message}\n\n`);
+  }
+
+  stop(): void {
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+  }
 }
 
 function header(req: http.IncomingMessage, name: string): string | undefined {

@@ -37,6 +37,14 @@ export function sessionToolServer(options: SessionToolsOptions, call: { readonly
   );
 }
 
+/** Whether a call of `toolName` may run twice: its tool is annotated idempotent or read-only. */
+export function mayRunAgain(options: SessionToolsOptions, toolName: string, args: unknown): boolean {
+  const tools = grantedTools(options.spec, options.grant);
+  const name = options.gateway && toolName === options.spec.server ? (args as { action?: unknown } | undefined)?.action : toolName;
+  const target = tools.find((tool) => tool.name === name);
+  return Boolean(target?.annotations?.idempotentHint || target?.annotations?.readOnlyHint);
+}
+
 /**
  * Runs one call again after a daemon restart, if the tool may run twice (`idempotentHint` or
  * `readOnlyHint`); otherwise says that the call's effect is unknown. Never throws.
@@ -45,8 +53,7 @@ export async function rerunToolCall(options: SessionToolsOptions, call: { tool: 
   const tools = grantedTools(options.spec, options.grant);
   const served = options.gateway ? gatewayTool(options.spec.server, tools) : tools.find((tool) => tool.name === call.tool);
   if (!served || served.name !== call.tool) return failure(`${options.spec.server} has no tool ${call.tool} for this session any more`);
-  const target = options.gateway ? tools.find((tool) => tool.name === (call.arguments as { action?: unknown } | undefined)?.action) : served;
-  if (!target || !(target.annotations?.idempotentHint || target.annotations?.readOnlyHint)) {
+  if (!mayRunAgain(options, call.tool, call.arguments)) {
     return failure(`the daemon restarted while ${call.tool} ran; it may or may not have taken effect: check before calling it again`);
   }
   const parsed = served.schema.safeParse(call.arguments ?? {});

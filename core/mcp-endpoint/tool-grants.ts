@@ -2,20 +2,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../files.ts';
 
-/** Which of a server's tools a session may not call; `*` stands for all of them. */
+/** A server a session was given: whose it is, and which of its tools it may not call (`*`: all). */
 export interface ServerGrant {
+  readonly owner: string;
   readonly denied: readonly string[];
 }
 
-/** The daemon-served MCP servers a session was given, by server name. */
+/** The MCP servers a session was given, by server name. */
 export type SessionToolGrants = Readonly<Record<string, ServerGrant>>;
 
 const FILE = 'tool-grants.json';
 
 /**
- * What each session may reach on the daemon's MCP endpoint, as its last launch was composed: the
- * servers its template and overrides left it, minus the tools they disallow. The endpoint enforces
- * it, so a session that reads its own token still reaches nothing more than its CLI offers it.
+ * What each session may reach, as its last launch was composed: the servers its template and
+ * overrides left it, minus the tools they disallow. The MCP endpoint and the bridge enforce it, so a
+ * session that reads its own tokens still reaches nothing more than its CLI offers it.
  * Kept in the session's directory as well, so a restarted daemon enforces the same grants.
  */
 export class ToolGrants {
@@ -33,6 +34,11 @@ export class ToolGrants {
   /** The session's grant for a server, or undefined when the server was not given to it. */
   get(sessionId: string, server: string): ServerGrant | undefined {
     return this.load(sessionId)?.[server];
+  }
+
+  /** Whether the session was given any server of the extension (what its bridge token is good for). */
+  hasExtension(sessionId: string, extension: string): boolean {
+    return Object.values(this.load(sessionId) ?? {}).some((grant) => grant.owner === extension);
   }
 
   private load(sessionId: string): SessionToolGrants | undefined {

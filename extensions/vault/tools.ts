@@ -17,7 +17,9 @@ export const tools = [
     name: 'vault_store',
     description: 'Store a credential in the user\'s encrypted vault. It can later be used with vault_run; it can never be read back.',
     input: { key, value: z.string().min(1).describe('The secret'), tags: z.array(z.string()).optional().describe('Labels for vault_list') },
-    annotations: { destructiveHint: true, idempotentHint: true },
+    // Not marked idempotent although it is: the daemon keeps the arguments of calls it may re-run
+    // after a restart on disk while they run, and a secret must never be written there.
+    annotations: { destructiveHint: true },
     handler: async ({ key: name, value, tags }, ctx) => {
       await ctx.bridge.call('vault.store', { key: name, value, ...(tags ? { tags } : {}) }, { signal: ctx.signal });
       return `stored ${name}`;

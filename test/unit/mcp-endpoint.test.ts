@@ -35,6 +35,7 @@ describe('MCP endpoint', () => {
   const contributions = new Contributions();
   const seen: { aborted: string[]; calls: string[]; started: string[] } = { aborted: [], calls: [], started: [] };
   let releaseSlow: () => void = () => undefined;
+  let releaseHold: () => void = () => undefined;
 
   const token = (grant: Partial<SessionGrant> = {}): string => tokens.issue({ sessionId: ALICE.id, extension: 'notes', channel: 'mcp', ...grant });
   const connect = async (server: string, bearer: string, query = ''): Promise<Client> => {
@@ -56,7 +57,7 @@ describe('MCP endpoint', () => {
     tokens = new SessionTokens(dir);
     const sessionDir = (id: string): string => path.join(dir, 'sessions', id);
     grants = new ToolGrants(sessionDir);
-    journal = new CallJournal(sessionDir);
+    journal = new CallJournal(path.join(dir, 'sessions'));
     rpc = new RpcServer({ socketPath: path.join(dir, 'unused.sock'), logger: silentLogger });
     rpc.register('notes.add', (params, ctx) => {
       seen.calls.push(`${JSON.stringify(params)} as ${JSON.stringify(ctx.principal)}`);
@@ -71,6 +72,12 @@ describe('MCP endpoint', () => {
         defineTool({ name: 'note_purge', description: 'Deletes every note', input: {}, annotations: { destructiveHint: true }, handler: () => 'purged' }),
         defineTool({ name: 'steal', description: 'Calls another extension', input: {}, handler: (_args, ctx) => ctx.bridge.call('vault.run', { command: 'env' }) }),
         defineTool({ name: 'explode', description: 'Throws', input: {}, handler: () => { throw new Error('the handler broke'); } }),
+        defineTool({
+          name: 'hold',
+          description: 'Waits until released; may not run twice',
+          input: { secret: z.string() },
+          handler: () => new Promise<string>((resolve) => (releaseHold = () => resolve('held'))),
+        }),
         defineTool({
           name: 'slow',
           description: 'Waits until released or cancelled',
@@ -106,8 +113,8 @@ describe('MCP endpoint', () => {
     sessions.set(ALICE.id, ALICE);
     sessions.set(BOB.id, BOB);
     for (const session of [ALICE, BOB]) fs.mkdirSync(path.join(dir, 'sessions', session.id), { recursive: true });
-    grants.record(ALICE.id, { notes: { denied: ['note_purge'] } });
-    grants.record(BOB.id, { notes: { denied: [] }, vault: { denied: [] } });
+    grants.record(ALICE.id, { notes: { owner: 'notes', denied: ['note_purge'] } });
+    grants.record(BOB.id, { notes: { owner: 'notes', denied: [] }, vault: { owner: 'vault', denied: [] } });
     seen.aborted.length = 0;
     seen.calls.length = 0;
     seen.started.length = 0;
@@ -120,7 +127,7 @@ describe('MCP endpoint', () => {
   test('lists the tools granted to the session with their annotations, and runs them as that session', async () => {
     const client = await connect('notes', token());
     const { tools } = await client.listTools();
-    assert.deepEqual(tools.map((t) => t.name).sort(), ['explode', 'note_add', 'note_list', 'slow', 'steal']);
+    assert.deepEqual(tools.map((t) => t.name).sort(), ['explode', 'hold', 'note_add', 'note_list', 'slow', 'steal']);
     assert.deepEqual(tools.find((t) => t.name === 'note_list')?.annotations, { readOnlyHint: true });
     assert.match(text(await client.callTool({ name: 'note_list', arguments: {} })), /^alice\/s_alice\/c_/);
     await client.callTool({ name: 'note_add', arguments: { text: 'milk' } });
@@ -219,6 +226,43 @@ describe('MCP endpoint', () => {
     const unknown = await (await resume('c_cccccccccccccccccccccccc')).text();
     assert.match(unknown, /has no record of this tool call/);
     assert.deepEqual(fs.readdirSync(path.join(dir, 'sessions', ALICE.id, 'mcp-calls')), []);
+  });
+
+  test('a running call is journalled, with its arguments only when it may run again; a running call cannot be resumed', async () => {
+    const calls = path.join(dir, 'sessions', ALICE.id, 'mcp-calls');
+    const journalled = () => fs.readdirSync(calls).map((file) => JSON.parse(fs.readFileSync(path.join(calls, file), 'utf8')) as { ref: string; tool: string; arguments: unknown });
+    const client = await connect('notes', token());
+    const held = client.callTool({ name: 'hold', arguments: { secret: 'hunter2' } });
+    await waitUntil(() => fs.existsSync(calls) && journalled().length === 1);
+    const [record] = journalled();
+    assert.equal(record?.tool, 'hold');
+    assert.equal(record?.arguments, null, 'the arguments of a call that will not run again stay off the disk');
+    const again = await fetch(`${endpoint.url}/mcp/notes`, { headers: { Authorization: `Bearer ${token()}`, Accept: 'text/event-stream', 'Last-Event-ID': record?.ref ?? '' } });
+    assert.equal(again.status, 409);
+    releaseHold();
+    assert.equal(text(await held), 'held');
+    const slow = client.callTool({ name: 'slow', arguments: {} });
+    await waitUntil(() => journalled().length === 1);
+    assert.deepEqual(journalled()[0]?.arguments, {});
+    releaseSlow();
+    await slow;
+    assert.deepEqual(journalled(), [], 'answered calls leave the journal');
+    await client.close();
+  });
+
+  test('journalled calls that no CLI came back for are swept', () => {
+    journal.open(BOB.id, { ref: 'c_dddddddddddddddddddddddd', server: 'notes', requestId: 1, tool: 'slow', arguments: {} });
+    assert.equal(journal.sweep(Date.now() - 60_000), 0, 'a recent call stays');
+    assert.equal(journal.sweep(Date.now() + 1000), 1);
+    assert.equal(journal.find(BOB.id, 'c_dddddddddddddddddddddddd'), undefined);
+  });
+
+  test('a tool server with two tools of one name, or a tool named help, is refused at registration', () => {
+    const tool = defineTool({ name: 'x', description: 'x', input: {}, handler: () => 'x' });
+    const help = defineTool({ name: 'help', description: 'h', input: {}, handler: () => 'h' });
+    assert.throws(() => contributions.addTools('dup', { server: 'dup', tools: [tool, tool] }), /two tools are named "x"/);
+    assert.throws(() => contributions.addTools('dup', { server: 'dup', tools: [help] }), /no tool may be named "help"/);
+    assert.equal(contributions.findServer('dup'), undefined);
   });
 
   test('port 0 re-uses the port of the previous run while it is free', async () => {
