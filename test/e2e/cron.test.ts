@@ -5,6 +5,8 @@
  * covered on a fake clock in test/unit/cron-*.test.ts.)
  */
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
@@ -111,7 +113,11 @@ describe('cron', () => {
     await daemon.stop();
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, second.getTime() + 1500 - Date.now())));
     daemon = await startDaemonProcess(world, ['--config', config]);
-    await waitFor('the catch-up run', () => resultsOf(id).length > 0, 30_000);
+    await waitFor('the catch-up run', () => resultsOf(id).length > 0, 30_000).catch((error: Error) => {
+      const log = fs.readFileSync(path.join(world.stateDir, 'daemon.log'), 'utf8').split('\n').filter((line) => /cron|error|warn/i.test(line)).slice(-20).join('\n');
+      const events = readEventLog(world).slice(-15).map((e) => JSON.stringify(e)).join('\n');
+      throw new Error(`${error.message} (first fire ${first.toISOString()}, second ${second.toISOString()}, now ${new Date().toISOString()})\nlog:\n${log}\nevents:\n${events}`);
+    });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const job = (await jobs('carol')).find((j) => j.id === id);
     const statuses = (job?.recent ?? []).map((r) => r.status).sort();
