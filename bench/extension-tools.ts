@@ -7,10 +7,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { connectAsAdmin } from '../core/admin-client.ts';
-import { daemonPaths } from '../core/paths.ts';
-import type { RpcClient } from '../core/rpc-client.ts';
-import type { PromptRecord } from '../core/session-types.ts';
+import { connectAsAdmin } from '../core/bridge/admin-client.ts';
+import { daemonPaths } from '../core/config/paths.ts';
+import type { RpcClient } from '../core/bridge/rpc-client.ts';
+import type { PromptRecord } from '../core/sessions/session-types.ts';
 import { startDaemonProcess, writeConfig } from '../test/support/daemon-process.ts';
 import { startFakeTelegram } from '../test/support/fake-telegram.ts';
 import { createWorld, type TestWorld } from '../test/support/harness.ts';

@@ -1,16 +1,29 @@
 #!/usr/bin/env node
-// Runs the unit tests, then the end-to-end tests, with Node's test runner and tsx.
+// Runs the unit tests, then the end-to-end tests, with Node's test runner.
 // Usage: node bin/test.js [unit|e2e|FILE...]
+// Unit tests run the TypeScript sources (through tsx); end-to-end tests drive the built daemon and CLI
+// in dist/, which `npm test` builds first.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const testsIn = (dir) =>
-  fs.existsSync(path.join(root, dir))
-    ? fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join(dir, f))
-    : [];
+
+/** Every `*.test.ts` under a folder, sub-folders included, in a stable order. */
+function testsIn(dir) {
+  const full = path.join(root, dir);
+  if (!fs.existsSync(full)) return [];
+  return fs
+    .readdirSync(full, { recursive: true })
+    .map(String)
+    .filter((file) => file.endsWith('.test.ts'))
+    .sort()
+    .map((file) => path.join(dir, file));
+}
+
+/** End-to-end tests each drive real CLI processes: two at a time fit a two-core machine. */
+const CONCURRENCY = { unit: 4, e2e: 2 };
 
 const args = process.argv.slice(2);
 const suites = args.length === 0 ? ['unit', 'e2e'] : args;
@@ -18,10 +31,10 @@ let failed = false;
 for (const suite of suites) {
   const files = suite === 'unit' || suite === 'e2e' ? testsIn(`test/${suite}`) : [suite];
   if (files.length === 0) continue;
-  const concurrency = suite === 'e2e' ? '2' : '2';
+  const concurrency = CONCURRENCY[suite] ?? 2;
   const result = spawnSync(
     process.execPath,
-    ['--import', new URL('./register-hooks.mjs', import.meta.url).href, '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+    ['--conditions=source', '--import', new URL('./register-hooks.mjs', import.meta.url).href, '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
     { cwd: root, stdio: 'inherit' },
   );
   if (result.status !== 0) failed = true;

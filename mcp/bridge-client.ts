@@ -1,6 +1,6 @@
-import { AUTH_METHOD, BRIDGE_ENV, type Principal } from '../core/bridge-protocol.ts';
-import { RpcClient, type CallOptions } from '../core/rpc-client.ts';
-import { RpcConnectionError, RpcError, RpcErrorCode } from '../core/rpc-protocol.ts';
+import { AUTH_METHOD, BRIDGE_ENV, type Principal } from '../core/bridge/bridge-protocol.ts';
+import { RpcClient, type CallOptions } from '../core/bridge/rpc-client.ts';
+import { RpcConnectionError, RpcError, RpcErrorCode } from '../core/bridge/rpc-protocol.ts';
 import { DEFAULT_RECONNECT_POLICY, nextDelay, pause, type ReconnectPolicy } from './backoff.ts';
 import { BridgeClosedError, BridgeEnvError, BridgeRestartedError, BridgeUnavailableError } from './bridge-errors.ts';
 

@@ -6,4 +6,4 @@ export { HELP_ACTION, type CommandHelp } from './gateway.ts';
 export { createMcpServer, runMcpServer, type McpServerOptions } from './server.ts';
 export { defineTool, type Tool, type ToolArgs, type ToolDefinition, type ToolInput, type ToolOutput } from './tool.ts';
 export type { BridgeCaller, ToolContext } from './tool-context.ts';
-export { RpcError, RpcErrorCode, RpcConnectionError } from '../core/rpc-protocol.ts';
+export { RpcError, RpcErrorCode, RpcConnectionError } from '../core/bridge/rpc-protocol.ts';

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
-import { BRIDGE_ENV } from '../core/bridge-protocol.ts';
+import { BRIDGE_ENV } from '../core/bridge/bridge-protocol.ts';
 import { BridgeClient } from './bridge-client.ts';
 import { gatewayTool } from './gateway.ts';
 import { invokeTool, type Tool } from './tool.ts';

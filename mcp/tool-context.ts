@@ -1,4 +1,4 @@
-import { BRIDGE_ENV } from '../core/bridge-protocol.ts';
+import { BRIDGE_ENV } from '../core/bridge/bridge-protocol.ts';
 import type { BridgeCallOptions, BridgeClient } from './bridge-client.ts';
 import { BridgeEnvError } from './bridge-errors.ts';
 

@@ -1,15 +1,15 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfig, ConfigError } from '../config.ts';
+import { loadConfig, ConfigError } from '../config/config.ts';
 import { runDaemonForeground, StartupError } from '../daemon.ts';
-import type { EngineEvent } from '../events.ts';
-import { daemonPaths } from '../paths.ts';
-import { connectAsAdmin } from '../admin-client.ts';
-import type { RpcClient } from '../rpc-client.ts';
-import { RpcConnectionError, RpcError, RpcErrorCode } from '../rpc-protocol.ts';
-import { BUILTIN_EXTENSIONS_DIR } from '../paths.ts';
+import type { EngineEvent } from '../sessions/events.ts';
+import { daemonPaths } from '../config/paths.ts';
+import { connectAsAdmin } from '../bridge/admin-client.ts';
+import type { RpcClient } from '../bridge/rpc-client.ts';
+import { RpcConnectionError, RpcError, RpcErrorCode } from '../bridge/rpc-protocol.ts';
+import { BUILTIN_EXTENSIONS_DIR } from '../config/paths.ts';
 import { extensionCommands, type FoundCommand } from './extension-commands.ts';
 import { readSecret } from './secret-input.ts';
-import type { PromptRecord, SessionSummary } from '../session-types.ts';
+import type { PromptRecord, SessionSummary } from '../sessions/session-types.ts';
 import { runDoctor } from './doctor.ts';
 import { EventPrinter, sessionTable, type Output } from './render.ts';
 

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { findClaudeBinary } from '../claude-binary.ts';
-import { loadConfig } from '../config.ts';
-import { daemonPaths } from '../paths.ts';
-import { connectAsAdmin } from '../admin-client.ts';
+import { findClaudeBinary } from '../sessions/claude/claude-binary.ts';
+import { loadConfig } from '../config/config.ts';
+import { daemonPaths } from '../config/paths.ts';
+import { connectAsAdmin } from '../bridge/admin-client.ts';
 import type { CliContext } from './commands.ts';
 
 interface Check {

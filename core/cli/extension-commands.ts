@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ExtensionCommand } from '../extension-api.ts';
-import { discoverExtensions } from '../extension-loader.ts';
+import type { ExtensionCommand } from '../extension-host/extension-api.ts';
+import { discoverExtensions } from '../extension-host/extension-loader.ts';
 
 export interface FoundCommand {
   readonly extension: string;

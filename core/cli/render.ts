@@ -1,5 +1,5 @@
-import type { EngineEvent, TurnResult } from '../events.ts';
-import type { SessionSummary } from '../session-types.ts';
+import type { EngineEvent, TurnResult } from '../sessions/events.ts';
+import type { SessionSummary } from '../sessions/session-types.ts';
 
 export interface Output {
   out(text: string): void;

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../files.ts';
+import { writeFileAtomic } from '../util/files.ts';
 
 function readdir(dir: string): string[] {
   try {

@@ -4,10 +4,10 @@ import { gatewayTool } from '../../mcp/gateway.ts';
 import { buildToolServer } from '../../mcp/server.ts';
 import { invokeTool, type Tool } from '../../mcp/tool.ts';
 import type { BridgeCaller, ToolContext } from '../../mcp/tool-context.ts';
-import type { Principal } from '../bridge-protocol.ts';
-import type { ToolServerSpec } from '../extension-api.ts';
-import { RpcConnectionError } from '../rpc-protocol.ts';
-import type { SessionSummary } from '../session-types.ts';
+import type { Principal } from '../bridge/bridge-protocol.ts';
+import type { ToolServerSpec } from '../extension-host/extension-api.ts';
+import { RpcConnectionError } from '../bridge/rpc-protocol.ts';
+import type { SessionSummary } from '../sessions/session-types.ts';
 import { isDenied, type ServerGrant } from './tool-grants.ts';
 
 /** Runs a bridge method in the daemon exactly as a socket call from `principal` would run. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../files.ts';
+import { writeFileAtomic } from '../util/files.ts';
 
 /** A server a session was given: whose it is, and which of its tools it may not call (`*`: all). */
 export interface ServerGrant {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { ExtensionCommand } from '../../core/extension-api.ts';
+import type { ExtensionCommand } from '../../core/extension-host/extension-api.ts';
 import type { Question } from './question-store.ts';
 
 const questions: ExtensionCommand = {

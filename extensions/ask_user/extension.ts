@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../core/config-values.ts';
-import type { BridgeCall, Extension, ExtensionContext } from '../../core/extension-api.ts';
-import { parseParams } from '../../core/bridge-params.ts';
-import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
+import { duration } from '../../core/config/config-values.ts';
+import type { BridgeCall, Extension, ExtensionContext } from '../../core/extension-host/extension-api.ts';
+import { parseParams } from '../../core/bridge/bridge-params.ts';
+import { RpcError, RpcErrorCode } from '../../core/bridge/rpc-protocol.ts';
 import { QuestionBook, type AnswerResult } from './question-book.ts';
 import { QuestionStore, type Question } from './question-store.ts';
 import { askUser } from './tools.ts';

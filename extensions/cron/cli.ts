@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { CommandContext, ExtensionCommand } from '../../core/extension-api.ts';
+import type { CommandContext, ExtensionCommand } from '../../core/extension-host/extension-api.ts';
 
 interface JobView {
   id: string;

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../core/config-values.ts';
-import type { BridgeCall, Extension } from '../../core/extension-api.ts';
-import { parseParams } from '../../core/bridge-params.ts';
-import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
+import { duration } from '../../core/config/config-values.ts';
+import type { BridgeCall, Extension } from '../../core/extension-host/extension-api.ts';
+import { parseParams } from '../../core/bridge/bridge-params.ts';
+import { RpcError, RpcErrorCode } from '../../core/bridge/rpc-protocol.ts';
 import { systemClock } from './clock.ts';
 import { JobStore, type ConfigJobInput, type Job } from './job-store.ts';
 import { runJob } from './job-runner.ts';

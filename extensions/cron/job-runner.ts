@@ -1,5 +1,5 @@
-import type { ExtensionContext } from '../../core/extension-api.ts';
-import type { SessionSummary } from '../../core/session-types.ts';
+import type { ExtensionContext } from '../../core/extension-host/extension-api.ts';
+import type { SessionSummary } from '../../core/sessions/session-types.ts';
 import type { Job, JobStore, RunOutcome } from './job-store.ts';
 
 /**

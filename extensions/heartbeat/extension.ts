@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { duration } from '../../core/config-values.ts';
-import type { BridgeCall, Extension } from '../../core/extension-api.ts';
-import { parseParams } from '../../core/bridge-params.ts';
-import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
+import { duration } from '../../core/config/config-values.ts';
+import type { BridgeCall, Extension } from '../../core/extension-host/extension-api.ts';
+import { parseParams } from '../../core/bridge/bridge-params.ts';
+import { RpcError, RpcErrorCode } from '../../core/bridge/rpc-protocol.ts';
 import { Heartbeat, type HeartbeatSettings, type PendingSource } from './heartbeat.ts';
 import { HeartbeatStore } from './state-store.ts';
 import { validateValveConfig } from './valves.ts';

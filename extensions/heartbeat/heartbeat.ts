@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { ExtensionContext } from '../../core/extension-api.ts';
-import { readJsonFile, writeJsonAtomic } from '../../core/files.ts';
-import type { TurnResult } from '../../core/events.ts';
+import type { ExtensionContext } from '../../core/extension-host/extension-api.ts';
+import { readJsonFile, writeJsonAtomic } from '../../core/util/files.ts';
+import type { TurnResult } from '../../core/sessions/events.ts';
 import { buildDecisionPrompt, buildRunPrompt, decisionSchema, instructionsExcerpt, parseDecision, validateDecision, type Decision } from './decision.ts';
 import { runGate, type Finding, type Snapshot } from './gate.ts';
 import type { HeartbeatStore } from './state-store.ts';

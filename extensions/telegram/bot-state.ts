@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { readJsonFile, writeJsonAtomic } from '../../core/files.ts';
+import { readJsonFile, writeJsonAtomic } from '../../core/util/files.ts';
 import type { Verbosity } from './config.ts';
 
 interface UserState {

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { InlineKeyboard, type CommandContext, type Context } from 'grammy';
-import type { SessionSummary } from '../../core/session-types.ts';
+import type { SessionSummary } from '../../core/sessions/session-types.ts';
 import { verbosityLevels, type Verbosity } from './config.ts';
 import type { TelegramRuntime } from './extension.ts';
 import { escapeHtml } from './format.ts';

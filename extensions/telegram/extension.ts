@@ -1,11 +1,11 @@
 import http from 'node:http';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, webhookCallback, type Context } from 'grammy';
-import type { EngineEvent } from '../../core/events.ts';
-import type { Extension, ExtensionContext } from '../../core/extension-api.ts';
-import { silentLogger } from '../../core/log.ts';
-import { valuesRedactor } from '../../core/redaction.ts';
-import type { SessionSummary } from '../../core/session-types.ts';
+import type { EngineEvent } from '../../core/sessions/events.ts';
+import type { Extension, ExtensionContext } from '../../core/extension-host/extension-api.ts';
+import { silentLogger } from '../../core/util/log.ts';
+import { valuesRedactor } from '../../core/shaping/redaction.ts';
+import type { SessionSummary } from '../../core/sessions/session-types.ts';
 import { BatchWindow } from './batcher.ts';
 import { BotState } from './bot-state.ts';
 import { ChatOutbox } from './chat-outbox.ts';

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InputFile, type Context } from 'grammy';
 import { z } from 'zod';
-import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
-import type { SessionSummary } from '../../core/session-types.ts';
+import { RpcError, RpcErrorCode } from '../../core/bridge/rpc-protocol.ts';
+import type { SessionSummary } from '../../core/sessions/session-types.ts';
 import type { TelegramRuntime } from './extension.ts';
 import { sendFile } from './tools.ts';
 

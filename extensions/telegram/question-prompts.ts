@@ -1,6 +1,6 @@
 import { InlineKeyboard } from 'grammy';
-import type { EngineEvent } from '../../core/events.ts';
-import type { SessionSummary } from '../../core/session-types.ts';
+import type { EngineEvent } from '../../core/sessions/events.ts';
+import type { SessionSummary } from '../../core/sessions/session-types.ts';
 import type { TelegramRuntime } from './extension.ts';
 import { escapeHtml } from './format.ts';
 

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { duration, size } from '../../core/config-values.ts';
-import type { BridgeCall, Extension } from '../../core/extension-api.ts';
-import { valuesRedactor } from '../../core/redaction.ts';
-import { parseParams } from '../../core/bridge-params.ts';
-import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
+import { duration, size } from '../../core/config/config-values.ts';
+import type { BridgeCall, Extension } from '../../core/extension-host/extension-api.ts';
+import { valuesRedactor } from '../../core/shaping/redaction.ts';
+import { parseParams } from '../../core/bridge/bridge-params.ts';
+import { RpcError, RpcErrorCode } from '../../core/bridge/rpc-protocol.ts';
 import { validateKey, validateTags, validateValue } from './keys.ts';
 import { PASSPHRASE_ENV, resolvePassphrase } from './passphrase.ts';
 import { runWithSecrets } from './run-command.ts';

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { SessionLimitError } from '../../core/errors.ts';
-import type { EngineEvent } from '../../core/events.ts';
+import { SessionLimitError } from '../../core/util/errors.ts';
+import type { EngineEvent } from '../../core/sessions/events.ts';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
 import { startEngine, type EngineFixture } from '../support/engine-fixture.ts';
 

@@ -8,10 +8,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AUTH_METHOD } from '../../core/bridge-protocol.ts';
-import { daemonPaths } from '../../core/paths.ts';
-import { RpcClient } from '../../core/rpc-client.ts';
-import { RpcError, RpcErrorCode } from '../../core/rpc-protocol.ts';
+import { AUTH_METHOD } from '../../core/bridge/bridge-protocol.ts';
+import { daemonPaths } from '../../core/config/paths.ts';
+import { RpcClient } from '../../core/bridge/rpc-client.ts';
+import { RpcError, RpcErrorCode } from '../../core/bridge/rpc-protocol.ts';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, type DaemonProcess } from '../support/daemon-process.ts';
 

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { ClaudeEngine, type EngineSettings } from '../../core/engine.ts';
-import type { EngineEvent } from '../../core/events.ts';
-import { EventLog } from '../../core/event-log.ts';
-import { ensurePrivateDir } from '../../core/files.ts';
-import { createLogger, type Logger, type LogSink } from '../../core/log.ts';
-import { TmuxHost } from '../../core/tmux-host.ts';
+import { ClaudeEngine, type EngineSettings } from '../../core/sessions/engine.ts';
+import type { EngineEvent } from '../../core/sessions/events.ts';
+import { EventLog } from '../../core/sessions/event-log.ts';
+import { ensurePrivateDir } from '../../core/util/files.ts';
+import { createLogger, type Logger, type LogSink } from '../../core/util/log.ts';
+import { TmuxHost } from '../../core/sessions/host/tmux-host.ts';
 import type { TestWorld } from './harness.ts';
 
 export interface EngineFixture {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findClaudeBinary } from '../../core/claude-binary.ts';
+import { findClaudeBinary } from '../../core/sessions/claude/claude-binary.ts';
 import { startFakeAnthropic, type FakeAnthropic } from './fake-anthropic.ts';
 
 /** A private world for one test: a stand-in model API, a HOME for the CLI, a state dir, a work dir. */

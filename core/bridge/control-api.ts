@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import type { Disposable } from '../util/disposable.ts';
+import { DisposableStore } from '../util/disposable.ts';
+import type { MethodAccess } from './bridge-protocol.ts';
+import type { ClaudeEngine } from '../sessions/engine.ts';
+import type { ExtensionHost } from '../extension-host/extension-host.ts';
+import type { TemplateRegistry } from '../shaping/templates.ts';
+import { InvalidRequestError, PromptNotFoundError, SessionLimitError, SessionNotFoundError } from '../util/errors.ts';
+import type { EngineEvent } from '../sessions/events.ts';
+import { RpcError, RpcErrorCode } from './rpc-protocol.ts';
+import type { RpcCallContext, RpcServer } from './rpc-server.ts';
+import type { NewSessionRequest, PromptRecord } from '../sessions/session-types.ts';
+
+/** Error codes of the control API beyond JSON-RPC's own. */
+export const ControlErrorCode = {
+  SessionLimit: -32010,
+  SessionNotFound: -32011,
+  PromptNotFound: -32012,
+  InvalidRequest: -32013,
+} as const;
+
+export interface DaemonInfo {
+  readonly pid: number;
+  readonly startedAt: number;
+  readonly version: string;
+  readonly stateDir: string;
+  readonly configFile: string | undefined;
+  readonly claudePath: string;
+  readonly host: string;
+}
+
+export interface ControlDeps {
+  readonly engine: ClaudeEngine;
+  readonly info: DaemonInfo;
+  readonly extensions: ExtensionHost;
+  readonly templates: TemplateRegistry;
+  reload(): Promise<{ ok: true; warnings: string[] } | { ok: false; error: string }>;
+}
+
+const userField = z.string().min(1).max(128).default('local');
+
+const schemas = {
+  sessionList: z.object({ user: z.string().min(1).optional() }),
+  sessionCreate: z.object({ user: userField, name: z.string().min(1).optional(), cwd: z.string().min(1).optional(), template: z.string().min(1).optional() }),
+  sessionRef: z.object({ user: z.string().min(1).optional(), session: z.string().min(1) }),
+  sessionStop: z.object({ user: z.string().min(1).optional(), session: z.string().min(1), clear: z.boolean().default(false) }),
+  promptSubmit: z.object({
+    user: userField,
+    session: z.string().min(1).optional(),
+    new: z.boolean().default(false),
+    name: z.string().min(1).optional(),
+    cwd: z.string().min(1).optional(),
+    template: z.string().min(1).optional(),
+    text: z.string().min(1),
+    model: z.string().min(1).optional(),
+    follow: z.boolean().default(false),
+  }),
+  promptWait: z.object({
+    user: z.string().min(1).optional(),
+    session: z.string().min(1),
+    prompt: z.string().min(1).optional(),
+    follow: z.boolean().default(false),
+  }),
+};
+
+/** The daemon's own methods on the control socket: what the CLI speaks. */
+export function registerControlApi(server: RpcServer, deps: ControlDeps): Disposable {
+  const { engine } = deps;
+  const store = new DisposableStore();
+  const method = <S extends z.ZodType>(name: string, schema: S, handler: (params: z.output<S>, ctx: RpcCallContext) => unknown, access: MethodAccess = 'admin') => {
+    store.add(
+      server.register(name, async (raw, ctx) => {
+        const parsed = schema.safeParse(raw ?? {});
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          throw new RpcError(RpcErrorCode.InvalidParams, `${name}: ${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`);
+        }
+        try {
+          return await handler(parsed.data, ctx);
+        } catch (error) {
+          throw toRpcError(error);
+        }
+      }, { access }),
+    );
+  };
+
+  method('daemon.status', z.object({}).passthrough(), async () => ({
+    ...deps.info,
+    uptimeMs: Date.now() - deps.info.startedAt,
+    sessions: engine.counts(),
+    extensions: await deps.extensions.status(),
+  }));
+
+  method('template.list', z.object({ hidden: z.boolean().default(false) }), (p) =>
+    deps.templates.list({ includeHidden: p.hidden }).map((t) => ({ name: t.name, description: t.description, source: t.source, visibility: t.visibility })),
+  );
+
+  method('daemon.ping', z.object({}).passthrough(), () => ({ pong: true, at: Date.now() }), 'any');
+
+  method('daemon.reload', z.object({}).passthrough(), () => deps.reload());
+
+  method('session.list', schemas.sessionList, (p) => engine.listSessions(p.user));
+
+  method('session.create', schemas.sessionCreate, (p) => engine.createSession({ user: p.user, ...newSessionFields(p) }));
+
+  method('session.delete', schemas.sessionRef, async (p) => {
+    const session = engine.findSession(p.session, p.user);
+    await engine.deleteSession(session.id);
+    return { deleted: session.id };
+  });
+
+  method('session.stop', schemas.sessionStop, (p) => engine.stop(p.session, { ...(p.user ? { user: p.user } : {}), clear: p.clear }));
+
+  method('prompt.submit', schemas.promptSubmit, async (p, ctx) => {
+    const submitted = engine.submit({
+      user: p.user,
+      ...(p.session ? { session: p.session } : {}),
+      ...(p.new ? { newSession: newSessionFields(p) } : {}),
+      text: p.text,
+      options: p.model ? { model: p.model } : {},
+    });
+    const ids = { sessionId: submitted.session.id, sessionName: submitted.session.name, promptId: submitted.prompt.id, position: submitted.position };
+    if (!p.follow) return ids;
+    ctx.progress({ type: 'submitted', ...ids });
+    return { ...ids, prompt: await follow(engine, submitted.session.id, submitted.prompt.id, ctx) };
+  });
+
+  method('prompt.wait', schemas.promptWait, async (p, ctx) => {
+    const session = engine.findSession(p.session, p.user);
+    const promptId = p.prompt ?? engine.latestPromptId(session.id);
+    if (!promptId) throw new InvalidRequestError(`session ${session.name} has no prompts yet`);
+    const prompt = p.follow ? await follow(engine, session.id, promptId, ctx) : await engine.waitForPrompt(session.id, promptId, ctx.signal);
+    return { sessionId: session.id, sessionName: session.name, promptId, prompt };
+  });
+
+  method('prompt.get', schemas.promptWait, (p) => {
+    const session = engine.findSession(p.session, p.user);
+    const promptId = p.prompt ?? engine.latestPromptId(session.id);
+    if (!promptId) throw new InvalidRequestError(`session ${session.name} has no prompts yet`);
+    return engine.getPrompt(session.id, promptId);
+  });
+
+  return store;
+}
+
+function newSessionFields(p: { name?: string | undefined; cwd?: string | undefined; template?: string | undefined }): NewSessionRequest {
+  return { ...(p.name ? { name: p.name } : {}), ...(p.cwd ? { cwd: p.cwd } : {}), ...(p.template ? { template: p.template } : {}) };
+}
+
+/** Streams a prompt's events to the caller as progress and resolves with its finished record. */
+async function follow(engine: ClaudeEngine, sessionId: string, promptId: string, ctx: RpcCallContext): Promise<PromptRecord> {
+  const watcher = engine.watchPrompt(promptId, (event: EngineEvent) => {
+    if (event.type !== 'result') ctx.progress(event);
+  });
+  try {
+    return await engine.waitForPrompt(sessionId, promptId, ctx.signal);
+  } finally {
+    watcher.dispose();
+  }
+}
+
+function toRpcError(error: unknown): RpcError {
+  if (error instanceof RpcError) return error;
+  if (error instanceof SessionLimitError) return new RpcError(ControlErrorCode.SessionLimit, error.message, { user: error.user, limit: error.limit });
+  if (error instanceof SessionNotFoundError) return new RpcError(ControlErrorCode.SessionNotFound, error.message);
+  if (error instanceof PromptNotFoundError) return new RpcError(ControlErrorCode.PromptNotFound, error.message);
+  if (error instanceof InvalidRequestError) return new RpcError(ControlErrorCode.InvalidRequest, error.message);
+  return new RpcError(RpcErrorCode.ServerError, (error as Error).message ?? String(error));
+}

@@ -1,0 +1,89 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from '../util/files.ts';
+
+/** The admin credential the CLI presents, kept 0600 in the state dir. */
+export function adminTokenPath(stateDir: string): string {
+  return path.join(stateDir, 'admin.token');
+}
+
+export function loadOrCreateAdminToken(stateDir: string): string {
+  return loadOrCreateSecret(adminTokenPath(stateDir));
+}
+
+/** Reads the admin credential for a client; says clearly why when it cannot. */
+export function readAdminToken(stateDir: string): string {
+  const file = adminTokenPath(stateDir);
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw new Error(`cannot read the admin credential ${file}: run claude-ext as the user the daemon runs as`);
+    throw new Error(`no admin credential at ${file}: is the daemon running with this state dir?`);
+  }
+}
+
+/** Where a session credential may be presented. */
+export type TokenChannel = 'mcp' | 'bridge';
+
+/** What a valid session credential stands for. */
+export interface SessionGrant {
+  readonly sessionId: string;
+  readonly extension: string;
+  readonly channel: TokenChannel;
+}
+
+/**
+ * Session credentials: `<session id>.<extension>.<channel>.<HMAC of the three>` under a key kept in
+ * the state dir. One per session and extension, so a token reaches only its own extension's
+ * methods; `mcp` tokens open the daemon's HTTP tool endpoint, `bridge` tokens the Unix socket (for
+ * stdio servers). They survive a daemon restart (a running CLI keeps its tokens) and die with the
+ * session, because the daemon accepts one only while the session exists.
+ */
+export class SessionTokens {
+  private readonly key: Buffer;
+
+  constructor(stateDir: string) {
+    this.key = Buffer.from(loadOrCreateSecret(path.join(stateDir, 'bridge.key')), 'base64url');
+  }
+
+  issue(grant: SessionGrant): string {
+    return `${grant.sessionId}.${grant.extension}.${grant.channel}.${this.mac(grant)}`;
+  }
+
+  /** What a token was issued for, or undefined for anything forged or malformed. */
+  verify(token: string): SessionGrant | undefined {
+    const parts = token.split('.');
+    if (parts.length !== 4) return undefined;
+    const [sessionId, extension, channel, mac] = parts as [string, string, string, string];
+    if (!sessionId || !extension || (channel !== 'mcp' && channel !== 'bridge')) return undefined;
+    const grant: SessionGrant = { sessionId, extension, channel };
+    const given = Buffer.from(mac);
+    const expected = Buffer.from(this.mac(grant));
+    return given.length === expected.length && crypto.timingSafeEqual(given, expected) ? grant : undefined;
+  }
+
+  private mac(grant: SessionGrant): string {
+    return crypto.createHmac('sha256', this.key).update(`session:${grant.sessionId}:${grant.extension}:${grant.channel}`).digest('base64url');
+  }
+}
+
+/** Whether two secrets are equal, in constant time. */
+export function secretsEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && crypto.timingSafeEqual(left, right);
+}
+
+function loadOrCreateSecret(file: string): string {
+  try {
+    const existing = fs.readFileSync(file, 'utf8').trim();
+    if (existing.length >= 32) return existing;
+  } catch {
+    // created below
+  }
+  const secret = crypto.randomBytes(32).toString('base64url');
+  writeFileAtomic(file, `${secret}\n`, { durable: true });
+  return secret;
+}

@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/** The package's root (where package.json is), whether the code runs from the sources or from `dist/`. */
+export const PACKAGE_ROOT = findPackageRoot(HERE);
+
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(HERE, '../..');
+  }
+}
+
+/** Where the daemon keeps its own files inside the state dir. */
+export function daemonPaths(stateDir: string) {
+  return {
+    socket: path.join(stateDir, 'daemon.sock'),
+    tmuxSocket: path.join(stateDir, 'tmux.sock'),
+    log: path.join(stateDir, 'daemon.log'),
+    events: path.join(stateDir, 'events.jsonl'),
+    pid: path.join(stateDir, 'daemon.pid'),
+    /** The port of the daemon's MCP endpoint, re-used at the next start when free. */
+    mcpPort: path.join(stateDir, 'mcp.port'),
+    sessions: path.join(stateDir, 'sessions'),
+  } as const;
+}
+
+/**
+ * The project's own extensions directory, searched before `extensions_dirs`: beside the code that runs,
+ * so the built daemon loads the built extensions.
+ */
+export const BUILTIN_EXTENSIONS_DIR = path.resolve(HERE, '../../extensions');

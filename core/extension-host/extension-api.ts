@@ -1,0 +1,168 @@
+/**
+ * What an extension is and what it may do: the only part of the daemon an extension is written against.
+ * Everything registered through an ExtensionContext is owned by the extension and undone when it stops.
+ */
+import type { z } from 'zod';
+import type { Tool } from '../../mcp/tool.ts';
+import type { MethodAccess, Principal } from '../bridge/bridge-protocol.ts';
+import type { Disposable } from '../util/disposable.ts';
+import type { ClaudeEngine } from '../sessions/engine.ts';
+import type { EngineEvent } from '../sessions/events.ts';
+import type { Logger } from '../util/log.ts';
+import type { SessionOverrides } from '../shaping/session-overrides.ts';
+import type { PromptRecord, SessionSummary } from '../sessions/session-types.ts';
+import type { Redactor } from '../shaping/redaction.ts';
+import type { Template } from '../shaping/templates.ts';
+
+export { RpcError, RpcErrorCode } from '../bridge/rpc-protocol.ts';
+export { parseParams } from '../bridge/bridge-params.ts';
+export type { Redactor } from '../shaping/redaction.ts';
+export type { SessionOverrides } from '../shaping/session-overrides.ts';
+export type { EngineEvent } from '../sessions/events.ts';
+export type { SessionSummary, PromptRecord } from '../sessions/session-types.ts';
+
+export type Health = { readonly status: 'ok'; readonly detail?: string } | { readonly status: 'degraded' | 'error'; readonly reason: string };
+
+export interface Extension<Config = unknown> {
+  readonly name: string;
+  readonly description?: string;
+  /** Extensions that must run first; a missing one keeps this one from starting. */
+  readonly dependencies?: readonly string[];
+  /** Extensions that start first when they are enabled; nothing happens when they are not. */
+  readonly softDependencies?: readonly string[];
+  /** Validates `extensions.<name>` of config.yaml before `start`; its output is `ctx.config`. */
+  readonly configSchema?: z.ZodType<Config>;
+  start(ctx: ExtensionContext<Config>): void | Promise<void>;
+  /** Called before the context's registrations are undone. */
+  stop?(): void | Promise<void>;
+  /** Applies a changed configuration in place; without it a change restarts the extension. */
+  reconfigure?(config: Config): void | Promise<void>;
+  healthCheck?(): Health | Promise<Health>;
+}
+
+/** An extension module's default export: the extension, or a function making a fresh one per start. */
+export type ExtensionModule<Config = unknown> = Extension<Config> | (() => Extension<Config>);
+
+/**
+ * Tools the daemon serves to sessions itself, over MCP on loopback: no process per session, ready
+ * before the session's first turn. Handlers run in the daemon; `ctx.bridge` in a handler calls
+ * this extension's bridge methods in-process, as the session.
+ */
+export interface ToolServerSpec {
+  /** Unique among all extensions' servers; tools appear to the model as `mcp__<server>__<tool>`. */
+  readonly server: string;
+  /** Made with `defineTool` from `claude-ext/mcp`. */
+  readonly tools: readonly Tool[];
+  /** Told to the model once, on how to use the tools together. */
+  readonly instructions?: string;
+  /** Templates can exclude servers by tag. */
+  readonly tags?: readonly string[];
+  /** Only for some sessions (default: all). */
+  readonly when?: (session: SessionSummary) => boolean;
+}
+
+/** An MCP server the CLI starts as its own process for each session (stdio), for what needs a process. */
+export interface McpServerSpec {
+  /** Unique among all extensions' servers; tools appear to the model as `mcp__<name>__<tool>`. */
+  readonly name: string;
+  /** A TypeScript or JavaScript file run with Node (TypeScript through tsx)... */
+  readonly script?: string;
+  /** ...or any command with its arguments. */
+  readonly command?: string;
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** Templates can exclude servers by tag. */
+  readonly tags?: readonly string[];
+  /** Only for some sessions (default: all). */
+  readonly when?: (session: SessionSummary) => boolean;
+}
+
+/** A bridge call as a handler sees it: who calls, and for session callers the session. */
+export interface BridgeCall {
+  readonly principal: Principal;
+  /** The calling session, derived from its token (never from params). */
+  readonly session: SessionSummary | undefined;
+  readonly signal: AbortSignal;
+  progress(data: unknown): void;
+}
+
+export type BridgeHandler = (params: unknown, call: BridgeCall) => unknown;
+
+export type SystemPromptFragment = string | ((session: SessionSummary) => string | undefined);
+
+export type SessionCustomizer = (session: SessionSummary) => SessionOverrides | undefined;
+
+export type PrePromptHook = (session: SessionSummary, prompt: PromptRecord) => SessionOverrides | undefined | Promise<SessionOverrides | undefined>;
+
+export interface ServiceAccess {
+  /** A service another extension provides; throws a clear error when nobody does. */
+  get<T>(name: string): T;
+  find<T>(name: string): T | undefined;
+}
+
+export interface ExtensionContext<Config = unknown> {
+  readonly name: string;
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The extension's own private directory: `<state_dir>/data/<name>` (0700). */
+  readonly dataDir: string;
+  readonly stateDir: string;
+  /** The daemon's environment with the `.env` file's variables filled in. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** A path from the extension's config: `~` expanded, relative to the config file's directory. */
+  resolvePath(configured: string): string;
+  /** The directory the extension was loaded from. */
+  readonly extensionDir: string;
+  readonly engine: ClaudeEngine;
+  readonly services: ServiceAccess;
+  /** Session templates that can be used now (built-in, from config, from extensions). */
+  listTemplates(): Array<{ name: string; description: string }>;
+  /** Every enabled extension with its health, as `claude-ext status` shows it. */
+  extensionsHealth(): Promise<Array<{ name: string; state: string; health: Health }>>;
+
+  provideService<T>(name: string, service: T): Disposable;
+  /** Tools served by the daemon to every session they apply to (the usual way to give sessions tools). */
+  addTools(spec: ToolServerSpec): Disposable;
+  /** A stdio MCP server the CLI starts per session; it calls back over the Unix-socket bridge. */
+  addMcpServer(spec: McpServerSpec): Disposable;
+  addSystemPrompt(fragment: SystemPromptFragment): Disposable;
+  /** Registers `<extension>.<method>` on the bridge; `access` defaults to `session`. */
+  addBridgeMethod(method: string, handler: BridgeHandler, options?: { access?: MethodAccess }): Disposable;
+  onEvent(callback: (event: EngineEvent) => void | Promise<void>): Disposable;
+  addSessionCustomizer(customizer: SessionCustomizer): Disposable;
+  addPrePromptHook(hook: PrePromptHook): Disposable;
+  addTemplate(template: Omit<Template, 'source'>): Disposable;
+  /** Keeps an environment variable out of every session's environment. */
+  markSecretEnv(name: string): Disposable;
+  /** Hides secret values in every event frontends get and in stored results. */
+  addRedactor(redactor: Redactor): Disposable;
+  /** Publishes an event about a session to every frontend (and to whoever follows its prompt). */
+  publish(sessionId: string, kind: string, data: Readonly<Record<string, unknown>>): void;
+  setTimeout(callback: () => void, ms: number): Disposable;
+  setInterval(callback: () => void, ms: number): Disposable;
+  /** Records an event in the daemon's event log, tagged with the extension. */
+  record(type: string, fields?: Record<string, unknown>): void;
+  /** Adds any other cleanup to the extension's lifetime. */
+  track<T extends Disposable>(disposable: T): T;
+}
+
+/** What a command an extension adds to the `claude-ext` CLI gets. */
+export interface CommandContext {
+  /** The arguments after the command name (without `--config FILE`). */
+  readonly args: readonly string[];
+  /** Calls the daemon as the admin (methods of extensions are `<extension>.<method>`). */
+  call<T = unknown>(method: string, params?: Record<string, unknown>): Promise<T>;
+  out(text: string): void;
+  err(text: string): void;
+  readStdin(): Promise<string>;
+  /** Reads a secret: from the terminal without echo, else the whole of stdin minus its final newline. */
+  readSecret(prompt: string): Promise<string>;
+}
+
+/** A CLI command an extension adds: `extensions/<name>/cli.ts` exports `commands`. */
+export interface ExtensionCommand {
+  readonly name: string;
+  /** One line for `claude-ext help`. */
+  readonly usage: string;
+  run(ctx: CommandContext): Promise<number>;
+}

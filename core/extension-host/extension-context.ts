@@ -1,0 +1,125 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { MethodAccess } from '../bridge/bridge-protocol.ts';
+import type { Contributions } from './contributions.ts';
+import { DisposableStore, toDisposable, type Disposable } from '../util/disposable.ts';
+import type { ClaudeEngine } from '../sessions/engine.ts';
+import type { EventLog } from '../sessions/event-log.ts';
+import type { BridgeHandler, ExtensionContext, Health, ServiceAccess } from './extension-api.ts';
+import { ensurePrivateDir, expandHome } from '../util/files.ts';
+import type { Logger } from '../util/log.ts';
+import { RpcError, RpcErrorCode } from '../bridge/rpc-protocol.ts';
+import type { RpcServer } from '../bridge/rpc-server.ts';
+import type { TemplateRegistry } from '../shaping/templates.ts';
+
+/** The daemon parts an extension's context registers into. */
+export interface ContextDeps {
+  readonly engine: ClaudeEngine;
+  readonly server: RpcServer;
+  readonly contributions: Contributions;
+  readonly templates: TemplateRegistry;
+  readonly eventLog: EventLog;
+  readonly logger: Logger;
+  readonly stateDir: string;
+  /** Live timers of all extensions, so a test can see that none is left. */
+  readonly timers: Set<NodeJS.Timeout>;
+  /** The daemon's environment with `.env` filled in. */
+  readonly env: () => Readonly<Record<string, string | undefined>>;
+  /** Where relative paths in the configuration start: the config file's directory. */
+  readonly configDir: () => string;
+  /** Set by the host: the health of every enabled extension. */
+  health?: () => Promise<Array<{ name: string; state: string; health: Health }>>;
+}
+
+/** Builds an extension's context; everything it registers is added to `store`. */
+export function createExtensionContext<Config>(
+  deps: ContextDeps,
+  name: string,
+  extensionDir: string,
+  config: Config,
+  store: DisposableStore,
+): ExtensionContext<Config> {
+  const logger = deps.logger.child(name);
+  const own = <T extends Disposable>(disposable: T): T => store.add(disposable);
+  const services: ServiceAccess = {
+    get<T>(service: string): T {
+      const found = deps.contributions.findService<T>(service);
+      if (found === undefined) throw new Error(`extension ${name} needs the service "${service}", which no running extension provides`);
+      return found;
+    },
+    find: <T>(service: string) => deps.contributions.findService<T>(service),
+  };
+  const timer = (kind: 'timeout' | 'interval', callback: () => void, ms: number): Disposable => {
+    const run = (): void => {
+      if (kind === 'timeout') deps.timers.delete(handle);
+      try {
+        const result: unknown = callback();
+        if (result instanceof Promise) result.catch((error: unknown) => logger.error('a timer callback failed', { error: (error as Error).message }));
+      } catch (error) {
+        logger.error('a timer callback failed', { error: (error as Error).message });
+      }
+    };
+    const handle = kind === 'timeout' ? setTimeout(run, ms) : setInterval(run, ms);
+    handle.unref();
+    deps.timers.add(handle);
+    return own(
+      toDisposable(() => {
+        clearTimeout(handle);
+        deps.timers.delete(handle);
+      }),
+    );
+  };
+
+  return {
+    name,
+    config,
+    logger,
+    dataDir: privateDataDir(deps.stateDir, name),
+    stateDir: deps.stateDir,
+    env: deps.env(),
+    resolvePath: (configured) => path.resolve(deps.configDir(), expandHome(configured, os.homedir())),
+    extensionDir,
+    engine: deps.engine,
+    services,
+    listTemplates: () => deps.templates.list().map((t) => ({ name: t.name, description: t.description })),
+    extensionsHealth: () => (deps.health ? deps.health() : Promise.resolve([])),
+    provideService: (service, value) => own(deps.contributions.provideService(name, service, value)),
+    addTools: (spec) => own(deps.contributions.addTools(name, spec)),
+    addMcpServer: (spec) => own(deps.contributions.addMcpServer(name, spec)),
+    addSystemPrompt: (fragment) => own(deps.contributions.addSystemPrompt(name, fragment)),
+    addBridgeMethod: (method, handler, options = {}) => own(registerBridgeMethod(deps, name, method, handler, options.access ?? 'session')),
+    onEvent: (callback) => own(deps.engine.onDelivery(callback)),
+    addSessionCustomizer: (customizer) => own(deps.contributions.addCustomizer(name, customizer)),
+    addPrePromptHook: (hook) => own(deps.contributions.addPrePromptHook(name, hook)),
+    addTemplate: (template) => own(deps.templates.register({ ...template, source: `extension:${name}` })),
+    markSecretEnv: (variable) => own(deps.engine.markSecretEnv(variable)),
+    addRedactor: (redactor) => own(deps.contributions.addRedactor(name, redactor)),
+    publish: (sessionId, kind, data) => deps.engine.publish(sessionId, name, kind, data),
+    setTimeout: (callback, ms) => timer('timeout', callback, ms),
+    setInterval: (callback, ms) => timer('interval', callback, ms),
+    record: (type, fields = {}) => deps.eventLog.record(type, { extension: name, ...fields }),
+    track: own,
+  };
+}
+
+function privateDataDir(stateDir: string, name: string): string {
+  const dir = path.join(stateDir, 'data', name);
+  ensurePrivateDir(path.dirname(dir));
+  ensurePrivateDir(dir);
+  return dir;
+}
+
+/** `<extension>.<method>` on the bridge; session callers are resolved from their token to their session. */
+function registerBridgeMethod(deps: ContextDeps, extension: string, method: string, handler: BridgeHandler, access: MethodAccess): Disposable {
+  if (!/^[a-zA-Z][a-zA-Z0-9_.]*$/.test(method)) throw new Error(`bridge method "${method}" of ${extension}: use letters, digits, _ and .`);
+  return deps.server.register(
+    `${extension}.${method}`,
+    (params, ctx) => {
+      const principal = ctx.principal ?? { kind: 'anonymous' as const };
+      const session = principal.kind === 'session' ? deps.engine.getSession(principal.sessionId) : undefined;
+      if (principal.kind === 'session' && !session) throw new RpcError(RpcErrorCode.Unauthorized, 'the session of this credential no longer exists');
+      return handler(params, { principal, session, signal: ctx.signal, progress: ctx.progress });
+    },
+    { access, owner: extension },
+  );
+}

@@ -1,0 +1,46 @@
+import type { PromptOptions } from '../session-types.ts';
+
+export type PermissionMode = 'acceptEdits' | 'bypassPermissions' | 'default' | 'dontAsk' | 'plan';
+
+export interface ClaudeArgsSettings {
+  readonly permissionMode: PermissionMode;
+  readonly model: string | null;
+  readonly partialMessages: boolean;
+  readonly extraArgs: readonly string[];
+}
+
+/**
+ * The arguments of a warm session process, without the conversation flag. They are passed as an
+ * argument vector: no value here ever reaches a shell unquoted.
+ */
+export function warmProcessArgs(
+  settings: ClaudeArgsSettings,
+  options: PromptOptions,
+  added: { readonly args: readonly string[]; readonly systemPrompt: readonly string[]; readonly model?: string } = { args: [], systemPrompt: [] },
+): string[] {
+  const args = ['-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose'];
+  if (settings.partialMessages) args.push('--include-partial-messages');
+  args.push('--permission-mode', settings.permissionMode);
+  const model = options.model ?? added.model ?? settings.model;
+  if (model) args.push('--model', model);
+  const systemPrompt = [...added.systemPrompt, ...(options.appendSystemPrompt ? [options.appendSystemPrompt] : [])].join('\n\n');
+  if (systemPrompt) args.push('--append-system-prompt', systemPrompt);
+  if (options.jsonSchema) args.push('--json-schema', JSON.stringify(options.jsonSchema));
+  if (options.maxTurns !== undefined) args.push('--max-turns', String(options.maxTurns));
+  args.push(...added.args, ...settings.extraArgs);
+  return args;
+}
+
+/** `--session-id` for a conversation the CLI has never stored, `--resume` for one it has. */
+export function conversationArgs(conversationId: string, stored: boolean): string[] {
+  return stored ? ['--resume', conversationId] : ['--session-id', conversationId];
+}
+
+/** A user turn and an interrupt, as lines of the CLI's stream-json input. */
+export function userTurnLine(text: string): string {
+  return `${JSON.stringify({ type: 'user', message: { role: 'user', content: text } })}\n`;
+}
+
+export function interruptLine(requestId: string): string {
+  return `${JSON.stringify({ type: 'control_request', request_id: requestId, request: { subtype: 'interrupt' } })}\n`;
+}

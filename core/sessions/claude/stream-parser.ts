@@ -1,0 +1,138 @@
+import type { StreamEvent, TurnUsage } from '../events.ts';
+
+export class MalformedLineError extends Error {
+  constructor(
+    readonly line: string,
+    reason: string,
+  ) {
+    super(`malformed stream line (${reason}): ${line.length > 200 ? `${line.slice(0, 200)}…` : line}`);
+    this.name = 'MalformedLineError';
+  }
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * Turns one line of the CLI's stream-json output into the events it carries. Lines the engine has no
+ * use for (status, retries, hooks) give no events; a line that is not a JSON object throws.
+ */
+export function parseStreamLine(line: string): StreamEvent[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    throw new MalformedLineError(line, (error as Error).message);
+  }
+  if (!isObject(value) || typeof value.type !== 'string') throw new MalformedLineError(line, 'not an object with a type');
+  switch (value.type) {
+    case 'system':
+      return value.subtype === 'init' ? [initEvent(value)] : [];
+    case 'assistant':
+      return assistantEvents(value);
+    case 'user':
+      return toolResultEvents(value);
+    case 'stream_event':
+      return partialEvents(value);
+    case 'result':
+      return [resultEvent(value)];
+    case 'control_response':
+      return controlResponse(value);
+    default:
+      return [];
+  }
+}
+
+function initEvent(line: Json): StreamEvent {
+  const servers = Array.isArray(line.mcp_servers) ? line.mcp_servers.filter(isObject) : [];
+  return {
+    type: 'init',
+    model: str(line.model),
+    tools: Array.isArray(line.tools) ? line.tools.filter((t): t is string => typeof t === 'string') : [],
+    mcpServers: servers.map((s) => ({ name: str(s.name), status: str(s.status) })),
+    cwd: str(line.cwd),
+  };
+}
+
+function assistantEvents(line: Json): StreamEvent[] {
+  if (isSubagentLine(line)) return [];
+  const content = isObject(line.message) && Array.isArray(line.message.content) ? line.message.content.filter(isObject) : [];
+  return content.flatMap((block): StreamEvent[] => {
+    if (block.type === 'text') return [{ type: 'text', text: str(block.text), partial: false }];
+    if (block.type === 'thinking') return [{ type: 'thinking', text: str(block.thinking), partial: false }];
+    if (block.type === 'tool_use') return [{ type: 'tool_use', toolUseId: str(block.id), name: str(block.name), input: block.input ?? {} }];
+    return [];
+  });
+}
+
+function toolResultEvents(line: Json): StreamEvent[] {
+  if (isSubagentLine(line)) return [];
+  const content = isObject(line.message) && Array.isArray(line.message.content) ? line.message.content.filter(isObject) : [];
+  return content.flatMap((block): StreamEvent[] =>
+    block.type === 'tool_result'
+      ? [{ type: 'tool_result', toolUseId: str(block.tool_use_id), content: toolResultText(block.content), isError: block.is_error === true }]
+      : [],
+  );
+}
+
+function partialEvents(line: Json): StreamEvent[] {
+  if (isSubagentLine(line) || !isObject(line.event) || line.event.type !== 'content_block_delta') return [];
+  const delta = line.event.delta;
+  if (!isObject(delta)) return [];
+  if (delta.type === 'text_delta') return [{ type: 'text', text: str(delta.text), partial: true }];
+  if (delta.type === 'thinking_delta') return [{ type: 'thinking', text: str(delta.thinking), partial: true }];
+  return [];
+}
+
+function resultEvent(line: Json): StreamEvent {
+  const usage = isObject(line.usage) ? line.usage : {};
+  const tokens: TurnUsage = {
+    inputTokens: num(usage.input_tokens),
+    outputTokens: num(usage.output_tokens),
+    cacheReadInputTokens: num(usage.cache_read_input_tokens),
+    cacheCreationInputTokens: num(usage.cache_creation_input_tokens),
+  };
+  const errors = Array.isArray(line.errors) ? line.errors.filter((e): e is string => typeof e === 'string') : [];
+  return {
+    type: 'cli_result',
+    subtype: str(line.subtype),
+    isError: line.is_error === true,
+    text: typeof line.result === 'string' ? line.result : errors.join('\n'),
+    totalCostUsd: num(line.total_cost_usd),
+    durationMs: num(line.duration_ms),
+    numTurns: num(line.num_turns),
+    usage: tokens,
+    ...(line.structured_output !== undefined ? { structuredOutput: line.structured_output } : {}),
+  };
+}
+
+function controlResponse(line: Json): StreamEvent[] {
+  const response = isObject(line.response) ? line.response : undefined;
+  if (!response || typeof response.request_id !== 'string') return [];
+  return [{ type: 'control_response', requestId: response.request_id, ok: response.subtype === 'success' }];
+}
+
+/** Lines from a sub-agent's own conversation carry the id of the tool call that started it. */
+function isSubagentLine(line: Json): boolean {
+  return typeof line.parent_tool_use_id === 'string';
+}
+
+function toolResultText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .filter(isObject)
+    .map((block) => (block.type === 'text' ? str(block.text) : `[${str(block.type)}]`))
+    .join('\n');
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function num(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
