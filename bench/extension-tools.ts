@@ -24,11 +24,12 @@ const BOT_TOKEN = '123456:bench-token';
 /** One extension with the same tool served both ways, for (h). */
 const ROUND_TRIP_EXTENSION = `
 import path from 'node:path';
+import { z } from 'zod';
 import { defineTool } from 'claude-ext/mcp';
 export default {
   name: 'roundtrip',
   start(ctx) {
-    ctx.addBridgeMethod('ping', () => 'pong');
+    ctx.addBridgeMethod('ping', { params: z.object({}) }, () => 'pong');
     ctx.addTools({ server: 'rt_daemon', tools: [defineTool({ name: 'ping', description: 'pong', input: {}, handler: (_a, c) => c.bridge.call('roundtrip.ping', {}, { signal: c.signal }) })] });
     ctx.addMcpServer({ name: 'rt_stdio', script: path.join(ctx.extensionDir, 'server.ts') });
   },

@@ -1,25 +1,33 @@
 /**
- * What an extension is and what it may do: the only part of the daemon an extension is written against.
- * Everything registered through an ExtensionContext is owned by the extension and undone when it stops.
+ * What an extension is and what it may do: the only part of the daemon an extension is written against
+ * (`claude-ext/extension`). Everything registered through an ExtensionContext is owned by the extension
+ * and undone when it stops.
  */
 import type { z } from 'zod';
 import type { Tool } from '../../mcp/tool.ts';
 import type { MethodAccess, Principal } from '../bridge/bridge-protocol.ts';
 import type { Disposable } from '../util/disposable.ts';
-import type { ClaudeEngine } from '../sessions/engine.ts';
 import type { EngineEvent } from '../sessions/events.ts';
 import type { Logger } from '../util/log.ts';
 import type { SessionOverrides } from '../shaping/session-overrides.ts';
-import type { PromptRecord, SessionSummary } from '../sessions/session-types.ts';
+import type { NewSessionRequest, PromptOptions, PromptRecord, SessionSummary } from '../sessions/session-types.ts';
 import type { Redactor } from '../shaping/redaction.ts';
 import type { Template } from '../shaping/templates.ts';
 
 export { RpcError, RpcErrorCode } from '../bridge/rpc-protocol.ts';
 export { parseParams } from '../bridge/bridge-params.ts';
-export type { Redactor } from '../shaping/redaction.ts';
+export { duration, size, parseDuration, parseSize } from '../config/config-values.ts';
+export { ensurePrivateDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/files.ts';
+export { newId } from '../util/ids.ts';
+export { silentLogger, type Logger } from '../util/log.ts';
+export { valuesRedactor, type Redactor } from '../shaping/redaction.ts';
+export { DEFAULT_USER } from './acting-user.ts';
+export { backgroundLabels, isBackgroundSession } from './session-labels.ts';
+export type { Disposable } from '../util/disposable.ts';
+export type { MethodAccess, Principal } from '../bridge/bridge-protocol.ts';
 export type { SessionOverrides } from '../shaping/session-overrides.ts';
-export type { EngineEvent } from '../sessions/events.ts';
-export type { SessionSummary, PromptRecord } from '../sessions/session-types.ts';
+export type { EngineEvent, StreamEvent, TurnOutcome, TurnResult } from '../sessions/events.ts';
+export type { NewSessionRequest, PromptOptions, SessionSummary, PromptRecord } from '../sessions/session-types.ts';
 
 export type Health = { readonly status: 'ok'; readonly detail?: string } | { readonly status: 'degraded' | 'error'; readonly reason: string };
 
@@ -78,15 +86,65 @@ export interface McpServerSpec {
 }
 
 /** A bridge call as a handler sees it: who calls, and for session callers the session. */
-export interface BridgeCall {
+export interface BridgeCall<Access extends MethodAccess = MethodAccess> {
   readonly principal: Principal;
-  /** The calling session, derived from its token (never from params). */
-  readonly session: SessionSummary | undefined;
+  /** The calling session, derived from its token (never from params): always there for `session` methods. */
+  readonly session: Access extends 'session' ? SessionSummary : Access extends 'admin' ? undefined : SessionSummary | undefined;
   readonly signal: AbortSignal;
   progress(data: unknown): void;
+  /**
+   * The user the call acts for: a session's own user (a `requested` user naming anyone else is
+   * refused), else the user the admin names, else `DEFAULT_USER`.
+   */
+  actingUser(requested?: string): string;
+  /**
+   * Whose things the caller may see: a session only its user's; the admin the user it names, or
+   * every user (`undefined`) when it names none.
+   */
+  visibleUser(requested?: string): string | undefined;
 }
 
-export type BridgeHandler = (params: unknown, call: BridgeCall) => unknown;
+/** How a bridge method is called: its params (validated before the handler runs) and who may call it. */
+export interface BridgeMethodSpec<Params extends z.ZodType, Access extends MethodAccess> {
+  readonly params: Params;
+  /** Default `session`. */
+  readonly access?: Access;
+}
+
+export type BridgeHandler<Params extends z.ZodType, Access extends MethodAccess> = (params: z.output<Params>, call: BridgeCall<Access>) => unknown;
+
+/** What extensions may do with sessions: find them, start them, give them prompts, stop them. */
+export interface ExtensionSessions {
+  /** Where sessions that name no working directory run (relative directories start here). */
+  readonly defaultCwd: string;
+  list(user?: string): SessionSummary[];
+  get(sessionId: string): SessionSummary | undefined;
+  /** A session by id or name; with a user, only that user's. Throws when there is none. */
+  find(ref: string, user?: string): SessionSummary;
+  create(request: NewSessionRequest & { readonly user: string }): SessionSummary;
+  rename(sessionId: string, name: string): SessionSummary;
+  delete(sessionId: string): Promise<void>;
+  /** Queues a prompt (persisted before this returns); a new session when `newSession` says so. */
+  submit(request: SessionPromptRequest): { readonly session: SessionSummary; readonly prompt: PromptRecord; readonly position: number };
+  /** Interrupts the running turn; with `clear`, drops the queued prompts too. */
+  stop(ref: string, options?: { readonly user?: string; readonly clear?: boolean }): Promise<{ readonly sessionId: string; readonly interruptedPromptId: string | undefined; readonly clearedPrompts: number }>;
+  getPrompt(sessionId: string, promptId: string): PromptRecord;
+  /** Resolves once the prompt has its result (at once when it has one). */
+  waitForPrompt(sessionId: string, promptId: string, signal?: AbortSignal): Promise<PromptRecord>;
+  /** Follows one prompt's events until disposed (or the extension stops). */
+  watchPrompt(promptId: string, listener: (event: EngineEvent) => void): Disposable;
+  /** How many sessions are idle, busy, stopped, dead, warm, and how many prompts are queued. */
+  counts(): Readonly<Record<string, number>>;
+}
+
+export interface SessionPromptRequest {
+  readonly user: string;
+  /** A session id or name of this user; omitted: the user's most recently active session. */
+  readonly session?: string;
+  readonly newSession?: NewSessionRequest;
+  readonly text: string;
+  readonly options?: PromptOptions;
+}
 
 export type SystemPromptFragment = string | ((session: SessionSummary) => string | undefined);
 
@@ -102,6 +160,7 @@ export interface ServiceAccess {
 
 export interface ExtensionContext<Config = unknown> {
   readonly name: string;
+  /** The extension's current configuration: a reload updates it before `reconfigure` runs. */
   readonly config: Config;
   readonly logger: Logger;
   /** The extension's own private directory: `<state_dir>/data/<name>` (0700). */
@@ -113,7 +172,7 @@ export interface ExtensionContext<Config = unknown> {
   resolvePath(configured: string): string;
   /** The directory the extension was loaded from. */
   readonly extensionDir: string;
-  readonly engine: ClaudeEngine;
+  readonly sessions: ExtensionSessions;
   readonly services: ServiceAccess;
   /** Session templates that can be used now (built-in, from config, from extensions). */
   listTemplates(): Array<{ name: string; description: string }>;
@@ -126,8 +185,16 @@ export interface ExtensionContext<Config = unknown> {
   /** A stdio MCP server the CLI starts per session; it calls back over the Unix-socket bridge. */
   addMcpServer(spec: McpServerSpec): Disposable;
   addSystemPrompt(fragment: SystemPromptFragment): Disposable;
-  /** Registers `<extension>.<method>` on the bridge; `access` defaults to `session`. */
-  addBridgeMethod(method: string, handler: BridgeHandler, options?: { access?: MethodAccess }): Disposable;
+  /**
+   * Registers `<extension>.<method>` on the bridge. Params are validated by `spec.params` (a mismatch
+   * is an InvalidParams error naming the field); `spec.access` defaults to `session`.
+   */
+  addBridgeMethod<Params extends z.ZodType, Access extends MethodAccess = 'session'>(
+    method: string,
+    spec: BridgeMethodSpec<Params, Access>,
+    handler: BridgeHandler<Params, Access>,
+  ): Disposable;
+  /** Every session event, in order; a slow callback only delays itself. */
   onEvent(callback: (event: EngineEvent) => void | Promise<void>): Disposable;
   addSessionCustomizer(customizer: SessionCustomizer): Disposable;
   addPrePromptHook(hook: PrePromptHook): Disposable;

@@ -5,7 +5,11 @@ import type { Contributions } from './contributions.ts';
 import { DisposableStore, toDisposable, type Disposable } from '../util/disposable.ts';
 import type { ClaudeEngine } from '../sessions/engine.ts';
 import type { EventLog } from '../sessions/event-log.ts';
-import type { BridgeHandler, ExtensionContext, Health, ServiceAccess } from './extension-api.ts';
+import type { z } from 'zod';
+import type { BridgeCall, BridgeHandler, ExtensionContext, Health, ServiceAccess } from './extension-api.ts';
+import { actingUser, visibleUser } from './acting-user.ts';
+import { extensionSessions } from './extension-sessions.ts';
+import { parseParams } from '../bridge/bridge-params.ts';
 import { ensurePrivateDir, expandHome } from '../util/files.ts';
 import type { Logger } from '../util/log.ts';
 import { RpcError, RpcErrorCode } from '../bridge/rpc-protocol.ts';
@@ -36,7 +40,7 @@ export function createExtensionContext<Config>(
   deps: ContextDeps,
   name: string,
   extensionDir: string,
-  config: Config,
+  live: { readonly config: unknown },
   store: DisposableStore,
 ): ExtensionContext<Config> {
   const logger = deps.logger.child(name);
@@ -72,14 +76,16 @@ export function createExtensionContext<Config>(
 
   return {
     name,
-    config,
+    get config() {
+      return live.config as Config;
+    },
     logger,
     dataDir: privateDataDir(deps.stateDir, name),
     stateDir: deps.stateDir,
     env: deps.env(),
     resolvePath: (configured) => path.resolve(deps.configDir(), expandHome(configured, os.homedir())),
     extensionDir,
-    engine: deps.engine,
+    sessions: extensionSessions(deps.engine, store),
     services,
     listTemplates: () => deps.templates.list().map((t) => ({ name: t.name, description: t.description })),
     extensionsHealth: () => (deps.health ? deps.health() : Promise.resolve([])),
@@ -87,7 +93,7 @@ export function createExtensionContext<Config>(
     addTools: (spec) => own(deps.contributions.addTools(name, spec)),
     addMcpServer: (spec) => own(deps.contributions.addMcpServer(name, spec)),
     addSystemPrompt: (fragment) => own(deps.contributions.addSystemPrompt(name, fragment)),
-    addBridgeMethod: (method, handler, options = {}) => own(registerBridgeMethod(deps, name, method, handler, options.access ?? 'session')),
+    addBridgeMethod: (method, spec, handler) => own(registerBridgeMethod(deps, name, method, spec.params, spec.access ?? 'session', handler as BridgeHandler<z.ZodType, MethodAccess>)),
     onEvent: (callback) => own(deps.engine.onDelivery(callback)),
     addSessionCustomizer: (customizer) => own(deps.contributions.addCustomizer(name, customizer)),
     addPrePromptHook: (hook) => own(deps.contributions.addPrePromptHook(name, hook)),
@@ -109,16 +115,37 @@ function privateDataDir(stateDir: string, name: string): string {
   return dir;
 }
 
-/** `<extension>.<method>` on the bridge; session callers are resolved from their token to their session. */
-function registerBridgeMethod(deps: ContextDeps, extension: string, method: string, handler: BridgeHandler, access: MethodAccess): Disposable {
+/**
+ * `<extension>.<method>` on the bridge: params validated by the schema, session callers resolved from
+ * their token to their session.
+ */
+function registerBridgeMethod(
+  deps: ContextDeps,
+  extension: string,
+  method: string,
+  params: z.ZodType,
+  access: MethodAccess,
+  handler: BridgeHandler<z.ZodType, MethodAccess>,
+): Disposable {
   if (!/^[a-zA-Z][a-zA-Z0-9_.]*$/.test(method)) throw new Error(`bridge method "${method}" of ${extension}: use letters, digits, _ and .`);
+  if (typeof (params as Partial<z.ZodType> | undefined)?.safeParse !== 'function' || typeof handler !== 'function') {
+    throw new Error(`bridge method "${method}" of ${extension}: declare it as addBridgeMethod(name, { params: <zod schema>, access }, handler)`);
+  }
   return deps.server.register(
     `${extension}.${method}`,
-    (params, ctx) => {
+    (raw, ctx) => {
       const principal = ctx.principal ?? { kind: 'anonymous' as const };
       const session = principal.kind === 'session' ? deps.engine.getSession(principal.sessionId) : undefined;
       if (principal.kind === 'session' && !session) throw new RpcError(RpcErrorCode.Unauthorized, 'the session of this credential no longer exists');
-      return handler(params, { principal, session, signal: ctx.signal, progress: ctx.progress });
+      const call: BridgeCall = {
+        principal,
+        session,
+        signal: ctx.signal,
+        progress: ctx.progress,
+        actingUser: (requested) => actingUser(principal, session?.user, requested),
+        visibleUser: (requested) => visibleUser(principal, session?.user, requested),
+      };
+      return handler(parseParams(params, raw), call);
     },
     { access, owner: extension },
   );

@@ -16,7 +16,8 @@ interface Running {
   readonly make: () => Extension;
   readonly extension: Extension;
   readonly store: DisposableStore;
-  config: unknown;
+  /** Shared with the extension's context, whose `config` reads it. */
+  readonly live: { config: unknown };
 }
 
 /** One enabled extension that is ready to start: its code, its validated config. */
@@ -116,14 +117,14 @@ export class ExtensionHost {
     }
     for (const [name, current] of this.running) {
       const item = prepared.get(name);
-      if (!item || restart.has(name) || isDeepStrictEqual(item.config, current.config)) continue;
+      if (!item || restart.has(name) || isDeepStrictEqual(item.config, current.live.config)) continue;
       if (!current.extension.reconfigure) {
         restart.add(name);
         continue;
       }
       try {
+        current.live.config = item.config;
         await current.extension.reconfigure(item.config);
-        current.config = item.config;
         report.reconfigured.push(name);
         this.deps.eventLog.record('extension_reconfigured', { extension: name });
       } catch (error) {
@@ -164,11 +165,12 @@ export class ExtensionHost {
   /** Starts one extension; returns why it failed, having undone all it registered. */
   private async startOne(name: string, item: Prepared): Promise<string | undefined> {
     const store = new DisposableStore();
+    const live = { config: item.config };
     let extension: Extension | undefined;
     let starting: Promise<void> | undefined;
     try {
       extension = item.make();
-      const ctx = createExtensionContext(this.deps, name, item.candidate.dir, item.config, store);
+      const ctx = createExtensionContext(this.deps, name, item.candidate.dir, live, store);
       starting = Promise.resolve(extension.start(ctx));
       await withTimeout(starting, START_TIMEOUT_MS, `start() did not finish within ${START_TIMEOUT_MS / 1000} s`);
     } catch (error) {
@@ -184,7 +186,7 @@ export class ExtensionHost {
       this.deps.eventLog.record('extension_failed', { extension: name, error: reason });
       return reason;
     }
-    this.running.set(name, { name, candidate: item.candidate, make: item.make, extension, store, config: item.config });
+    this.running.set(name, { name, candidate: item.candidate, make: item.make, extension, store, live });
     this.deps.logger.info(`extension ${name} started`);
     this.deps.eventLog.record('extension_started', { extension: name });
     return undefined;

@@ -28,6 +28,16 @@ export class DisposableStore implements Disposable {
     return item;
   }
 
+  /** Adds a disposable that leaves the store when it is disposed early, so short-lived ones do not pile up. */
+  addTransient(item: Disposable): Disposable {
+    const transient = toDisposable(() => {
+      const index = this.items.indexOf(transient);
+      if (index >= 0) this.items.splice(index, 1);
+      item.dispose();
+    });
+    return this.add(transient);
+  }
+
   get size(): number {
     return this.items.length;
   }

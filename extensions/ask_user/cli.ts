@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { ExtensionCommand } from '../../core/extension-host/extension-api.ts';
+import type { ExtensionCommand } from 'claude-ext/extension';
+import { METHODS, type AnswerAck } from './protocol.ts';
 import type { Question } from './question-store.ts';
 
 const questions: ExtensionCommand = {
@@ -7,7 +8,7 @@ const questions: ExtensionCommand = {
   usage: 'questions [--user U] [--all] [--json]      questions sessions are waiting on (--all: also closed ones)',
   async run(ctx) {
     const { values } = parseArgs({ args: [...ctx.args], options: { user: { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } } });
-    const list = await ctx.call<Question[]>('ask_user.list', { ...(values.user ? { user: values.user } : {}), all: values.all === true });
+    const list = await ctx.call<Question[]>(METHODS.list, { ...(values.user ? { user: values.user } : {}), all: values.all === true });
     if (values.json) {
       ctx.out(`${JSON.stringify(list, null, 2)}\n`);
       return 0;
@@ -32,7 +33,7 @@ const answer: ExtensionCommand = {
       return 2;
     }
     const text = words.length === 1 && words[0] === '-' ? (await ctx.readStdin()).trim() : words.join(' ');
-    const result = await ctx.call<{ id: string }>('ask_user.answer', { id, text, ...(values.user ? { user: values.user } : {}) });
+    const result = await ctx.call<AnswerAck>(METHODS.answer, { id, text, ...(values.user ? { user: values.user } : {}) });
     ctx.out(`answered ${result.id}\n`);
     return 0;
   },

@@ -1,11 +1,9 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../core/config/config-values.ts';
-import type { BridgeCall, Extension, ExtensionContext } from '../../core/extension-host/extension-api.ts';
-import { parseParams } from '../../core/bridge/bridge-params.ts';
-import { RpcError, RpcErrorCode } from '../../core/bridge/rpc-protocol.ts';
+import { RpcError, RpcErrorCode, duration, type Extension, type ExtensionContext } from 'claude-ext/extension';
 import { QuestionBook, type AnswerResult } from './question-book.ts';
 import { QuestionStore, type Question } from './question-store.ts';
+import { answerParams, askParams, listParams, localName, METHODS, type AnswerAck } from './protocol.ts';
 import { askUser } from './tools.ts';
 
 const configSchema = z.strictObject({
@@ -16,15 +14,6 @@ const configSchema = z.strictObject({
 });
 
 type AskUserConfig = z.output<typeof configSchema>;
-
-const askParams = z.object({
-  requestId: z.string().min(8).max(100),
-  question: z.string().min(1).max(4000),
-  options: z.array(z.string().min(1).max(200)).max(20).default([]),
-  timeoutSeconds: z.number().positive().optional(),
-});
-
-const answerParams = z.object({ id: z.string().min(1), text: z.string().min(1).max(4000), user: z.string().min(1).optional() });
 
 /** What other extensions (a chat frontend) use to list and answer questions in-process. */
 export interface AskUserService {
@@ -52,9 +41,8 @@ export default (): Extension<AskUserConfig> => {
       ctx.onEvent((event) => {
         if (event.type === 'result') questions.cancelTurn(event.sessionId, event.promptId, `the turn ended (${event.result.outcome})`);
       });
-      ctx.addBridgeMethod('ask', async (raw, call) => {
-        const session = requireSession(call);
-        const params = parseParams(askParams, raw);
+      ctx.addBridgeMethod(localName(METHODS.ask), { params: askParams }, async (params, call) => {
+        const session = call.session;
         const timeoutMs = Math.min(params.timeoutSeconds !== undefined ? params.timeoutSeconds * 1000 : config.timeout, config.max_timeout);
         const outcome = await questions.ask(
           { requestId: params.requestId, sessionId: session.id, promptId: session.currentPromptId, user: session.user, question: params.question, options: params.options, timeoutMs },
@@ -62,25 +50,16 @@ export default (): Extension<AskUserConfig> => {
         );
         return outcome;
       });
-      ctx.addBridgeMethod(
-        'list',
-        (raw, call) => {
-          const all = parseParams(z.object({ all: z.boolean().default(false), user: z.string().optional() }), raw);
-          if (call.principal.kind === 'session') return questions.list({ sessionId: call.principal.sessionId });
-          return questions.list({ ...(all.user ? { user: all.user } : {}), includeClosed: all.all });
-        },
-        { access: 'any' },
-      );
-      ctx.addBridgeMethod(
-        'answer',
-        (raw) => {
-          const params = parseParams(answerParams, raw);
-          const result = questions.answer(params.id, params.text, params.user ?? 'terminal', params.user);
-          if (!result.ok) throw new RpcError(RpcErrorCode.ServerError, result.reason);
-          return { id: result.question.id, status: result.question.status };
-        },
-        { access: 'admin' },
-      );
+      ctx.addBridgeMethod(localName(METHODS.list), { params: listParams, access: 'any' }, (params, call) => {
+        if (call.session) return questions.list({ sessionId: call.session.id });
+        const user = call.visibleUser(params.user);
+        return questions.list({ ...(user !== undefined ? { user } : {}), includeClosed: params.all });
+      });
+      ctx.addBridgeMethod(localName(METHODS.answer), { params: answerParams, access: 'admin' }, (params): AnswerAck => {
+        const result = questions.answer(params.id, params.text, params.user ?? 'terminal', params.user);
+        if (!result.ok) throw new RpcError(RpcErrorCode.ServerError, result.reason);
+        return { id: result.question.id, status: result.question.status };
+      });
       const service: AskUserService = {
         list: (user) => questions.list(user === undefined ? {} : { user }),
         answer: (id, text, user) => questions.answer(id, text, user, user),
@@ -104,10 +83,3 @@ function publish(ctx: ExtensionContext<AskUserConfig>, q: Question, kind: string
     // the session was deleted meanwhile: nobody is left to tell
   }
 }
-
-function requireSession(call: BridgeCall): NonNullable<BridgeCall['session']> {
-  if (!call.session) throw new RpcError(RpcErrorCode.Unauthorized, 'ask_user.ask can only be called from a session');
-  return call.session;
-}
-
-

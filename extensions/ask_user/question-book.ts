@@ -1,4 +1,4 @@
-import { newId } from '../../core/util/ids.ts';
+import { newId } from 'claude-ext/extension';
 import type { Question, QuestionStatus, QuestionStore } from './question-store.ts';
 
 /** How an ask ended, as the asking tool reports it. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensurePrivateDir, readJsonFile, writeJsonAtomic } from '../../core/util/files.ts';
+import { ensurePrivateDir, readJsonFile, writeJsonAtomic } from 'claude-ext/extension';
 
 export type QuestionStatus = 'open' | 'answered' | 'timeout' | 'cancelled';
 

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { defineTool } from '../../mcp/index.ts';
-
-type AskOutcome = { status: 'answered'; answer: string; answeredBy: string } | { status: 'timeout' | 'cancelled'; reason: string };
+import { defineTool } from 'claude-ext/mcp';
+import { METHODS, type AskOutcome } from './protocol.ts';
 
 /** Asks the person behind the session and waits; served by the daemon. */
 export const askUser = defineTool({
@@ -18,7 +17,7 @@ export const askUser = defineTool({
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
   handler: async ({ question, options, timeout }, ctx) => {
     const outcome = await ctx.bridge.call<AskOutcome>(
-      'ask_user.ask',
+      METHODS.ask,
       { requestId: ctx.callId, question, options: options ?? [], ...(timeout !== undefined ? { timeoutSeconds: timeout } : {}) },
       { idempotent: true, signal: ctx.signal },
     );

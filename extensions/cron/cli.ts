@@ -1,27 +1,12 @@
 import { parseArgs } from 'node:util';
-import type { CommandContext, ExtensionCommand } from '../../core/extension-host/extension-api.ts';
-
-interface JobView {
-  id: string;
-  name: string;
-  user: string;
-  schedule: string | null;
-  runAt: string | null;
-  timezone: string;
-  paused: boolean;
-  nextRunAt: string | null;
-  lastRunAt: string | null;
-  lastStatus: string | null;
-  lastCostUsd: number | null;
-  done: boolean;
-  recent?: Array<{ status: string; scheduledFor: number }>;
-}
+import type { CommandContext, ExtensionCommand } from 'claude-ext/extension';
+import { METHODS, type JobView } from './protocol.ts';
 
 const usage = 'cron list|add|delete|run-now|pause|resume ...   scheduled prompts (cron add NAME --schedule EXPR|--at WHEN [--label frontend=telegram --label chat=ID] PROMPT)';
 
 async function list(ctx: CommandContext, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { user: { type: 'string' }, json: { type: 'boolean' } } });
-  const jobs = await ctx.call<JobView[]>('cron.list', values.user ? { user: values.user } : {});
+  const jobs = await ctx.call<JobView[]>(METHODS.list, values.user ? { user: values.user } : {});
   if (values.json) {
     ctx.out(`${JSON.stringify(jobs, null, 2)}\n`);
     return 0;
@@ -61,7 +46,7 @@ async function add(ctx: CommandContext, args: string[]): Promise<number> {
     if (eq <= 0) return fail(ctx, `--label ${pair}: expected KEY=VALUE, e.g. --label frontend=telegram --label chat=123456`);
     labels[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
-  const job = await ctx.call<JobView>('cron.create', {
+  const job = await ctx.call<JobView>(METHODS.create, {
     name,
     prompt: words.join(' '),
     ...(values.schedule ? { schedule: values.schedule } : {}),
@@ -102,13 +87,13 @@ const cron: ExtensionCommand = {
       case 'add':
         return add(ctx, rest);
       case 'delete':
-        return byId(ctx, 'cron.delete', rest, 'deleted');
+        return byId(ctx, METHODS.delete, rest, 'deleted');
       case 'run-now':
-        return byId(ctx, 'cron.run_now', rest, 'started');
+        return byId(ctx, METHODS.runNow, rest, 'started');
       case 'pause':
-        return byId(ctx, 'cron.pause', rest, 'paused');
+        return byId(ctx, METHODS.pause, rest, 'paused');
       case 'resume':
-        return byId(ctx, 'cron.resume', rest, 'resumed');
+        return byId(ctx, METHODS.resume, rest, 'resumed');
       default:
         return Promise.resolve(fail(ctx, `usage: claude-ext ${usage}`));
     }

@@ -1,28 +1,23 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { duration } from '../../core/config/config-values.ts';
-import type { BridgeCall, Extension } from '../../core/extension-host/extension-api.ts';
-import { parseParams } from '../../core/bridge/bridge-params.ts';
-import { RpcError, RpcErrorCode } from '../../core/bridge/rpc-protocol.ts';
+import { RpcError, RpcErrorCode, duration, DEFAULT_USER, type BridgeCall, type Extension } from 'claude-ext/extension';
 import { systemClock } from './clock.ts';
 import { JobStore, type ConfigJobInput, type Job } from './job-store.ts';
 import { runJob } from './job-runner.ts';
 import { MISFIRE_POLICIES } from './misfire.ts';
+import { createParams, idParams, jobName, labels, listParams, localName, METHODS, type JobView } from './protocol.ts';
 import { defaultTimezone, isValidTimezone, parseCron, parseRunAt } from './schedule.ts';
 import { Scheduler } from './scheduler.ts';
 import { tools } from './tools.ts';
 
 const timezone = z.string().refine(isValidTimezone, 'not a known IANA timezone (e.g. Europe/Berlin)');
-const labels = z.record(z.string(), z.string());
-
-const jobName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a job name is 1-64 letters, digits, dots, dashes or underscores');
 
 const configJob = z.strictObject({
   name: jobName,
   schedule: z.string().min(1),
   prompt: z.string().min(1),
   /** Whose job it is (whose sessions it runs in). */
-  user: z.string().min(1).default('local'),
+  user: z.string().min(1).default(DEFAULT_USER),
   timezone: timezone.optional(),
   session: z.enum(['new', 'reuse']).default('new'),
   keep: z.boolean().default(false),
@@ -40,21 +35,6 @@ const configSchema = z.strictObject({
 });
 
 type CronConfig = z.output<typeof configSchema>;
-
-const createParams = z.object({
-  name: jobName,
-  prompt: z.string().min(1).max(20_000),
-  schedule: z.string().min(1).optional(),
-  run_at: z.string().min(1).optional(),
-  session: z.enum(['new', 'reuse']).default('new'),
-  keep: z.boolean().optional(),
-  timezone: z.string().optional(),
-  misfire: z.enum(MISFIRE_POLICIES).optional(),
-  user: z.string().min(1).optional(),
-  labels: labels.optional(),
-});
-const idParams = z.object({ id: z.string().min(1), user: z.string().min(1).optional() });
-const listParams = z.object({ user: z.string().min(1).optional() });
 
 export default (): Extension<CronConfig> => {
   let scheduler: Scheduler | undefined;
@@ -90,14 +70,13 @@ export default (): Extension<CronConfig> => {
 
       const ownJob = (call: BridgeCall, id: string, requestedUser?: string): Job => {
         const job = jobs.get(id);
-        const user = actingUser(call, requestedUser);
+        const user = call.visibleUser(requestedUser);
         if (!job || (user !== undefined && job.user !== user)) throw new RpcError(RpcErrorCode.ServerError, `no cron job ${id}${user !== undefined ? ` of ${user}` : ''}`);
         return job;
       };
 
-      ctx.addBridgeMethod('create', (raw, call) => {
-        const p = parseParams(createParams, raw);
-        const user = call.session?.user ?? p.user ?? 'local';
+      ctx.addBridgeMethod(localName(METHODS.create), { params: createParams, access: 'any' }, (p, call) => {
+        const user = call.actingUser(p.user);
         const tz = p.timezone ?? config.timezone;
         if (!isValidTimezone(tz)) throw invalid(`timezone "${tz}" is not a known IANA timezone`);
         if ((p.schedule === undefined) === (p.run_at === undefined)) throw invalid('give either schedule (a cron expression) or run_at (an ISO time or +20m)');
@@ -127,39 +106,35 @@ export default (): Extension<CronConfig> => {
         running.wake();
         ctx.record('cron_created', { job: job.id, name: job.name, user });
         return describe(job);
-      }, { access: 'any' });
+      });
 
-      ctx.addBridgeMethod('list', (raw, call) => {
-        const p = parseParams(listParams, raw);
-        const user = actingUser(call, p.user);
+      ctx.addBridgeMethod(localName(METHODS.list), { params: listParams, access: 'any' }, (p, call): JobView[] => {
+        const user = call.visibleUser(p.user);
         return jobs.list(user === undefined ? {} : { user }).map((job) => ({ ...describe(job), recent: jobs.runs(job.id, 5) }));
-      }, { access: 'any' });
+      });
 
-      ctx.addBridgeMethod('delete', (raw, call) => {
-        const p = parseParams(idParams, raw);
+      ctx.addBridgeMethod(localName(METHODS.delete), { params: idParams, access: 'any' }, (p, call) => {
         const job = ownJob(call, p.id, p.user);
         jobs.delete(job.id);
         running.wake();
         ctx.record('cron_deleted', { job: job.id });
         return { deleted: job.id };
-      }, { access: 'any' });
+      });
 
       for (const paused of [true, false]) {
-        ctx.addBridgeMethod(paused ? 'pause' : 'resume', (raw, call) => {
-          const p = parseParams(idParams, raw);
+        ctx.addBridgeMethod(localName(paused ? METHODS.pause : METHODS.resume), { params: idParams, access: 'any' }, (p, call) => {
           const job = ownJob(call, p.id, p.user);
           const updated = jobs.setPaused(job.id, paused);
           running.wake();
           return describe(updated);
-        }, { access: 'any' });
+        });
       }
 
-      ctx.addBridgeMethod('run_now', (raw, call) => {
-        const p = parseParams(idParams, raw);
+      ctx.addBridgeMethod(localName(METHODS.runNow), { params: idParams, access: 'any' }, (p, call) => {
         const job = ownJob(call, p.id, p.user);
         const handle = running.runNow(job.id);
         return { run: handle.run.id, status: handle.run.status };
-      }, { access: 'any' });
+      });
 
       ctx.addTools({ server: 'cron', tools });
     },
@@ -208,12 +183,7 @@ function frontendLabels(labels: Readonly<Record<string, string>>): Record<string
   return { ...(frontend ? { frontend } : {}), ...(chat ? { chat } : {}) };
 }
 
-/** Sessions act for their own user; the terminal names one (or sees all). */
-function actingUser(call: BridgeCall, requested: string | undefined): string | undefined {
-  return call.session ? call.session.user : requested;
-}
-
-function describe(job: Job): Record<string, unknown> {
+function describe(job: Job): JobView {
   const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
   return {
     id: job.id,

@@ -1,5 +1,4 @@
-import type { ExtensionContext } from '../../core/extension-host/extension-api.ts';
-import type { SessionSummary } from '../../core/sessions/session-types.ts';
+import { backgroundLabels, type ExtensionContext, type SessionSummary } from 'claude-ext/extension';
 import type { Job, JobStore, RunOutcome } from './job-store.ts';
 
 /**
@@ -10,8 +9,8 @@ import type { Job, JobStore, RunOutcome } from './job-store.ts';
  */
 export async function runJob<C>(ctx: ExtensionContext<C>, store: JobStore, job: Job): Promise<RunOutcome> {
   const session = sessionFor(ctx, store, job);
-  const submitted = ctx.engine.submit({ user: job.user, session: session.id, text: job.prompt });
-  const prompt = await ctx.engine.waitForPrompt(session.id, submitted.prompt.id);
+  const submitted = ctx.sessions.submit({ user: job.user, session: session.id, text: job.prompt });
+  const prompt = await ctx.sessions.waitForPrompt(session.id, submitted.prompt.id);
   const result = prompt.result;
   if (!result) return { status: 'error', sessionId: session.id, promptId: prompt.id, detail: 'the prompt ended without a result' };
   return {
@@ -26,18 +25,18 @@ export async function runJob<C>(ctx: ExtensionContext<C>, store: JobStore, job: 
 
 function sessionFor<C>(ctx: ExtensionContext<C>, store: JobStore, job: Job): SessionSummary {
   if (job.sessionMode === 'reuse' && job.reuseSessionId) {
-    const existing = ctx.engine.getSession(job.reuseSessionId);
+    const existing = ctx.sessions.get(job.reuseSessionId);
     if (existing) return existing;
   }
   const name = uniqueName(ctx, job);
-  const session = ctx.engine.createSession({ user: job.user, name, labels: { ...job.labels, cron_job: job.id }, ephemeral: job.sessionMode === 'new' && !job.keep });
+  const session = ctx.sessions.create({ user: job.user, name, labels: { ...job.labels, ...backgroundLabels(ctx.name), cron_job: job.id }, ephemeral: job.sessionMode === 'new' && !job.keep });
   if (job.sessionMode === 'reuse') store.setReuseSession(job.id, session.id);
   return session;
 }
 
 function uniqueName<C>(ctx: ExtensionContext<C>, job: Job): string {
   const base = `cron ${job.name}`.replace(/[^\p{L}\p{N} ._-]/gu, '-').slice(0, 50);
-  const taken = new Set(ctx.engine.listSessions(job.user).map((s) => s.name));
+  const taken = new Set(ctx.sessions.list(job.user).map((s) => s.name));
   if (!taken.has(base)) return base;
   for (let i = 2; ; i++) if (!taken.has(`${base} ${i}`)) return `${base} ${i}`;
 }

@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { ensurePrivateDir } from '../../core/util/files.ts';
-import { newId } from '../../core/util/ids.ts';
+import { ensurePrivateDir, newId } from 'claude-ext/extension';
 import { DEFAULT_MISFIRE_GRACE_MS, DEFAULT_MISFIRE_POLICY, MISFIRE_POLICIES, type MisfirePolicy } from './misfire.ts';
 import { defaultTimezone, isValidTimezone, nextFireAfter, parseCron } from './schedule.ts';
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../../core/util/log.ts';
+import type { Logger } from 'claude-ext/extension';
 import { MAX_TIMER_MS, type Clock, type TimerHandle } from './clock.ts';
 import { JobNotFoundError, type Job, type JobStore, type Run, type RunOutcome } from './job-store.ts';
 import { isWithinGrace, planMissed, planMissedOneShot } from './misfire.ts';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineTool } from '../../mcp/index.ts';
+import { defineTool } from 'claude-ext/mcp';
+import { METHODS } from './protocol.ts';
 
 const id = z.string().min(1).describe('The job id (from cron_list)');
 
@@ -19,35 +20,35 @@ export const tools = [
       timezone: z.string().optional().describe('IANA timezone, default the configured one'),
     },
     annotations: { destructiveHint: false },
-    handler: (args, ctx) => ctx.bridge.call('cron.create', args, { signal: ctx.signal }),
+    handler: (args, ctx) => ctx.bridge.call(METHODS.create, args, { signal: ctx.signal }),
   }),
   defineTool({
     name: 'cron_list',
     description: "List the user's scheduled jobs with their next run, last run, result and missed fires.",
     input: {},
     annotations: { readOnlyHint: true },
-    handler: (_args, ctx) => ctx.bridge.call('cron.list', {}, { idempotent: true, signal: ctx.signal }),
+    handler: (_args, ctx) => ctx.bridge.call(METHODS.list, {}, { idempotent: true, signal: ctx.signal }),
   }),
   defineTool({
     name: 'cron_delete',
     description: 'Delete a scheduled job.',
     input: { id },
     annotations: { destructiveHint: true, idempotentHint: true },
-    handler: (args, ctx) => ctx.bridge.call('cron.delete', args, { signal: ctx.signal }),
+    handler: (args, ctx) => ctx.bridge.call(METHODS.delete, args, { signal: ctx.signal }),
   }),
   defineTool({
     name: 'cron_pause',
     description: 'Pause a job: it does not fire until resumed (fires while paused are not caught up).',
     input: { id },
     annotations: { destructiveHint: false, idempotentHint: true },
-    handler: (args, ctx) => ctx.bridge.call('cron.pause', args, { idempotent: true, signal: ctx.signal }),
+    handler: (args, ctx) => ctx.bridge.call(METHODS.pause, args, { idempotent: true, signal: ctx.signal }),
   }),
   defineTool({
     name: 'cron_resume',
     description: 'Resume a paused job.',
     input: { id },
     annotations: { destructiveHint: false, idempotentHint: true },
-    handler: (args, ctx) => ctx.bridge.call('cron.resume', args, { idempotent: true, signal: ctx.signal }),
+    handler: (args, ctx) => ctx.bridge.call(METHODS.resume, args, { idempotent: true, signal: ctx.signal }),
   }),
 ];
 

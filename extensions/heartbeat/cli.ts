@@ -1,14 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { CommandContext, ExtensionCommand } from '../../core/extension-host/extension-api.ts';
-
-interface Tick {
-  at: number;
-  outcome: string;
-  valve?: string;
-  reason?: string;
-  costUsd?: number;
-  findings?: number;
-}
+import type { CommandContext, ExtensionCommand } from 'claude-ext/extension';
+import { METHODS, type PauseResult, type StatusView, type TickView as Tick } from './protocol.ts';
 
 const usage = 'heartbeat status|pause [--until T|--minutes N]|resume|trigger|log [N]   the autonomous agent';
 
@@ -27,7 +19,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const print = (value: unknown, human: () => string): void => ctx.out(values.json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
   switch (sub) {
     case 'status': {
-      const status = await ctx.call<{ day: string; runsToday: number; costToday: number; pausedUntil?: number; consecutiveFailures: number; consecutiveNoops: number; notes: string[]; log: Tick[] }>('heartbeat.status');
+      const status = await ctx.call<StatusView>(METHODS.status);
       print(status, () =>
         [
           `today (${status.day}): ${status.runsToday} runs, $${status.costToday.toFixed(4)}`,
@@ -40,21 +32,21 @@ async function run(ctx: CommandContext): Promise<number> {
       return 0;
     }
     case 'pause': {
-      const answer = await ctx.call<{ pausedUntil: string }>('heartbeat.pause', { ...(values.until ? { until: values.until } : {}), ...(values.minutes ? { minutes: Number(values.minutes) } : {}) });
+      const answer = await ctx.call<PauseResult>(METHODS.pause, { ...(values.until ? { until: values.until } : {}), ...(values.minutes ? { minutes: Number(values.minutes) } : {}) });
       print(answer, () => `paused until ${answer.pausedUntil}`);
       return 0;
     }
     case 'resume':
-      await ctx.call('heartbeat.resume');
+      await ctx.call(METHODS.resume);
       print({ resumed: true }, () => 'resumed');
       return 0;
     case 'trigger': {
-      const tick = await ctx.call<Tick>('heartbeat.trigger');
+      const tick = await ctx.call<Tick>(METHODS.trigger);
       print(tick, () => line(tick));
       return tick.outcome === 'error' ? 1 : 0;
     }
     case 'log': {
-      const ticks = await ctx.call<Tick[]>('heartbeat.log', { n: Number(positionals[0] ?? 20) });
+      const ticks = await ctx.call<Tick[]>(METHODS.log, { n: Number(positionals[0] ?? 20) });
       print(ticks, () => ticks.map(line).join('\n') || 'no ticks yet');
       return 0;
     }

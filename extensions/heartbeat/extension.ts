@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import { duration } from '../../core/config/config-values.ts';
-import type { BridgeCall, Extension } from '../../core/extension-host/extension-api.ts';
-import { parseParams } from '../../core/bridge/bridge-params.ts';
-import { RpcError, RpcErrorCode } from '../../core/bridge/rpc-protocol.ts';
+import { RpcError, RpcErrorCode, DEFAULT_USER, duration, type BridgeCall, type Extension } from 'claude-ext/extension';
 import { Heartbeat, type HeartbeatSettings, type PendingSource } from './heartbeat.ts';
 import { HeartbeatStore } from './state-store.ts';
 import { validateValveConfig } from './valves.ts';
+import { instructionsParams, localName, logParams, METHODS, noParams, noteParams, pauseParams, type HeartbeatMethod } from './protocol.ts';
 import { tools } from './tools.ts';
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
@@ -14,7 +12,7 @@ const configSchema = z.strictObject({
   /** How often the gate is checked. */
   interval: duration.default(30 * 60_000),
   /** Whose sessions the heartbeat runs in. */
-  user: z.string().min(1).default('local'),
+  user: z.string().min(1).default(DEFAULT_USER),
   cwd: z.string().min(1).optional(),
   /** Files and directories whose changes open the gate. */
   watch: z.array(z.string().min(1)).default([]),
@@ -68,8 +66,6 @@ function settingsOf(config: HeartbeatConfig, resolvePath: (configured: string) =
   };
 }
 
-const pauseParams = z.object({ until: z.string().optional(), minutes: z.number().positive().optional() });
-
 export default (): Extension<HeartbeatConfig> => {
   let heartbeat: Heartbeat | undefined;
   let restartTimer: (() => void) | undefined;
@@ -101,40 +97,36 @@ export default (): Extension<HeartbeatConfig> => {
       const ownerOnly = (call: BridgeCall): void => {
         if (call.session && call.session.user !== ctx.config.user) throw new RpcError(RpcErrorCode.Unauthorized, 'only the heartbeat\'s own user may use it');
       };
-      const method = (name: string, handler: (params: unknown, call: BridgeCall) => unknown) =>
-        ctx.addBridgeMethod(name, (params, call) => {
+      /** Every method is the admin's and the heartbeat user's sessions' (`heartbeat.user` as configured now). */
+      const method = <P extends z.ZodType>(name: HeartbeatMethod, params: P, handler: (p: z.output<P>) => unknown) =>
+        ctx.addBridgeMethod(localName(name), { params, access: 'any' }, (p, call) => {
           ownerOnly(call);
-          return handler(params, call);
-        }, { access: 'any' });
+          return handler(p);
+        });
 
-      method('status', () => ({ ...beat.status(), log: beat.status().log.slice(-10), intervalMs }));
-      method('note', (raw) => {
-        const text = parseParams(z.object({ text: z.string().min(1).max(500) }), raw).text;
+      method(METHODS.status, noParams, () => ({ ...beat.status(), log: beat.status().log.slice(-10), intervalMs }));
+      method(METHODS.note, noteParams, ({ text }) => {
         beat.note(text);
         return { noted: text };
       });
-      method('instructions_get', () => store.instructions());
-      method('instructions_set', (raw) => {
-        store.setInstructions(parseParams(z.object({ text: z.string().min(1) }), raw).text);
+      method(METHODS.instructionsGet, noParams, () => store.instructions());
+      method(METHODS.instructionsSet, instructionsParams, ({ text }) => {
+        store.setInstructions(text);
         ctx.record('heartbeat_instructions_changed');
         return { saved: true };
       });
-      method('pause', (raw) => {
-        const p = parseParams(pauseParams, raw);
+      method(METHODS.pause, pauseParams, (p) => {
         const until = p.until ? Date.parse(p.until) : Date.now() + (p.minutes ?? 100 * 365 * 24 * 60) * 60_000;
         if (!Number.isFinite(until)) throw new RpcError(RpcErrorCode.InvalidParams, `until: "${p.until}" is not a time`);
         beat.pause(until);
         return { pausedUntil: new Date(until).toISOString() };
       });
-      method('resume', () => {
+      method(METHODS.resume, noParams, () => {
         beat.resume();
         return { resumed: true };
       });
-      method('trigger', () => beat.tick('manual'));
-      method('log', (raw) => {
-        const n = parseParams(z.object({ n: z.number().int().min(1).max(200).default(20) }), raw).n;
-        return beat.status().log.slice(-n);
-      });
+      method(METHODS.trigger, noParams, () => beat.tick('manual'));
+      method(METHODS.log, logParams, ({ n }) => beat.status().log.slice(-n));
       ctx.addTools({ server: 'heartbeat', tools, when: (session) => session.user === ctx.config.user });
       applyConfig = (next) => {
         beat.reconfigure(settingsOf(next, ctx.resolvePath));

@@ -1,7 +1,5 @@
 import path from 'node:path';
-import type { ExtensionContext } from '../../core/extension-host/extension-api.ts';
-import { readJsonFile, writeJsonAtomic } from '../../core/util/files.ts';
-import type { TurnResult } from '../../core/sessions/events.ts';
+import { backgroundLabels, readJsonFile, writeJsonAtomic, type ExtensionContext, type TurnResult } from 'claude-ext/extension';
 import { buildDecisionPrompt, buildRunPrompt, decisionSchema, instructionsExcerpt, parseDecision, validateDecision, type Decision } from './decision.ts';
 import { runGate, type Finding, type Snapshot } from './gate.ts';
 import type { HeartbeatStore } from './state-store.ts';
@@ -111,7 +109,7 @@ export class Heartbeat {
     const snapshotFile = path.join(this.ctx.dataDir, 'snapshot.json');
     const gate = await runGate({
       ...(settings.watch.length > 0 ? { watch: { paths: settings.watch, snapshot: readJsonFile<Snapshot>(snapshotFile) } } : {}),
-      ...(settings.command ? { command: { command: settings.command.command, cwd: settings.cwd ?? this.ctx.engine.defaultCwd, timeoutMs: settings.command.timeoutMs } } : {}),
+      ...(settings.command ? { command: { command: settings.command.command, cwd: settings.cwd ?? this.ctx.sessions.defaultCwd, timeoutMs: settings.command.timeoutMs } } : {}),
       ...(this.sources.size > 0 ? { pending: () => this.pendingFindings() } : {}),
     });
     if (gate.snapshot) writeJsonAtomic(snapshotFile, gate.snapshot);
@@ -161,21 +159,21 @@ export class Heartbeat {
 
   /** A prompt in an ephemeral session of its own; a run that has news is published to the user's frontend. */
   private async oneShot(text: string, settings: HeartbeatSettings, kind: 'decision' | 'run', options: { model?: string; jsonSchema?: Record<string, unknown>; maxTurns?: number }): Promise<TurnResult> {
-    const engine = this.ctx.engine;
-    const session = engine.createSession({
+    const sessions = this.ctx.sessions;
+    const session = sessions.create({
       user: settings.user,
       name: `heartbeat ${kind} ${new Date().toISOString().slice(11, 19).replace(/:/g, '')}`,
       ...(settings.cwd ? { cwd: settings.cwd } : {}),
       ...(kind === 'run' && settings.template ? { template: settings.template } : {}),
-      labels: { ...settings.labels, heartbeat: kind, delivery: 'reports' },
+      labels: { ...settings.labels, ...backgroundLabels(this.ctx.name), heartbeat: kind, delivery: 'reports' },
       ephemeral: true,
     });
-    const submitted = engine.submit({ user: settings.user, session: session.id, text, options });
-    const prompt = await engine.waitForPrompt(session.id, submitted.prompt.id);
+    const submitted = sessions.submit({ user: settings.user, session: session.id, text, options });
+    const prompt = await sessions.waitForPrompt(session.id, submitted.prompt.id);
     const result = prompt.result;
     if (!result) throw new Error(`the ${kind} ended without a result`);
     if (kind === 'run' && result.outcome === 'success' && result.text.trim() && !result.text.includes(NOTHING_TO_REPORT)) {
-      engine.publish(session.id, 'heartbeat', 'report', { text: result.text, summary: `heartbeat: ${result.text.trim().split('\n')[0]?.slice(0, 200) ?? ''}` });
+      this.ctx.publish(session.id, 'report', { text: result.text, summary: `heartbeat: ${result.text.trim().split('\n')[0]?.slice(0, 200) ?? ''}` });
     }
     return result;
   }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensurePrivateDir, writeFileAtomic, writeJsonAtomic } from '../../core/util/files.ts';
+import { ensurePrivateDir, writeFileAtomic, writeJsonAtomic } from 'claude-ext/extension';
 import type { Finding, FindingSource } from './gate.ts';
 import { initialState, rollDay, type HeartbeatState, type TickOutcome, type TickRecord, type ValveName } from './valves.ts';
 

@@ -1,41 +1,41 @@
 import { z } from 'zod';
-import { defineTool, type ToolContext } from '../../mcp/index.ts';
+import { defineTool, type ToolContext } from 'claude-ext/mcp';
+import { METHODS, type HeartbeatMethod } from './protocol.ts';
 
-/** A tool that forwards its arguments to `heartbeat.<method>` on the bridge. */
-const call = (method: string, idempotent: boolean) => (args: object, ctx: ToolContext) =>
-  ctx.bridge.call(`heartbeat.${method}`, args, { idempotent, signal: ctx.signal });
+/** A tool that forwards its arguments to one of the heartbeat's bridge methods. */
+const call = (method: HeartbeatMethod, idempotent: boolean) => (args: object, ctx: ToolContext) => ctx.bridge.call(method, args, { idempotent, signal: ctx.signal });
 
 /** The tools sessions get to look at and steer the heartbeat; served by the daemon. */
 export const tools = [
-  defineTool({ name: 'heartbeat_status', description: 'The heartbeat: runs and cost today, pause, backoff, notes and the last ticks.', input: {}, annotations: { readOnlyHint: true }, handler: call('status', true) }),
+  defineTool({ name: 'heartbeat_status', description: 'The heartbeat: runs and cost today, pause, backoff, notes and the last ticks.', input: {}, annotations: { readOnlyHint: true }, handler: call(METHODS.status, true) }),
   defineTool({
     name: 'heartbeat_note',
     description: 'Leave a note for the next heartbeat run (what you did, what to check next time).',
     input: { text: z.string().min(1).max(500) },
     annotations: { destructiveHint: false },
-    handler: call('note', false),
+    handler: call(METHODS.note, false),
   }),
-  defineTool({ name: 'heartbeat_instructions_get', description: "Read the heartbeat's instructions.", input: {}, annotations: { readOnlyHint: true }, handler: call('instructions_get', true) }),
+  defineTool({ name: 'heartbeat_instructions_get', description: "Read the heartbeat's instructions.", input: {}, annotations: { readOnlyHint: true }, handler: call(METHODS.instructionsGet, true) }),
   defineTool({
     name: 'heartbeat_instructions_set',
     description: "Replace the heartbeat's instructions (markdown) with new text.",
     input: { text: z.string().min(1) },
     annotations: { destructiveHint: true, idempotentHint: true },
-    handler: call('instructions_set', true),
+    handler: call(METHODS.instructionsSet, true),
   }),
   defineTool({
     name: 'heartbeat_pause',
     description: 'Pause the heartbeat until a time (ISO), for some minutes, or until resumed.',
     input: { until: z.string().optional(), minutes: z.number().positive().optional() },
     annotations: { destructiveHint: false, idempotentHint: true },
-    handler: call('pause', true),
+    handler: call(METHODS.pause, true),
   }),
   defineTool({
     name: 'heartbeat_log',
     description: 'The last n heartbeat ticks: gated out, skipped with reason, ran with cost, or the valve that stopped it.',
     input: { n: z.number().int().min(1).max(200).optional() },
     annotations: { readOnlyHint: true },
-    handler: call('log', true),
+    handler: call(METHODS.log, true),
   }),
 ];
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { readJsonFile, writeJsonAtomic } from '../../core/util/files.ts';
+import { readJsonFile, writeJsonAtomic } from 'claude-ext/extension';
 import type { Verbosity } from './config.ts';
 
 interface UserState {

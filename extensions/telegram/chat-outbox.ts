@@ -1,4 +1,4 @@
-import type { Logger } from '../../core/util/log.ts';
+import type { Logger } from 'claude-ext/extension';
 
 /**
  * One queue of Telegram calls per chat: calls for a chat run in order, a slow or failing chat

@@ -1,9 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
-import { InlineKeyboard, type CommandContext, type Context } from 'grammy';
-import type { SessionSummary } from '../../core/sessions/session-types.ts';
+import { Composer, InlineKeyboard, type CommandContext, type Context } from 'grammy';
+import type { SessionSummary } from 'claude-ext/extension';
 import { verbosityLevels, type Verbosity } from './config.ts';
-import type { TelegramRuntime } from './extension.ts';
+import type { TelegramRuntime } from './runtime.ts';
 import { escapeHtml } from './format.ts';
 
 export const TELEGRAM_COMMANDS = [
@@ -34,15 +34,17 @@ interface VaultAccess {
   list(user: string): Array<{ key: string; tags: string[] }>;
 }
 
-export function registerCommands(runtime: TelegramRuntime): void {
-  const { bot, ctx, state } = runtime;
+/** The bot's slash commands and the session-switch buttons. */
+export function commandsComposer(runtime: TelegramRuntime): Composer<Context> {
+  const { ctx, state } = runtime;
+  const bot = new Composer<Context>();
   const userOf = (c: Context): string => `tg:${c.from?.id ?? 0}`;
   const chatOf = (c: Context): string => String(c.chat?.id ?? c.from?.id ?? 0);
   /** Each chat has its own active session: a private chat never answers into a group. */
   const activeKey = (c: Context): string => `${userOf(c)}@${chatOf(c)}`;
   const chatSessions = (c: Context): SessionSummary[] => own(c).filter((s) => s.labels.chat === chatOf(c));
   const reply = (c: Context, html: string, extra: { reply_markup?: InlineKeyboard } = {}) => c.reply(html, { parse_mode: 'HTML', ...extra });
-  const own = (c: Context): SessionSummary[] => ctx.engine.listSessions(userOf(c));
+  const own = (c: Context): SessionSummary[] => ctx.sessions.list(userOf(c));
   const byName = (c: Context, name: string): SessionSummary | undefined => chatSessions(c).find((s) => s.name === name || s.id === name) ?? own(c).find((s) => s.name === name || s.id === name);
   const guarded = (handler: (c: CommandContext<Context>) => Promise<unknown>) => async (c: CommandContext<Context>) => {
     try {
@@ -61,8 +63,8 @@ export function registerCommands(runtime: TelegramRuntime): void {
       const templates = new Set(ctx.listTemplates().map((t) => t.name));
       const template = words[0] && templates.has(words[0]) ? words.shift() : undefined;
       const [name, dir] = words;
-      const cwd = dir ? path.resolve(ctx.engine.defaultCwd, dir.replace(/^~(?=$|\/)/, os.homedir())) : undefined;
-      const session = ctx.engine.createSession({
+      const cwd = dir ? path.resolve(ctx.sessions.defaultCwd, dir.replace(/^~(?=$|\/)/, os.homedir())) : undefined;
+      const session = ctx.sessions.create({
         user: userOf(c),
         ...(name ? { name } : {}),
         ...(cwd ? { cwd } : {}),
@@ -92,7 +94,7 @@ export function registerCommands(runtime: TelegramRuntime): void {
 
   bot.callbackQuery(/^sw:(.+)$/, async (c) => {
     const sessionId = c.match[1] ?? '';
-    const session = ctx.engine.getSession(sessionId);
+    const session = ctx.sessions.get(sessionId);
     if (!session || session.user !== userOf(c)) {
       await c.answerCallbackQuery({ text: 'No such session.' });
       return;
@@ -116,7 +118,7 @@ export function registerCommands(runtime: TelegramRuntime): void {
     guarded(async (c) => {
       const session = c.match.trim() ? byName(c, c.match.trim()) : runtime.activeSession(userOf(c), chatOf(c));
       if (!session) return c.reply('No such session.');
-      const result = await ctx.engine.stop(session.id, { user: userOf(c) });
+      const result = await ctx.sessions.stop(session.id, { user: userOf(c) });
       return c.reply(result.interruptedPromptId ? `⏹ Stopping ${session.name}…` : `Nothing is running in ${session.name}.`);
     }),
   );
@@ -127,7 +129,7 @@ export function registerCommands(runtime: TelegramRuntime): void {
       const name = c.match.trim();
       const session = name ? byName(c, name) : undefined;
       if (!session) return c.reply('Usage: /delete name (see /sessions)');
-      await ctx.engine.deleteSession(session.id);
+      await ctx.sessions.delete(session.id);
       if (state.activeSession(activeKey(c)) === session.id) state.setActiveSession(activeKey(c), undefined);
       return reply(c, `🗑 Deleted <b>${escapeHtml(session.name)}</b>.`);
     }),
@@ -138,7 +140,7 @@ export function registerCommands(runtime: TelegramRuntime): void {
     guarded(async (c) => {
       const name = c.match.trim();
       if (!name) return c.reply('Usage: /rename new-name');
-      const renamed = ctx.engine.renameSession(runtime.activeSession(userOf(c), chatOf(c)).id, name);
+      const renamed = ctx.sessions.rename(runtime.activeSession(userOf(c), chatOf(c)).id, name);
       return reply(c, `✏️ Renamed to <b>${escapeHtml(renamed.name)}</b>.`);
     }),
   );
@@ -146,10 +148,10 @@ export function registerCommands(runtime: TelegramRuntime): void {
   bot.command(
     'status',
     guarded(async (c) => {
-      const counts = ctx.engine.counts();
+      const counts = ctx.sessions.counts();
       const health = await ctx.extensionsHealth();
       const active = state.activeSession(activeKey(c));
-      const session = active ? ctx.engine.getSession(active) : undefined;
+      const session = active ? ctx.sessions.get(active) : undefined;
       const lines = [
         `<b>daemon</b>: ${counts.busy ?? 0} busy, ${counts.idle ?? 0} idle, ${counts.queued ?? 0} queued`,
         `<b>extensions</b>: ${health.map((h) => `${escapeHtml(h.name)} ${h.health.status === 'ok' ? '✅' : `⚠️ ${escapeHtml('reason' in h.health ? h.health.reason : '')}`}`).join(', ') || 'none'}`,
@@ -202,4 +204,5 @@ export function registerCommands(runtime: TelegramRuntime): void {
       return c.reply(dropped > 0 ? `Dropped ${dropped} message${dropped === 1 ? '' : 's'} not sent yet.` : 'Nothing to cancel.');
     }),
   );
+  return bot;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../../core/config/config-values.ts';
+import { duration } from 'claude-ext/extension';
 
 export const verbosityLevels = ['quiet', 'tools', 'all'] as const;
 export type Verbosity = (typeof verbosityLevels)[number];

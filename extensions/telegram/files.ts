@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InputFile, type Context } from 'grammy';
-import { z } from 'zod';
-import { RpcError, RpcErrorCode } from '../../core/bridge/rpc-protocol.ts';
-import type { SessionSummary } from '../../core/sessions/session-types.ts';
-import type { TelegramRuntime } from './extension.ts';
+import { RpcError, RpcErrorCode, type SessionSummary } from 'claude-ext/extension';
+import { localName, METHODS, sendFileParams, type SendFileResult } from './protocol.ts';
+import type { TelegramRuntime } from './runtime.ts';
 import { sendFile } from './tools.ts';
 
 /** Telegram bots may send documents up to 50 MB. */
@@ -33,27 +32,22 @@ export async function saveIncomingFile(runtime: TelegramRuntime, c: Context, ses
   return target;
 }
 
-const sendFileParams = z.object({ path: z.string().min(1), caption: z.string().max(1024).optional() });
-
 /**
  * `telegram.send_file`: a session sends a file from its working directory to its own chat — never
  * to another chat, never a file outside the working directory.
  */
-export function registerFileBridge(runtime: TelegramRuntime): void {
+export function addFileTools(runtime: TelegramRuntime): void {
   const { ctx } = runtime;
   ctx.addTools({ server: 'telegram', tools: [sendFile], when: (session) => session.labels.frontend === 'telegram' });
-  ctx.addBridgeMethod('send_file', async (raw, call) => {
+  ctx.addBridgeMethod(localName(METHODS.sendFile), { params: sendFileParams }, async (params, call): Promise<SendFileResult> => {
     const session = call.session;
-    if (!session) throw new RpcError(RpcErrorCode.Unauthorized, 'telegram.send_file can only be called from a session');
     const chatId = session.labels.chat;
     if (session.labels.frontend !== 'telegram' || !chatId) throw new RpcError(RpcErrorCode.ServerError, 'this session does not belong to a Telegram chat');
-    const parsed = sendFileParams.safeParse(raw ?? {});
-    if (!parsed.success) throw new RpcError(RpcErrorCode.InvalidParams, parsed.error.issues[0]?.message ?? 'invalid params');
-    const file = insideWorkingDir(session.cwd, parsed.data.path);
+    const file = insideWorkingDir(session.cwd, params.path);
     let failure: Error | undefined;
     await runtime.outbox.run(chatId, async () => {
       try {
-        const sent = await runtime.bot.api.sendDocument(chatId, new InputFile(file), parsed.data.caption ? { caption: parsed.data.caption } : {});
+        const sent = await runtime.bot.api.sendDocument(chatId, new InputFile(file), params.caption ? { caption: params.caption } : {});
         runtime.state.rememberMessage(chatId, sent.message_id, session.id);
       } catch (error) {
         failure = error as Error;

@@ -1,5 +1,5 @@
 import { GrammyError, type Api } from 'grammy';
-import type { EngineEvent, TurnResult } from '../../core/sessions/events.ts';
+import type { EngineEvent, TurnResult } from 'claude-ext/extension';
 import type { Verbosity } from './config.ts';
 import { escapeHtml, markdownToTelegramHtml } from './format.ts';
 import { plainTextFallback, splitPlain, splitTelegramHtml } from './split.ts';

@@ -1,7 +1,6 @@
-import { InlineKeyboard } from 'grammy';
-import type { EngineEvent } from '../../core/sessions/events.ts';
-import type { SessionSummary } from '../../core/sessions/session-types.ts';
-import type { TelegramRuntime } from './extension.ts';
+import { Composer, InlineKeyboard, type Context } from 'grammy';
+import type { EngineEvent, SessionSummary } from 'claude-ext/extension';
+import type { TelegramRuntime } from './runtime.ts';
 import { escapeHtml } from './format.ts';
 
 /** The part of the ask_user service this extension uses (found by name; extensions never import each other). */
@@ -32,10 +31,11 @@ export class QuestionPrompts {
   /** Questions that closed before their message was sent. */
   private readonly closedEarly = new Map<string, Readonly<Record<string, unknown>>>();
 
-  constructor(private readonly runtime: Pick<TelegramRuntime, 'ctx' | 'bot' | 'outbox'>) {}
+  /** The buttons of shown questions. */
+  readonly composer = new Composer<Context>();
 
-  register(): void {
-    this.runtime.bot.callbackQuery(/^q:([A-Za-z0-9_-]+):(\d+|other)$/, async (c) => {
+  constructor(private readonly runtime: Pick<TelegramRuntime, 'ctx' | 'bot' | 'outbox'>) {
+    this.composer.callbackQuery(/^q:([A-Za-z0-9_-]+):(\d+|other)$/, async (c) => {
       const [, id = '', choice = ''] = c.match;
       const user = `tg:${c.from.id}`;
       const chatId = String(c.chat?.id ?? c.from.id);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineTool } from '../../mcp/index.ts';
+import { defineTool } from 'claude-ext/mcp';
+import { METHODS, type SendFileResult } from './protocol.ts';
 
 /** Sends a file of the session to its Telegram chat; served by the daemon. */
 export const sendFile = defineTool({
@@ -11,7 +12,7 @@ export const sendFile = defineTool({
   },
   annotations: { destructiveHint: false, openWorldHint: true },
   handler: async ({ path, caption }, ctx) => {
-    const answer = await ctx.bridge.call<{ sent: string }>('telegram.send_file', { path, ...(caption ? { caption } : {}) }, { signal: ctx.signal });
+    const answer = await ctx.bridge.call<SendFileResult>(METHODS.sendFile, { path, ...(caption ? { caption } : {}) }, { signal: ctx.signal });
     return `sent ${answer.sent}`;
   },
 });

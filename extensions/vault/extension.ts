@@ -1,14 +1,11 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { duration, size } from '../../core/config/config-values.ts';
-import type { BridgeCall, Extension } from '../../core/extension-host/extension-api.ts';
-import { valuesRedactor } from '../../core/shaping/redaction.ts';
-import { parseParams } from '../../core/bridge/bridge-params.ts';
-import { RpcError, RpcErrorCode } from '../../core/bridge/rpc-protocol.ts';
+import { duration, RpcError, RpcErrorCode, size, valuesRedactor, type Extension } from 'claude-ext/extension';
 import { validateKey, validateTags, validateValue } from './keys.ts';
 import { PASSPHRASE_ENV, resolvePassphrase } from './passphrase.ts';
 import { runWithSecrets } from './run-command.ts';
 import { VaultStore, type VaultEntry } from './store.ts';
+import { deleteParams, listParams, localName, METHODS, runParams, storeParams, type ListedEntry } from './protocol.ts';
 import { tools } from './tools.ts';
 
 const configSchema = z.strictObject({
@@ -32,13 +29,6 @@ export interface VaultService {
 }
 
 const VAULT_REFERENCE = /^vault:(.+)$/;
-
-const schemas = {
-  store: z.object({ key: z.string(), value: z.string(), tags: z.array(z.string()).optional(), user: z.string().optional() }),
-  list: z.object({ tag: z.string().optional(), user: z.string().optional() }),
-  delete: z.object({ key: z.string(), user: z.string().optional() }),
-  run: z.object({ command: z.string().min(1).max(20_000), env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'variable names are letters, digits and _'), z.string()).default({}) }),
-};
 
 export default (): Extension<VaultConfig> => {
   let store: VaultStore | undefined;
@@ -81,36 +71,21 @@ export default (): Extension<VaultConfig> => {
       ctx.provideService('vault', service);
       ctx.addTools({ server: 'vault', tools, tags: ['credentials'] });
 
-      ctx.addBridgeMethod(
-        'store',
-        (raw, call) => {
-          const p = parseParams(schemas.store, raw);
-          const user = actingUser(call, p.user);
-          service.set(user, p.key, p.value, p.tags);
-          ctx.record('vault_stored', { user, key: p.key });
-          return { stored: p.key };
-        },
-        { access: 'any' },
-      );
-      ctx.addBridgeMethod('list', (raw, call) => {
-        const p = parseParams(schemas.list, raw);
-        return service.list(actingUser(call, p.user), p.tag);
-      }, { access: 'any' });
-      ctx.addBridgeMethod(
-        'delete',
-        (raw, call) => {
-          const p = parseParams(schemas.delete, raw);
-          const user = actingUser(call, p.user);
-          const deleted = service.delete(user, p.key);
-          if (deleted) ctx.record('vault_deleted', { user, key: p.key });
-          return { deleted };
-        },
-        { access: 'any' },
-      );
-      ctx.addBridgeMethod('run', async (raw, call) => {
+      ctx.addBridgeMethod(localName(METHODS.store), { params: storeParams, access: 'any' }, (p, call) => {
+        const user = call.actingUser(p.user);
+        service.set(user, p.key, p.value, p.tags);
+        ctx.record('vault_stored', { user, key: p.key });
+        return { stored: p.key };
+      });
+      ctx.addBridgeMethod(localName(METHODS.list), { params: listParams, access: 'any' }, (p, call): ListedEntry[] => service.list(call.actingUser(p.user), p.tag));
+      ctx.addBridgeMethod(localName(METHODS.delete), { params: deleteParams, access: 'any' }, (p, call) => {
+        const user = call.actingUser(p.user);
+        const deleted = service.delete(user, p.key);
+        if (deleted) ctx.record('vault_deleted', { user, key: p.key });
+        return { deleted };
+      });
+      ctx.addBridgeMethod(localName(METHODS.run), { params: runParams }, async (p, call) => {
         const session = call.session;
-        if (!session) throw new RpcError(RpcErrorCode.Unauthorized, 'vault.run can only be called from a session');
-        const p = parseParams(schemas.run, raw);
         const env: Record<string, string> = {};
         for (const [name, reference] of Object.entries(p.env)) {
           const key = VAULT_REFERENCE.exec(reference)?.[1];
@@ -133,12 +108,6 @@ export default (): Extension<VaultConfig> => {
     },
   };
 };
-
-/** Sessions act for their own user; the terminal (admin) names one, `local` by default. */
-function actingUser(call: BridgeCall, requested: string | undefined): string {
-  if (call.session) return call.session.user;
-  return requested ?? 'local';
-}
 
 /** The value in a vault_store call is a secret before the vault knows it. */
 function maskStoredValue(name: string, input: unknown): unknown {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensurePrivateDir } from '../../core/util/files.ts';
+import { ensurePrivateDir } from 'claude-ext/extension';
 import { createFileExclusive } from './store.ts';
 
 /**

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import nacl from 'tweetnacl';
-import { ensurePrivateDir, writeFileAtomic } from '../../core/util/files.ts';
+import { ensurePrivateDir, writeFileAtomic } from 'claude-ext/extension';
 import { validateKey, validateTags, validateUser, validateValue } from './keys.ts';
 
 /**

@@ -1,13 +1,6 @@
 import { z } from 'zod';
-import { defineTool } from '../../mcp/index.ts';
-
-interface RunResult {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-  truncated: boolean;
-}
+import { defineTool } from 'claude-ext/mcp';
+import { METHODS, type DeleteResult, type RunResult } from './protocol.ts';
 
 const key = z.string().describe('A path such as github/token');
 
@@ -21,7 +14,7 @@ export const tools = [
     // after a restart on disk while they run, and a secret must never be written there.
     annotations: { destructiveHint: true },
     handler: async ({ key: name, value, tags }, ctx) => {
-      await ctx.bridge.call('vault.store', { key: name, value, ...(tags ? { tags } : {}) }, { signal: ctx.signal });
+      await ctx.bridge.call(METHODS.store, { key: name, value, ...(tags ? { tags } : {}) }, { signal: ctx.signal });
       return `stored ${name}`;
     },
   }),
@@ -30,7 +23,7 @@ export const tools = [
     description: 'List the keys (and tags) in the user\'s vault. Values are never shown.',
     input: { tag: z.string().optional().describe('Only keys with this tag') },
     annotations: { readOnlyHint: true },
-    handler: async ({ tag }, ctx) => ctx.bridge.call('vault.list', tag ? { tag } : {}, { idempotent: true, signal: ctx.signal }),
+    handler: async ({ tag }, ctx) => ctx.bridge.call(METHODS.list, tag ? { tag } : {}, { idempotent: true, signal: ctx.signal }),
   }),
   defineTool({
     name: 'vault_delete',
@@ -38,7 +31,7 @@ export const tools = [
     input: { key },
     annotations: { destructiveHint: true, idempotentHint: true },
     handler: async ({ key: name }, ctx) => {
-      const answer = await ctx.bridge.call<{ deleted: boolean }>('vault.delete', { key: name }, { idempotent: true, signal: ctx.signal });
+      const answer = await ctx.bridge.call<DeleteResult>(METHODS.delete, { key: name }, { idempotent: true, signal: ctx.signal });
       return answer.deleted ? `deleted ${name}` : `there was no ${name}`;
     },
   }),
@@ -53,7 +46,7 @@ export const tools = [
     },
     annotations: { destructiveHint: true, openWorldHint: true },
     handler: async ({ command, env }, ctx) => {
-      const result = await ctx.bridge.call<RunResult>('vault.run', { command, env: env ?? {} }, { signal: ctx.signal });
+      const result = await ctx.bridge.call<RunResult>(METHODS.run, { command, env: env ?? {} }, { signal: ctx.signal });
       const parts = [`exit code: ${result.exitCode ?? 'none'}${result.timedOut ? ' (timed out)' : ''}${result.truncated ? ' (output cut)' : ''}`];
       if (result.stdout) parts.push(`stdout:\n${result.stdout}`);
       if (result.stderr) parts.push(`stderr:\n${result.stderr}`);

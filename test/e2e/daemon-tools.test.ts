@@ -24,13 +24,14 @@ const SESSIONS = 20;
 
 const SLOW_EXTENSION = `
 import path from 'node:path';
+import { z } from 'zod';
 import type { Extension } from 'claude-ext/extension';
 
 export default {
   name: 'slowpoke',
   start(ctx) {
     ctx.addMcpServer({ name: 'slowpoke', script: path.join(ctx.extensionDir, 'server.ts'), when: (session) => session.user === 'sam' });
-    ctx.addBridgeMethod('hello', (_params, call) => \`hello from \${call.session?.user}\`);
+    ctx.addBridgeMethod('hello', { params: z.object({}) }, (_params, call) => \`hello from \${call.session?.user}\`);
   },
 } satisfies Extension;
 `;

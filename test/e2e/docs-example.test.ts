@@ -12,7 +12,7 @@ import { createWorld, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons } from '../support/daemon-process.ts';
 
 const DOC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/writing-an-extension.md');
-const EXAMPLE_FILES = ['extension.ts', 'tools.ts', 'store.ts', 'config.yaml'];
+const EXAMPLE_FILES = ['extension.ts', 'protocol.ts', 'tools.ts', 'store.ts', 'config.yaml'];
 
 /** Every `<!-- file: NAME -->` line followed by a fenced code block, by NAME. */
 function exampleBlocks(markdown: string): Map<string, string> {

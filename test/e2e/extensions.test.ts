@@ -30,7 +30,7 @@ export default (): Extension<z.output<typeof schema>> => {
     start(ctx) {
       greeting = ctx.config.greeting;
       ctx.addMcpServer({ name: 'probe', script: path.join(ctx.extensionDir, 'mcp.ts'), tags: ['testing'] });
-      ctx.addBridgeMethod('whoami', (_params, call) => ({ session: call.session?.id, user: call.session?.user, greeting }));
+      ctx.addBridgeMethod('whoami', { params: z.object({}) }, (_params, call) => ({ session: call.session?.id, user: call.session?.user, greeting }));
     },
     reconfigure(config) {
       greeting = config.greeting;
@@ -60,7 +60,7 @@ export default {
   name: 'broken',
   start(ctx: any) {
     ctx.addMcpServer({ name: 'broken', command: 'true' });
-    ctx.addBridgeMethod('leak', () => 'should not exist');
+    ctx.addBridgeMethod('leak', { params: { safeParse: () => ({ success: true, data: {} }) } }, () => 'should not exist');
     ctx.addSystemPrompt('should not be there');
     throw new Error('cannot reach its backend');
   },

@@ -13,6 +13,7 @@ import { silentLogger } from '../../../../core/util/log.ts';
 import { RpcServer } from '../../../../core/bridge/rpc-server.ts';
 import { TemplateRegistry } from '../../../../core/shaping/templates.ts';
 import { TmuxHost } from '../../../../core/sessions/host/tmux-host.ts';
+import { BUILTIN_EXTENSIONS_DIR } from '../../../../core/config/paths.ts';
 
 const roots: string[] = [];
 after(() => {
@@ -41,7 +42,7 @@ export default () => ({
     trace.push('start ${name} ' + ctx.config.level);
     ctx.addMcpServer({ name: '${name}-mcp', command: 'true' });
     ctx.addSystemPrompt('from ${name}');
-    ctx.addBridgeMethod('ping', () => 'pong', { access: 'any' });
+    ctx.addBridgeMethod('ping', { params: z.object({}), access: 'any' }, () => 'pong');
     ctx.onEvent(() => undefined);
     ctx.addSessionCustomizer(() => ({}));
     ctx.addPrePromptHook(() => ({}));
@@ -190,6 +191,32 @@ describe('the extension host', () => {
     assert.deepEqual(report.reconfigured, ['live']);
     assert.deepEqual(trace(), ['reconfigure 2']);
     await host.stopAll();
+  });
+
+  test('ctx.config is the current configuration: after heartbeat.user changes by reload, access follows it', async () => {
+    const builtin = new ExtensionHost(
+      { engine, server, contributions, templates, eventLog: new EventLog({ file: path.join(root, 'events2.jsonl'), maxBytes: 1e6, keep: 1 }), logger: silentLogger, stateDir: path.join(root, 'state'), timers, env: () => ({}), configDir: () => root },
+      BUILTIN_EXTENSIONS_DIR,
+    );
+    const alice = engine.createSession({ user: 'alice' });
+    const bob = engine.createSession({ user: 'bob' });
+    const asSession = (session: { id: string; user: string }) => ({ kind: 'session' as const, sessionId: session.id, user: session.user, extension: 'heartbeat' });
+    const status = (session: { id: string; user: string }) => server.dispatch('heartbeat.status', {}, { principal: asSession(session) });
+    const heartbeatConfig = (user: string) => configWith(path.join(root, 'none'), `enabled: [heartbeat]\nextensions:\n  heartbeat:\n    user: ${user}\n    interval: 1h\n`);
+    try {
+      await builtin.apply(heartbeatConfig('alice').config as Config, { strict: false });
+      assert.ok(await status(alice));
+      await assert.rejects(status(bob), /only the heartbeat's own user/);
+      const report = await builtin.apply(heartbeatConfig('bob').config as Config, { strict: true });
+      assert.deepEqual(report.reconfigured, ['heartbeat']);
+      assert.ok(await status(bob), 'the new user may use it');
+      await assert.rejects(status(alice), /only the heartbeat's own user/, 'the old user no longer may');
+      const served = contributions.findServer('heartbeat');
+      assert.ok(served?.when?.(engine.getSession(bob.id)!), 'the new user\'s sessions get the tools');
+      assert.ok(!served?.when?.(engine.getSession(alice.id)!));
+    } finally {
+      await builtin.stopAll();
+    }
   });
 
   test('a health check that hangs counts as an error', async () => {

@@ -1,0 +1,114 @@
+import type { EngineEvent, SessionSummary } from 'claude-ext/extension';
+import { markdownToTelegramHtml } from './format.ts';
+import { LiveReply } from './live-reply.ts';
+import type { QuestionPrompts } from './question-prompts.ts';
+import type { TelegramRuntime } from './runtime.ts';
+import { splitTelegramHtml } from './split.ts';
+
+/** Streams each session's events to its chat: live message, typing indicator, final answer. */
+export function followSessions(runtime: TelegramRuntime, questions: QuestionPrompts): void {
+  const { ctx, bot, outbox, state } = runtime;
+  const replies = new Map<string, LiveReply>();
+  const refreshTimers = new Map<string, NodeJS.Timeout>();
+  const typing = new Map<string, NodeJS.Timeout>();
+  const busyPrompts = new Map<string, Set<string>>();
+
+  const setTyping = (chatId: string, promptId: string, on: boolean): void => {
+    const set = busyPrompts.get(chatId) ?? new Set<string>();
+    if (on) set.add(promptId);
+    else set.delete(promptId);
+    busyPrompts.set(chatId, set);
+    const timer = typing.get(chatId);
+    if (set.size > 0 && !timer) {
+      const send = (): void => void bot.api.sendChatAction(chatId, 'typing').catch(() => undefined);
+      send();
+      typing.set(chatId, setInterval(send, 4500));
+    } else if (set.size === 0 && timer) {
+      clearInterval(timer);
+      typing.delete(chatId);
+    }
+  };
+  ctx.track({
+    dispose: () => {
+      for (const timer of [...typing.values(), ...refreshTimers.values()]) clearTimeout(timer);
+    },
+  });
+
+  const replyFor = (session: SessionSummary, chatId: string, promptId: string): LiveReply => {
+    let reply = replies.get(promptId);
+    if (!reply) {
+      const replyTo = runtime.replyTo.get(promptId);
+      runtime.replyTo.delete(promptId);
+      reply = new LiveReply({
+        api: bot.api,
+        chatId,
+        verbosity: state.verbosity(session.user, ctx.config.verbosity),
+        editIntervalMs: ctx.config.edit_interval,
+        remember: (messageId) => state.rememberMessage(chatId, messageId, session.id),
+        ...(replyTo ? { replyTo } : {}),
+      });
+      replies.set(promptId, reply);
+    }
+    return reply;
+  };
+
+  const scheduleRefresh = (chatId: string, promptId: string, reply: LiveReply): void => {
+    if (refreshTimers.has(promptId)) return;
+    const wait = Math.max(0, reply.nextEditAt() - Date.now());
+    refreshTimers.set(
+      promptId,
+      setTimeout(() => {
+        refreshTimers.delete(promptId);
+        if (replies.get(promptId) === reply) void outbox.run(chatId, () => reply.refresh());
+      }, wait),
+    );
+  };
+
+  ctx.onEvent((event: EngineEvent) => {
+    const session = ctx.sessions.get(event.sessionId);
+    if (!session || session.labels.frontend !== 'telegram' || !session.labels.chat) return;
+    const chatId = session.labels.chat;
+    if (session.labels.delivery === 'reports') {
+      // Background work (a heartbeat run) speaks only when it has something to report, or a question.
+      if (event.type === 'extension' && event.extension === 'ask_user') {
+        questions.onEvent(session, chatId, event);
+        return;
+      }
+      if (event.type === 'extension' && event.kind === 'report' && typeof event.data.text === 'string') {
+        const html = markdownToTelegramHtml(event.data.text);
+        void outbox.run(chatId, async () => {
+          for (const part of splitTelegramHtml(html)) {
+            const sent = await bot.api.sendMessage(chatId, part, { parse_mode: 'HTML' });
+            state.rememberMessage(chatId, sent.message_id, session.id);
+          }
+        });
+      }
+      return;
+    }
+    if (event.type === 'extension') {
+      questions.onEvent(session, chatId, event);
+      return;
+    }
+    const promptId = event.promptId;
+    if (!promptId) return;
+    switch (event.type) {
+      case 'started':
+        setTyping(chatId, promptId, true);
+        return;
+      case 'result': {
+        setTyping(chatId, promptId, false);
+        const reply = replyFor(session, chatId, promptId);
+        replies.delete(promptId);
+        const timer = refreshTimers.get(promptId);
+        if (timer) clearTimeout(timer);
+        refreshTimers.delete(promptId);
+        void outbox.run(chatId, () => reply.finish(event.result));
+        return;
+      }
+      default: {
+        const reply = replyFor(session, chatId, promptId);
+        if (reply.absorb(event)) scheduleRefresh(chatId, promptId, reply);
+      }
+    }
+  });
+}
