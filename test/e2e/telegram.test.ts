@@ -183,11 +183,11 @@ describe('telegram', () => {
   });
 
   test('messages in quick succession become one prompt; one sent while the session works is queued with its position', async () => {
-    send('@wait 6000\n@reply batched answer');
+    send('@wait 12000\n@reply batched answer');
     send('and this line came right after');
     await waitFor('the batch to reach the session', async () => /came right after/.test((await sessionsOf(`tg:${ALICE.id}`)).find((x) => x.name === 'main')?.lastPrompt ?? ''));
     const main = (await sessionsOf(`tg:${ALICE.id}`)).find((x) => x.name === 'main');
-    assert.match(main?.lastPrompt ?? '', /@wait 6000[\s\S]*came right after/, 'both messages are one prompt');
+    assert.match(main?.lastPrompt ?? '', /@wait 12000[\s\S]*came right after/, 'both messages are one prompt');
     await new Promise((resolve) => setTimeout(resolve, 500));
     send('@reply I waited my turn');
     await waitFor('the queue position', () => botMessages().find((m) => /queued \(position 1\)/.test(m.text)));
