@@ -1,5 +1,5 @@
-import { readStdin, runCli } from './core/cli/commands.ts';
-import { processOutput } from './core/cli/render.ts';
+import { processOutput, readStdin } from './core/cli/process-io.ts';
+import { runCli } from './core/cli/run-cli.ts';
 
 process.exitCode = await runCli({
   argv: process.argv.slice(2),

@@ -5,7 +5,7 @@ import { findClaudeBinary } from '../sessions/claude/claude-binary.ts';
 import { loadConfig } from '../config/config.ts';
 import { daemonPaths } from '../config/paths.ts';
 import { connectAsAdmin } from '../bridge/admin-client.ts';
-import type { CliContext } from './commands.ts';
+import type { CliContext } from './cli-context.ts';
 
 interface Check {
   readonly name: string;

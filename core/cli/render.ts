@@ -1,15 +1,6 @@
 import type { EngineEvent, TurnResult } from '../sessions/events.ts';
 import type { SessionSummary } from '../sessions/session-types.ts';
-
-export interface Output {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-export const processOutput: Output = {
-  out: (text) => void process.stdout.write(text),
-  err: (text) => void process.stderr.write(text),
-};
+import type { Output } from './cli-context.ts';
 
 /**
  * Prints a prompt's events for a person: text as it is written on stdout, one line per tool call and
