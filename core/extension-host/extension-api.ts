@@ -229,7 +229,7 @@ export interface CommandContext {
 /** A CLI command an extension adds: `extensions/<name>/cli.ts` exports `commands`. */
 export interface ExtensionCommand {
   readonly name: string;
-  /** One line for `claude-ext help`. */
+  /** One line for `claude-ext help <extension>`. */
   readonly usage: string;
   run(ctx: CommandContext): Promise<number>;
 }
