@@ -1,3 +1,5 @@
+import { toDisposable, type Disposable } from '../util/disposable.ts';
+
 /**
  * The environment a session's CLI process gets: what Claude Code needs, never the daemon's secrets.
  */
@@ -27,4 +29,27 @@ export function sessionEnvironment(
     else env[name] = value;
   }
   return env;
+}
+
+/** Variables kept out of sessions, with how many registrations asked for each. */
+export class SecretEnvNames {
+  private readonly counts = new Map<string, number>();
+
+  /** Keeps `name` out of every session started from now on, until disposed. */
+  mark(name: string): Disposable {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+    return toDisposable(() => {
+      const left = (this.counts.get(name) ?? 1) - 1;
+      if (left > 0) this.counts.set(name, left);
+      else this.counts.delete(name);
+    });
+  }
+
+  get size(): number {
+    return this.counts.size;
+  }
+
+  names(): Set<string> {
+    return new Set(this.counts.keys());
+  }
 }

@@ -1,17 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SessionFiles, SessionStore } from './session-store.ts';
-import type { PromptRecord, SessionState } from './session-types.ts';
+import type { PromptRecord, SessionState, SessionSummary } from './session-types.ts';
 import { StreamTail } from './claude/stream-tail.ts';
+import type { Turn } from './turn.ts';
 
 type TimerName = 'timeout' | 'grace' | 'idle' | 'ephemeral';
+
+export type StatePatch = Partial<{ -readonly [K in keyof SessionState]: SessionState[K] }>;
 
 /** A session's life in memory: its state, queue, stream reader, file watcher, timers, and a lock. */
 export class SessionRuntime {
   readonly queue: PromptRecord[] = [];
+  readonly files: SessionFiles;
   tail: StreamTail | undefined;
-  turnSawInit = false;
-  interruptAnswered = false;
+  /** The running turn's in-memory part, present while `state.current` is. */
+  turn: Turn | undefined;
   readonly retriedPromptIds = new Set<string>();
   stderrOffsetAtLaunch = 0;
   lastLaunchId = 0;
@@ -23,13 +27,37 @@ export class SessionRuntime {
 
   constructor(
     public state: SessionState,
-    readonly files: SessionFiles,
-  ) {}
+    private readonly store: SessionStore,
+  ) {
+    this.files = store.files(state.id);
+  }
 
   /** Replaces fields of the state and persists it; `undefined` removes a field. */
-  update(store: SessionStore, patch: Partial<{ -readonly [K in keyof SessionState]: SessionState[K] }>): void {
+  update(patch: StatePatch): void {
     this.state = { ...this.state, ...patch, updatedAt: new Date().toISOString() };
-    store.save(this.state);
+    this.store.save(this.state);
+  }
+
+  summary(): SessionSummary {
+    const s = this.state;
+    return {
+      id: s.id,
+      user: s.user,
+      name: s.name,
+      cwd: s.cwd,
+      ...(s.template ? { template: s.template } : {}),
+      labels: s.labels ?? {},
+      conversationId: s.conversationId,
+      status: s.status,
+      ...(s.statusReason ? { statusReason: s.statusReason } : {}),
+      warm: s.process !== undefined,
+      queued: this.queue.length,
+      ...(s.current ? { currentPromptId: s.current.promptId } : {}),
+      ...(s.lastPrompt ? { lastPrompt: s.lastPrompt } : {}),
+      counters: s.counters,
+      createdAt: s.createdAt,
+      lastActiveAt: s.lastActiveAt,
+    };
   }
 
   /** Runs operations on this session one at a time, in order. */

@@ -89,6 +89,12 @@ export class SessionStore {
     return readJsonFile<PromptRecord>(path.join(prompts, `${promptId}.json`)) ?? readJsonFile<PromptRecord>(path.join(prompts, 'done', `${promptId}.json`));
   }
 
+  /** Records that a prompt's result reached the delivery callbacks. */
+  markDelivered(sessionId: string, promptId: string): void {
+    const prompt = this.loadPrompt(sessionId, promptId);
+    if (prompt && !prompt.delivered) this.savePrompt({ ...prompt, delivered: true });
+  }
+
   loadPrompts(sessionId: string, onUnreadable: (file: string, error: Error) => void): PromptRecord[] {
     const dir = this.files(sessionId).prompts;
     let names: string[];

@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import type { Delivery } from './delivery.ts';
+import type { EngineSettings } from './engine-settings.ts';
+import type { EventLog } from './event-log.ts';
+import type { SessionHost } from './host/host.ts';
+import type { Liveness } from './liveness.ts';
+import type { SessionRegistry } from './session-registry.ts';
+import type { SessionRuntime } from './session-runtime.ts';
+import type { SessionStore } from './session-store.ts';
+import { Turn } from './turn.ts';
+import type { TurnRunner } from './turn-runner.ts';
+import type { TurnTracker } from './turn-tracker.ts';
+import { fileSize, readTail } from '../util/files.ts';
+import type { Logger } from '../util/log.ts';
+
+export interface RecoveryOptions {
+  readonly host: SessionHost;
+  readonly store: SessionStore;
+  readonly log: Logger;
+  readonly eventLog: EventLog;
+  readonly settings: () => Pick<EngineSettings, 'interruptGraceMs'>;
+  readonly registry: Pick<SessionRegistry, 'add' | 'all' | 'size'>;
+  readonly delivery: Pick<Delivery, 'hold' | 'releaseHeld'>;
+  readonly tracker: Pick<TurnTracker, 'follow' | 'persistDeliveredOffset'>;
+  readonly liveness: Pick<Liveness, 'processGone' | 'ensurePolling'>;
+  readonly runner: Pick<TurnRunner, 'schedulePump' | 'armTurnTimeout' | 'armGraceKill'>;
+}
+
+/**
+ * Rediscovers every session from the state dir and the host: turns still running are followed from
+ * the delivered offset, results that arrived while the daemon was down are delivered, sessions whose
+ * process died are marked dead, and queued prompts go on.
+ */
+export async function recoverSessions(options: RecoveryOptions): Promise<void> {
+  const { store, host, log, registry, delivery } = options;
+  const states = store.loadAll((id, error) => log.error('unreadable session state; skipped', { session: id, error }));
+  const running = await host.running().catch((error: unknown) => {
+    log.warn('could not list the running sessions; asking for each one', { error: (error as Error).message });
+    return new Set<string>();
+  });
+  for (const state of states) {
+    const rt = registry.add(state);
+    const prompts = store.loadPrompts(state.id, (file, error) => log.error('unreadable prompt; skipped', { file, error }));
+    rt.queue.push(...prompts.filter((p) => p.status === 'queued'));
+    for (const prompt of prompts) {
+      if (prompt.status === 'done' && !prompt.delivered && prompt.result) {
+        delivery.hold({ type: 'result', result: prompt.result, sessionId: state.id, user: state.user, promptId: prompt.id });
+      }
+    }
+    const alive = running.has(state.id) || (state.process !== undefined && (await host.isRunning(state.id)));
+    await rt.serial(async () => recoverSession(options, rt, alive));
+  }
+  for (const rt of registry.all()) options.runner.schedulePump(rt);
+  delivery.releaseHeld();
+  options.liveness.ensurePolling();
+  options.eventLog.record('recovered', { sessions: registry.size, running: running.size });
+}
+
+function recoverSession(options: RecoveryOptions, rt: SessionRuntime, alive: boolean): void {
+  const { store, tracker, runner } = options;
+  const state = rt.state;
+  const exited = fs.existsSync(rt.files.exit);
+  const current = state.current;
+  if (current && fileSize(rt.files.input) <= current.inputOffset) {
+    // The daemon died between choosing the prompt and writing it: it never started.
+    const prompt = store.loadPrompt(state.id, current.promptId);
+    rt.update({ current: undefined, status: 'idle' });
+    if (prompt) rt.queue.unshift({ ...prompt, status: 'queued' });
+  }
+  if (!state.process) {
+    if (rt.state.status === 'busy') rt.update({ status: 'idle' });
+    return;
+  }
+  const delivered = store.readDeliveredOffset(state.id);
+  const from = rt.state.current ? Math.max(delivered, rt.state.current.streamOffset) : Math.max(delivered, fileSize(rt.files.stream));
+  rt.lastLaunchId = state.process.launchId;
+  tracker.follow(rt, from);
+  if (rt.state.current) rt.turn = new Turn({ sawInit: true });
+  rt.tail?.readAvailable();
+  tracker.persistDeliveredOffset(rt);
+  if (!alive || exited) {
+    options.liveness.processGone(rt, exited ? `claude exited with code ${readTail(rt.files.exit, 32).trim()} while the daemon was down` : 'the session process was gone when the daemon started');
+    return;
+  }
+  const turn = rt.state.current;
+  const graceMs = options.settings().interruptGraceMs;
+  if (turn) {
+    runner.armTurnTimeout(rt, Date.now() - Date.parse(turn.startedAt));
+    if (turn.interrupt) runner.armGraceKill(rt, Math.max(0, graceMs - (Date.now() - Date.parse(turn.interrupt.sentAt))));
+  } else if ((rt.state.awaitingControl ?? []).length > 0) {
+    runner.armGraceKill(rt, graceMs);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * An engine starting on the state dir a previous one left, with the previous one's processes on a fake
+ * host: what happened while no engine ran is found on disk and in the stream.
+ */
+import { afterEach, beforeEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SessionState } from '../../../../core/sessions/session-types.ts';
+import { waitFor } from '../../../support/harness.ts';
+import { cli, createFakeWorld, startFakeEngine, type FakeEngine, type FakeWorld } from '../../../support/fake-host.ts';
+
+let world: FakeWorld;
+const engines: FakeEngine[] = [];
+
+beforeEach(() => {
+  world = createFakeWorld();
+});
+
+afterEach(async () => {
+  for (const fx of engines.splice(0)) await fx.engine.close();
+  world.cleanup();
+});
+
+async function start(settings: Parameters<typeof startFakeEngine>[1] = {}): Promise<FakeEngine> {
+  const fx = await startFakeEngine(world, settings);
+  engines.push(fx);
+  return fx;
+}
+
+/** A first engine starts a turn that reaches the model, then goes away leaving the process running. */
+async function turnLeftRunning(): Promise<{ sessionId: string; promptId: string }> {
+  const first = await start();
+  const { session, prompt } = first.engine.submit({ user: 'u', text: 'a long task' });
+  await waitFor('the turn to start', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'started'));
+  world.host.write(session.id, cli.init(), cli.text('working on it'));
+  await waitFor('the first text', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'text'));
+  await first.engine.close();
+  return { sessionId: session.id, promptId: prompt.id };
+}
+
+const sessionFile = (sessionId: string, name: string): string => path.join(world.stateDir, 'sessions', sessionId, name);
+const settle = (ms = 300): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('a turn still running is followed from the delivered offset; its result is delivered exactly once', async () => {
+  const { sessionId, promptId } = await turnLeftRunning();
+  const second = await start();
+  assert.equal(second.engine.getSession(sessionId)?.status, 'busy');
+  world.host.write(sessionId, cli.text('almost there'), cli.result('all done'));
+  const done = await second.finished(sessionId, promptId);
+  assert.equal(done.result?.outcome, 'success');
+  assert.equal(done.result?.text, 'all done');
+  await waitFor('the result delivered', () => second.resultsOf(promptId).length > 0);
+  await settle();
+  assert.equal(second.resultsOf(promptId).length, 1);
+  const texts = second.events.filter((e) => e.type === 'text').map((e) => e.type === 'text' && e.text);
+  assert.deepEqual(texts, ['almost there'], 'what the first engine delivered is not delivered again');
+  assert.equal(second.events.some((e) => e.type === 'init'), false);
+  assert.deepEqual([second.engine.getSession(sessionId)?.status, second.engine.getSession(sessionId)?.warm], ['idle', true]);
+  await second.engine.close();
+
+  const third = await start();
+  await settle();
+  assert.equal(third.resultsOf(promptId).length, 0, 'a later start delivers nothing again');
+});
+
+test('a process that died mid-turn while no engine ran: the turn is reported dead, the session too', async () => {
+  const { sessionId, promptId } = await turnLeftRunning();
+  world.host.vanish(sessionId);
+  const second = await start();
+  const done = await second.finished(sessionId, promptId);
+  assert.equal(done.result?.outcome, 'died');
+  assert.match(done.result?.text ?? '', /gone when the daemon started/);
+  await waitFor('the result delivered', () => second.resultsOf(promptId).length > 0);
+  await settle();
+  assert.equal(second.resultsOf(promptId).length, 1);
+  assert.ok(second.events.some((e) => e.promptId === promptId && e.type === 'error'));
+  const session = second.engine.getSession(sessionId);
+  assert.deepEqual([session?.status, session?.warm], ['dead', false]);
+  assert.match(session?.statusReason ?? '', /gone when the daemon started/);
+  assert.equal(second.engine.latestPromptId(sessionId), promptId);
+});
+
+test('a process that finished its turn and exited while no engine ran: the result is delivered, the session is dead', async () => {
+  const { sessionId, promptId } = await turnLeftRunning();
+  world.host.write(sessionId, cli.result('finished while away'));
+  world.host.exit(sessionId, 0);
+  const second = await start();
+  await waitFor('the result delivered', () => second.resultsOf(promptId).length > 0);
+  const [delivered] = second.resultsOf(promptId);
+  assert.equal(delivered?.result.outcome, 'success');
+  assert.equal(delivered?.result.text, 'finished while away');
+  await settle();
+  assert.equal(second.resultsOf(promptId).length, 1);
+  const session = second.engine.getSession(sessionId);
+  assert.equal(session?.status, 'dead');
+  assert.match(session?.statusReason ?? '', /exited with code 0 while the daemon was down/);
+  assert.equal(second.engine.getPrompt(sessionId, promptId).delivered, true);
+});
+
+test('a prompt chosen but never written when the engine died is queued again and runs', async () => {
+  const { sessionId, promptId } = await turnLeftRunning();
+  // The engine died after recording the turn and before appending the prompt to the input file.
+  const state = JSON.parse(fs.readFileSync(sessionFile(sessionId, 'state.json'), 'utf8')) as SessionState;
+  assert.ok(state.current);
+  fs.truncateSync(sessionFile(sessionId, 'input.jsonl'), state.current.inputOffset);
+  assert.deepEqual(world.host.input(sessionId), []);
+
+  const second = await start();
+  await waitFor('the prompt to start again', () => second.events.some((e) => e.promptId === promptId && e.type === 'started'));
+  assert.deepEqual(world.host.input(sessionId), [{ type: 'user', message: { role: 'user', content: 'a long task' } }]);
+  assert.equal(world.host.launches.length, 1, 'the warm process takes it');
+  assert.equal(second.engine.getPrompt(sessionId, promptId).status, 'running');
+  world.host.write(sessionId, cli.init(), cli.result('done at last'));
+  const done = await second.finished(sessionId, promptId);
+  assert.equal(done.result?.text, 'done at last');
+  await waitFor('the result delivered', () => second.resultsOf(promptId).length > 0);
+  await settle();
+  assert.equal(second.resultsOf(promptId).length, 1);
+});
+
+test('queued prompts survive a restart and run in order', async () => {
+  const first = await start();
+  const running = first.engine.submit({ user: 'q', text: 'one' });
+  const queued = ['two', 'three'].map((text) => first.engine.submit({ user: 'q', session: running.session.id, text }));
+  await waitFor('the first turn to start', () => first.events.some((e) => e.promptId === running.prompt.id && e.type === 'started'));
+  await first.engine.close();
+
+  const second = await start();
+  const sessionId = running.session.id;
+  assert.equal(second.engine.getSession(sessionId)?.queued, 2);
+  for (const [i, submitted] of [running, ...queued].entries()) {
+    await waitFor(`turn ${i + 1} to be written`, () => world.host.input(sessionId).filter((line) => line.type === 'user').length === i + 1);
+    world.host.write(sessionId, cli.init(), cli.result(`answer ${i + 1}`));
+    assert.equal((await second.finished(sessionId, submitted.prompt.id)).result?.text, `answer ${i + 1}`);
+  }
+  const prompts = world.host.input(sessionId).filter((line) => line.type === 'user').map((line) => (line.message as { content: string }).content);
+  assert.deepEqual(prompts, ['one', 'two', 'three']);
+});
+
+test('a stop whose grace period was running when the engine died still ends in a kill', async () => {
+  const first = await start({ interruptGraceMs: 400 });
+  const { session, prompt } = first.engine.submit({ user: 'u', text: 'stubborn' });
+  await waitFor('the turn to start', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'started'));
+  world.host.write(session.id, cli.init());
+  await waitFor('init', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'init'));
+  await first.engine.stop(session.id);
+  await first.engine.close();
+
+  const second = await start({ interruptGraceMs: 400 });
+  const done = await second.finished(session.id, prompt.id);
+  assert.equal(done.result?.outcome, 'stopped');
+  assert.match(done.result?.text ?? '', /was killed/);
+  assert.equal(world.host.terminations.at(-1), session.id);
+  assert.equal(second.engine.getSession(session.id)?.warm, false);
+});
