@@ -8,6 +8,7 @@ import type { SessionRegistry } from './session-registry.ts';
 import type { SessionRuntime } from './session-runtime.ts';
 import type { SessionStore } from './session-store.ts';
 import { Turn } from './turn.ts';
+import { resultOfLostProcess } from './turn-results.ts';
 import type { TurnRunner } from './turn-runner.ts';
 import type { TurnTracker } from './turn-tracker.ts';
 import { fileSize, readTail } from '../util/files.ts';
@@ -21,7 +22,7 @@ export interface RecoveryOptions {
   readonly settings: () => Pick<EngineSettings, 'interruptGraceMs'>;
   readonly registry: Pick<SessionRegistry, 'add' | 'all' | 'size'>;
   readonly delivery: Pick<Delivery, 'hold' | 'releaseHeld'>;
-  readonly tracker: Pick<TurnTracker, 'follow' | 'persistDeliveredOffset'>;
+  readonly tracker: Pick<TurnTracker, 'follow' | 'persistDeliveredOffset' | 'finishTurn'>;
   readonly liveness: Pick<Liveness, 'processGone' | 'ensurePolling'>;
   readonly runner: Pick<TurnRunner, 'schedulePump' | 'armTurnTimeout' | 'armGraceKill'>;
 }
@@ -68,7 +69,16 @@ function recoverSession(options: RecoveryOptions, rt: SessionRuntime, alive: boo
     if (prompt) rt.queue.unshift({ ...prompt, status: 'queued' });
   }
   if (!state.process) {
-    if (rt.state.status === 'busy') rt.update({ status: 'idle' });
+    const orphan = rt.state.current;
+    if (orphan) {
+      // A turn recorded without a process (its process was ended while no engine watched it): it
+      // cannot go on, and the session must not wait for it.
+      const reason = 'the session process was ended before the turn finished';
+      rt.update({ status: 'dead', statusReason: reason });
+      tracker.finishTurn(rt, resultOfLostProcess(orphan.interrupt, reason));
+    } else if (rt.state.status === 'busy') {
+      rt.update({ status: 'idle' });
+    }
     return;
   }
   const delivered = store.readDeliveredOffset(state.id);

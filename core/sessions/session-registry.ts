@@ -119,6 +119,7 @@ export class SessionRegistry {
     await rt.serial(async () => {
       await this.options.endWork(rt);
       this.sessions.delete(rt.state.id);
+      rt.markRemoved();
       this.options.store.remove(rt.state.id);
     });
     this.options.eventLog.record('session_deleted', { session: sessionId });

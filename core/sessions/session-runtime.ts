@@ -24,6 +24,8 @@ export class SessionRuntime {
   private watcher: fs.FSWatcher | undefined;
   private readonly timers = new Map<TimerName, NodeJS.Timeout>();
   private lock: Promise<unknown> = Promise.resolve();
+  /** Set once the session is deleted: work still scheduled for it must leave no trace. */
+  private removed = false;
 
   constructor(
     public state: SessionState,
@@ -35,7 +37,18 @@ export class SessionRuntime {
   /** Replaces fields of the state and persists it; `undefined` removes a field. */
   update(patch: StatePatch): void {
     this.state = { ...this.state, ...patch, updatedAt: new Date().toISOString() };
-    this.store.save(this.state);
+    if (!this.removed) this.store.save(this.state);
+  }
+
+  /** The session was deleted: no more timers, no more writes into its directory. */
+  markRemoved(): void {
+    this.removed = true;
+    this.stopTimers();
+    this.unwatch();
+  }
+
+  get isRemoved(): boolean {
+    return this.removed;
   }
 
   summary(): SessionSummary {
@@ -94,6 +107,7 @@ export class SessionRuntime {
 
   setTimer(name: TimerName, delayMs: number, action: () => void): void {
     this.clearTimer(name);
+    if (this.removed) return;
     const timer = setTimeout(() => {
       this.timers.delete(name);
       action();

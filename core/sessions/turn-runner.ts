@@ -173,7 +173,7 @@ export class TurnRunner {
   /** Starts the next queued prompt if the session is free; one prompt at a time per session. */
   private async pump(rt: SessionRuntime): Promise<void> {
     const { delivery, tracker, store, eventLog } = this.options;
-    if (this.closed || !delivery.isOpen || rt.state.current || (rt.state.awaitingControl ?? []).length > 0) return;
+    if (this.closed || rt.isRemoved || !delivery.isOpen || rt.state.current || (rt.state.awaitingControl ?? []).length > 0) return;
     const next = rt.queue[0];
     if (!next) {
       this.armIdleTimer(rt);

@@ -154,3 +154,19 @@ test('a stop whose grace period was running when the engine died still ends in a
   assert.equal(world.host.terminations.at(-1), session.id);
   assert.equal(second.engine.getSession(session.id)?.warm, false);
 });
+
+test('a turn whose process was ended while no engine watched it (terminateAll) ends as died; the next prompt runs', async () => {
+  const first = await start();
+  const { session, prompt } = first.engine.submit({ user: 'u', text: 'a long task' });
+  await waitFor('the turn to start', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'started'));
+  world.host.write(session.id, cli.init());
+  await first.engine.close();
+  await first.engine.terminateAll();
+  const second = await start();
+  const done = await second.finished(session.id, prompt.id);
+  assert.equal(done.result?.outcome, 'died');
+  const next = second.engine.submit({ user: 'u', session: session.id, text: 'and now?' });
+  await waitFor('the next turn to start', () => second.events.some((e) => e.promptId === next.prompt.id && e.type === 'started'));
+  world.host.write(session.id, cli.init(), cli.result('fine'));
+  assert.equal((await second.finished(session.id, next.prompt.id)).result?.text, 'fine');
+});
