@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ExtensionCommand } from '../extension-host/extension-api.ts';
 import { discoverExtensions } from '../extension-host/extension-loader.ts';
+import { importExtensionModule } from '../extension-host/module-import.ts';
 
 export interface FoundCommand {
   readonly extension: string;
@@ -17,7 +17,7 @@ export async function extensionCommands(dirs: readonly string[]): Promise<Map<st
   for (const candidate of discoverExtensions(dirs).found.values()) {
     const file = CLI_FILES.map((name) => path.join(candidate.dir, name)).find((p) => fs.existsSync(p));
     if (!file) continue;
-    const module = (await import(pathToFileURL(file).href)) as { commands?: unknown };
+    const module = (await importExtensionModule(file)) as { commands?: unknown };
     if (!Array.isArray(module.commands)) continue;
     for (const command of module.commands as ExtensionCommand[]) {
       if (typeof command?.name === 'string' && typeof command.run === 'function' && !found.has(command.name)) {
