@@ -195,3 +195,4 @@ if (!only || only === 'latency') await streamLatency();
 if (!only || only === 'memory') await idleMemory();
 if (!only || only === 'bridge') await bridgeThroughput();
 if (!only || only === 'tools') await extensionToolsBench();
+if (!only || only === 'cli') await (await import('./cli.ts')).cliBench();

@@ -1,4 +1,12 @@
 #!/usr/bin/env node
-import './register-hooks.mjs';
+// The installed command runs the JavaScript that `npm install` builds into dist/.
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-await import('../main.ts');
+const main = new URL('../dist/main.js', import.meta.url);
+if (!fs.existsSync(main)) {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  process.stderr.write(`claude-ext: ${fileURLToPath(main)} is missing: run npm install (or npm run build) in ${root}\n`);
+  process.exit(1);
+}
+await import(main.href);

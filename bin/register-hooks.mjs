@@ -1,7 +1,6 @@
-// Loaded with `node --import` by the daemon and by extensions' MCP servers: TypeScript through tsx,
-// and the project's resolution rules for extensions (see resolve-fallback.mjs).
-import { register } from 'node:module';
-import { register as registerTsx } from 'tsx/esm/api';
+// Loaded with `node --import` by the unit tests, the benchmarks and extensions' TypeScript MCP servers:
+// TypeScript through tsx, and the project's resolution rules for extensions (see resolve-fallback.mjs).
+import { registerResolveFallback, registerTypeScript } from './module-hooks.mjs';
 
-registerTsx();
-register('./resolve-fallback.mjs', import.meta.url);
+await registerTypeScript();
+registerResolveFallback();

@@ -1,9 +1,14 @@
 // Module resolution hooks for extensions that live outside the project (e.g. <state_dir>/extensions):
 // - a bare import (`zod`, `claude-ext/mcp`) they cannot find is resolved from the project, so they use
 //   the daemon's own dependencies without a node_modules of their own;
-// - their TypeScript files are ES modules even without a package.json saying so;
+// - their TypeScript files are ES modules even without a package.json saying so, and so are their
+//   JavaScript files written as ES modules (as Node itself decides, but also when tsx is registered,
+//   which would turn them into CommonJS, whose bare imports no hook sees);
 // - a file an extension imports from its own directory is loaded in the same version as the extension
 //   (`?extv=`), so a reload after any change in that directory runs the new code.
+import fs from 'node:fs';
+import vm from 'node:vm';
+
 const projectRoot = new URL('../package.json', import.meta.url).href;
 
 function isBare(specifier) {
@@ -12,6 +17,20 @@ function isBare(specifier) {
 
 function isOwnTypeScript(url) {
   return url.startsWith('file:') && !url.includes('/node_modules/') && /\.ts(\?|%3F|$)/i.test(url);
+}
+
+function isOwnCommonJs(resolved) {
+  return resolved.format === 'commonjs' && resolved.url.startsWith('file:') && !resolved.url.includes('/node_modules/') && /\.js(\?|%3F|$)/i.test(resolved.url);
+}
+
+/** Node's test for a file no package.json calls a module: does it fail to compile as CommonJS for module syntax? */
+function hasModuleSyntax(url) {
+  try {
+    vm.compileFunction(fs.readFileSync(new URL(url), 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname']);
+    return false;
+  } catch (error) {
+    return /Cannot use import statement|Unexpected token 'export'|Cannot use 'import\.meta'|await is only valid/.test(error?.message ?? '');
+  }
 }
 
 /** tsx marks files it means to load as CommonJS with a query of its own; an ES module needs none. */
@@ -48,5 +67,6 @@ async function resolveModule(specifier, context, nextResolve) {
     resolved = await nextResolve(specifier, { ...context, parentURL: projectRoot });
   }
   if (isOwnTypeScript(resolved.url) && resolved.format !== 'module') return { ...resolved, url: withoutCommonJsMark(resolved.url), format: 'module' };
+  if (isOwnCommonJs(resolved) && hasModuleSyntax(resolved.url)) return { ...resolved, format: 'module' };
   return resolved;
 }

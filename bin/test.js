@@ -2,9 +2,10 @@
 // Runs the unit tests, then the end-to-end tests, with Node's test runner.
 // Usage: node bin/test.js [unit|e2e|FILE...]
 // Unit tests run the TypeScript sources (through tsx); end-to-end tests drive the built daemon and CLI
-// in dist/, which `npm test` builds first.
+// in dist/, which is built first when they are to run.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,8 +26,19 @@ function testsIn(dir) {
 /** End-to-end tests each drive real CLI processes: two at a time fit a two-core machine. */
 const CONCURRENCY = { unit: 4, e2e: 2 };
 
+/** `npm run build`: compiles what changed since the last build into dist/, and nothing when nothing did. */
+function build() {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  return spawnSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' }).status === 0;
+}
+
 const args = process.argv.slice(2);
 const suites = args.length === 0 ? ['unit', 'e2e'] : args;
+const unitOnly = suites.every((suite) => suite === 'unit' || path.resolve(root, suite).startsWith(path.join(root, 'test/unit', path.sep)));
+if (!unitOnly && !build()) {
+  console.error('the build failed: the end-to-end tests need dist/');
+  process.exit(1);
+}
 let failed = false;
 for (const suite of suites) {
   const files = suite === 'unit' || suite === 'e2e' ? testsIn(`test/${suite}`) : [suite];

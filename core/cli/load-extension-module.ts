@@ -1,6 +1,6 @@
-import { pathToFileURL } from 'node:url';
+import { importExtensionModule } from '../extension-host/module-import.ts';
 
-/** Loads an extension's cli module: every such load goes through here. */
-export async function loadExtensionModule(file: string): Promise<unknown> {
-  return import(pathToFileURL(file).href);
+/** Loads an extension's cli module (TypeScript support is registered only when it is `.ts`). */
+export function loadExtensionModule(file: string): Promise<unknown> {
+  return importExtensionModule(file);
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Extension, ExtensionModule } from './extension-api.ts';
+import { importExtensionModule } from './module-import.ts';
 
 /** An extension directory found on disk. */
 export interface ExtensionCandidate {
@@ -57,9 +57,7 @@ function newestChange(dir: string, depth = 0): number {
 export async function importExtension(candidate: ExtensionCandidate): Promise<() => Extension> {
   let module: { default?: unknown };
   try {
-    // The version names the directory too: files the extension imports from it load in the same version.
-    const version = `${candidate.version}.${encodeURIComponent(pathToFileURL(candidate.dir).href)}`;
-    module = (await import(`${pathToFileURL(candidate.entry).href}?extv=${version}`)) as { default?: unknown };
+    module = (await importExtensionModule(candidate.entry, { id: candidate.version, dir: candidate.dir })) as { default?: unknown };
   } catch (error) {
     throw new Error(`cannot load ${candidate.entry}: ${(error as Error).message}`);
   }

@@ -1,21 +1,17 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { PACKAGE_ROOT } from '../config/paths.ts';
 import { BRIDGE_ENV } from '../bridge/bridge-protocol.ts';
 import type { Contributions, SessionServer } from '../extension-host/contributions.ts';
 import type { SessionTokens } from '../bridge/credentials.ts';
 import type { ComposedLaunch, LaunchComposer } from '../sessions/engine.ts';
 import type { McpServerSpec } from '../extension-host/extension-api.ts';
+import { preloadArguments } from '../extension-host/module-import.ts';
 import { writeFileAtomic } from '../util/files.ts';
 import type { Logger } from '../util/log.ts';
 import { deniedTools, type ServerGrant, type ToolGrants } from '../mcp-endpoint/tool-grants.ts';
 import { claudeToolArgs, mergeOverrides, selectMcpServers, systemPromptText, type MergedOverrides, type SessionOverrides } from './session-overrides.ts';
 import type { PromptRecord, SessionSummary } from '../sessions/session-types.ts';
 import type { TemplateRegistry } from './templates.ts';
-
-/** Hooks that let Node run an extension's TypeScript MCP server directly (see bin/register-hooks.mjs). */
-const SCRIPT_HOOKS = pathToFileURL(path.join(PACKAGE_ROOT, 'bin/register-hooks.mjs')).href;
 
 export interface ComposerOptions {
   readonly contributions: Contributions;
@@ -156,7 +152,7 @@ export class SessionComposer implements LaunchComposer {
       ...(this.options.gatewayMode() ? { [BRIDGE_ENV.gateway]: '1' } : {}),
     };
     const command = spec.script ? process.execPath : (spec.command as string);
-    const args = spec.script ? ['--import', SCRIPT_HOOKS, spec.script, ...(spec.args ?? [])] : [...(spec.args ?? [])];
+    const args = spec.script ? [...preloadArguments(spec.script), spec.script, ...(spec.args ?? [])] : [...(spec.args ?? [])];
     return { type: 'stdio', command, args, env: { PATH: process.env.PATH ?? '', ...spec.env, ...bridgeEnv } };
   }
 }
