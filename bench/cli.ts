@@ -39,7 +39,7 @@ export default (): Extension<z.output<typeof schema>> => ({
   name: 'small',
   configSchema: schema,
   start(ctx) {
-    ctx.addBridgeMethod('greet', () => ctx.config.greeting);
+    ctx.addBridgeMethod('greet', { params: z.object({}) }, () => ctx.config.greeting);
   },
 });
 `,
@@ -52,7 +52,7 @@ export default () => ({
   name: 'small',
   configSchema: schema,
   start(ctx) {
-    ctx.addBridgeMethod('greet', () => ctx.config.greeting);
+    ctx.addBridgeMethod('greet', { params: z.object({}) }, () => ctx.config.greeting);
   },
 });
 `,
