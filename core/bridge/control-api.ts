@@ -7,6 +7,7 @@ import type { ExtensionHost } from '../extension-host/extension-host.ts';
 import type { TemplateRegistry } from '../shaping/templates.ts';
 import { InvalidRequestError, PromptNotFoundError, SessionLimitError, SessionNotFoundError } from '../util/errors.ts';
 import type { EngineEvent } from '../sessions/events.ts';
+import { typedErrorData } from './error-answer.ts';
 import { RpcError, RpcErrorCode } from './rpc-protocol.ts';
 import type { RpcCallContext, RpcServer } from './rpc-server.ts';
 import type { NewSessionRequest, PromptRecord } from '../sessions/session-types.ts';
@@ -78,7 +79,7 @@ export function registerControlApi(server: RpcServer, deps: ControlDeps): Dispos
         try {
           return await handler(parsed.data, ctx);
         } catch (error) {
-          throw toRpcError(error);
+          throw toControlError(error);
         }
       }, { access }),
     );
@@ -159,11 +160,11 @@ async function follow(engine: ClaudeEngine, sessionId: string, promptId: string,
   }
 }
 
-function toRpcError(error: unknown): RpcError {
-  if (error instanceof RpcError) return error;
-  if (error instanceof SessionLimitError) return new RpcError(ControlErrorCode.SessionLimit, error.message, { user: error.user, limit: error.limit });
-  if (error instanceof SessionNotFoundError) return new RpcError(ControlErrorCode.SessionNotFound, error.message);
-  if (error instanceof PromptNotFoundError) return new RpcError(ControlErrorCode.PromptNotFound, error.message);
-  if (error instanceof InvalidRequestError) return new RpcError(ControlErrorCode.InvalidRequest, error.message);
-  return new RpcError(RpcErrorCode.ServerError, (error as Error).message ?? String(error));
+/** The engine's errors with the control API's own codes; anything else as it is, for the server to answer. */
+function toControlError(error: unknown): unknown {
+  if (error instanceof SessionLimitError) return new RpcError(ControlErrorCode.SessionLimit, error.message, typedErrorData(error));
+  if (error instanceof SessionNotFoundError) return new RpcError(ControlErrorCode.SessionNotFound, error.message, typedErrorData(error));
+  if (error instanceof PromptNotFoundError) return new RpcError(ControlErrorCode.PromptNotFound, error.message, typedErrorData(error));
+  if (error instanceof InvalidRequestError) return new RpcError(ControlErrorCode.InvalidRequest, error.message, typedErrorData(error));
+  return error;
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { AUTH_METHOD, type MethodAccess, type Principal } from './bridge-protocol.ts';
+import { toErrorObject } from './error-answer.ts';
 import { toDisposable, type Disposable } from '../util/disposable.ts';
 import { LineSplitter } from '../sessions/claude/line-splitter.ts';
 import type { Logger } from '../util/log.ts';
@@ -267,12 +268,6 @@ function checkAccess(method: string, { access, owner }: MethodEntry, principal: 
 
 function isRequest(value: RpcRequest | RpcErrorObject): value is RpcRequest {
   return 'method' in value;
-}
-
-function toErrorObject(error: unknown): RpcErrorObject {
-  if (error instanceof RpcError) return error.toObject();
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: RpcErrorCode.ServerError, message };
 }
 
 /** Whether a live process accepts connections on the socket (a stale file does not). */
