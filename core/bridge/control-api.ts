@@ -70,17 +70,23 @@ export function registerControlApi(server: RpcServer, deps: ControlDeps): Dispos
   const store = new DisposableStore();
   const method = <S extends z.ZodType>(name: string, schema: S, handler: (params: z.output<S>, ctx: RpcCallContext) => unknown, access: MethodAccess = 'admin') => {
     store.add(
-      server.register(name, async (raw, ctx) => {
+      server.register(name, (raw, ctx) => {
         const parsed = schema.safeParse(raw ?? {});
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
           throw new RpcError(RpcErrorCode.InvalidParams, `${name}: ${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`);
         }
+        // Not async: a method that answers at once is answered without a promise.
+        let result: unknown;
         try {
-          return await handler(parsed.data, ctx);
+          result = handler(parsed.data, ctx);
         } catch (error) {
           throw toControlError(error);
         }
+        if (!(result instanceof Promise)) return result;
+        return result.catch((error: unknown) => {
+          throw toControlError(error);
+        });
       }, { access }),
     );
   };
