@@ -3,7 +3,7 @@
  *
  *   npm run bench            all
  *   npm run bench -- latency only the stream-to-callback delay (fast)
- *   npm run bench -- bridge  only the control socket's round trips
+ *   npm run bench -- bridge  only the control socket's round trips, against a minimal echo server
  *   npm run bench -- tools   only what extensions' tools cost a session (f, g, h)
  *
  * Each figure that has a baseline is a ratio against a bare `claude -p` run in the same process, so
@@ -19,6 +19,7 @@ import type { PromptRecord } from '../core/sessions/session-types.ts';
 import { createWorld, waitFor, type TestWorld } from '../test/support/harness.ts';
 import { startEngine } from '../test/support/engine-fixture.ts';
 import { startDaemonProcess, writeConfig } from '../test/support/daemon-process.ts';
+import { bridgeBench } from './bridge.ts';
 import { extensionToolsBench } from './extension-tools.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -157,42 +158,10 @@ async function claudeProcessesRssKiB(world: TestWorld): Promise<number> {
   return total;
 }
 
-/** Round trips over the control socket: one client, then 16 at once, each calling in a loop. */
-async function bridgeThroughput(): Promise<void> {
-  const world = await createWorld('bench-bridge');
-  const config = writeConfig(world);
-  const daemon = await startDaemonProcess(world, ['--config', config]);
-  try {
-    for (const concurrency of [1, 16]) {
-      const clients = await Promise.all(Array.from({ length: concurrency }, () => connectAsAdmin(world.stateDir)));
-      const latencies: number[] = [];
-      const durationMs = 3000;
-      const started = performance.now();
-      await Promise.all(
-        clients.map(async (client) => {
-          while (performance.now() - started < durationMs) {
-            const t0 = performance.now();
-            await client.call('daemon.ping', {});
-            latencies.push(performance.now() - t0);
-          }
-        }),
-      );
-      const elapsed = (performance.now() - started) / 1000;
-      console.log(
-        `(e) bridge, ${String(concurrency).padStart(2)} client${concurrency === 1 ? ' ' : 's'}          ${(latencies.length / elapsed).toFixed(0).padStart(6)} round trips/s   p50 ${percentile(latencies, 50).toFixed(2)} ms   p99 ${percentile(latencies, 99).toFixed(2)} ms`,
-      );
-      for (const client of clients) client.close();
-    }
-  } finally {
-    await daemon.stop();
-    await world.cleanup();
-  }
-}
-
 const only = process.argv[2];
 if (!only || only === 'prompt') await startupAndFollowUp();
 if (!only || only === 'latency') await streamLatency();
 if (!only || only === 'memory') await idleMemory();
-if (!only || only === 'bridge') await bridgeThroughput();
+if (!only || only === 'bridge') await bridgeBench();
 if (!only || only === 'tools') await extensionToolsBench();
 if (!only || only === 'cli') await (await import('./cli.ts')).cliBench();

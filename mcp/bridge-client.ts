@@ -68,6 +68,10 @@ export class BridgeClient {
     return (await this.link()).principal;
   }
 
+  /**
+   * Calls a method of the daemon. A failure the daemon answered rejects as an RpcError: for a typed
+   * error of the method (`cron_job_not_found`) `dataCode` names it and `data` holds its fields.
+   */
   async call<T = unknown>(method: string, params: unknown = {}, options: BridgeCallOptions = {}): Promise<T> {
     const limits = new CallLimits(method, options.signal, options.timeoutMs);
     for (;;) {

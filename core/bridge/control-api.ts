@@ -7,6 +7,7 @@ import type { ExtensionHost } from '../extension-host/extension-host.ts';
 import type { TemplateRegistry } from '../shaping/templates.ts';
 import { InvalidRequestError, PromptNotFoundError, SessionLimitError, SessionNotFoundError } from '../util/errors.ts';
 import type { EngineEvent } from '../sessions/events.ts';
+import { typedErrorData } from './error-answer.ts';
 import { RpcError, RpcErrorCode } from './rpc-protocol.ts';
 import type { RpcCallContext, RpcServer } from './rpc-server.ts';
 import type { NewSessionRequest, PromptRecord } from '../sessions/session-types.ts';
@@ -69,17 +70,23 @@ export function registerControlApi(server: RpcServer, deps: ControlDeps): Dispos
   const store = new DisposableStore();
   const method = <S extends z.ZodType>(name: string, schema: S, handler: (params: z.output<S>, ctx: RpcCallContext) => unknown, access: MethodAccess = 'admin') => {
     store.add(
-      server.register(name, async (raw, ctx) => {
+      server.register(name, (raw, ctx) => {
         const parsed = schema.safeParse(raw ?? {});
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
           throw new RpcError(RpcErrorCode.InvalidParams, `${name}: ${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`);
         }
+        // Not async: a method that answers at once is answered without a promise.
+        let result: unknown;
         try {
-          return await handler(parsed.data, ctx);
+          result = handler(parsed.data, ctx);
         } catch (error) {
-          throw toRpcError(error);
+          throw toControlError(error);
         }
+        if (!(result instanceof Promise)) return result;
+        return result.catch((error: unknown) => {
+          throw toControlError(error);
+        });
       }, { access }),
     );
   };
@@ -159,11 +166,11 @@ async function follow(engine: ClaudeEngine, sessionId: string, promptId: string,
   }
 }
 
-function toRpcError(error: unknown): RpcError {
-  if (error instanceof RpcError) return error;
-  if (error instanceof SessionLimitError) return new RpcError(ControlErrorCode.SessionLimit, error.message, { user: error.user, limit: error.limit });
-  if (error instanceof SessionNotFoundError) return new RpcError(ControlErrorCode.SessionNotFound, error.message);
-  if (error instanceof PromptNotFoundError) return new RpcError(ControlErrorCode.PromptNotFound, error.message);
-  if (error instanceof InvalidRequestError) return new RpcError(ControlErrorCode.InvalidRequest, error.message);
-  return new RpcError(RpcErrorCode.ServerError, (error as Error).message ?? String(error));
+/** The engine's errors with the control API's own codes; anything else as it is, for the server to answer. */
+function toControlError(error: unknown): unknown {
+  if (error instanceof SessionLimitError) return new RpcError(ControlErrorCode.SessionLimit, error.message, typedErrorData(error));
+  if (error instanceof SessionNotFoundError) return new RpcError(ControlErrorCode.SessionNotFound, error.message, typedErrorData(error));
+  if (error instanceof PromptNotFoundError) return new RpcError(ControlErrorCode.PromptNotFound, error.message, typedErrorData(error));
+  if (error instanceof InvalidRequestError) return new RpcError(ControlErrorCode.InvalidRequest, error.message, typedErrorData(error));
+  return error;
 }

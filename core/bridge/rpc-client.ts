@@ -10,11 +10,21 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
-interface Pending {
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: Error) => void;
-  readonly onProgress: ((data: unknown) => void) | undefined;
-  readonly cleanup: () => void;
+/** A call waiting for its answer, and what to undo once it has one. */
+class Pending {
+  timer: NodeJS.Timeout | undefined;
+  abortListener: { readonly signal: AbortSignal; readonly listener: () => void } | undefined;
+
+  constructor(
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: Error) => void,
+    readonly onProgress: ((data: unknown) => void) | undefined,
+  ) {}
+
+  cleanup(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.abortListener?.signal.removeEventListener('abort', this.abortListener.listener);
+  }
 }
 
 /** Largest answer line the client accepts (results may carry whole transcripts). */
@@ -67,23 +77,23 @@ export class RpcClient {
     if (options.signal?.aborted) return Promise.reject(new RpcError(RpcErrorCode.Cancelled, 'cancelled'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => {
-        this.settle(id)?.reject(new RpcError(RpcErrorCode.Cancelled, 'cancelled'));
-        this.notify(CANCEL_METHOD, { id });
-      };
-      const cleanup = (): void => {
-        if (timer) clearTimeout(timer);
-        options.signal?.removeEventListener('abort', onAbort);
-      };
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, onProgress: options.onProgress, cleanup });
+      const pending = new Pending(resolve as (value: unknown) => void, reject, options.onProgress);
+      this.pending.set(id, pending);
       if (options.timeoutMs !== undefined) {
-        timer = setTimeout(() => {
+        pending.timer = setTimeout(() => {
           this.settle(id)?.reject(new RpcConnectionError(`${method}: no answer within ${options.timeoutMs} ms`));
           this.notify(CANCEL_METHOD, { id });
         }, options.timeoutMs);
       }
-      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const signal = options.signal;
+      if (signal) {
+        const listener = (): void => {
+          this.settle(id)?.reject(new RpcError(RpcErrorCode.Cancelled, 'cancelled'));
+          this.notify(CANCEL_METHOD, { id });
+        };
+        pending.abortListener = { signal, listener };
+        signal.addEventListener('abort', listener, { once: true });
+      }
       this.write({ jsonrpc: '2.0', id, method, params });
     });
   }

@@ -22,6 +22,14 @@ export interface RpcErrorObject {
   readonly data?: unknown;
 }
 
+export type TypedErrorField = string | number | boolean | null | ReadonlyArray<string | number | boolean | null>;
+
+/**
+ * The `data` of an error answer for a typed error a handler threw: its string code (`cron_duplicate_job`)
+ * and its public fields (`{"user": "alice", "jobName": "daily"}`).
+ */
+export type TypedErrorData = { readonly code: string } & { readonly [field: string]: TypedErrorField };
+
 export interface RpcRequest {
   readonly jsonrpc: '2.0';
   readonly id?: RpcId | null;
@@ -49,6 +57,12 @@ export class RpcError extends Error {
   ) {
     super(message);
     this.name = 'RpcError';
+  }
+
+  /** The typed error's code when the failure was one (`data.code`), so callers need not read the message. */
+  get dataCode(): string | undefined {
+    const code: unknown = typeof this.data === 'object' && this.data !== null ? (this.data as { code?: unknown }).code : undefined;
+    return typeof code === 'string' ? code : undefined;
   }
 
   toObject(): RpcErrorObject {

@@ -1,22 +1,10 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { AUTH_METHOD, type MethodAccess, type Principal } from './bridge-protocol.ts';
+import { SocketConnection, type ConnectionHost } from './rpc-connection.ts';
 import { toDisposable, type Disposable } from '../util/disposable.ts';
-import { LineSplitter } from '../sessions/claude/line-splitter.ts';
 import type { Logger } from '../util/log.ts';
-import {
-  CANCEL_METHOD,
-  DEFAULT_MAX_LINE_BYTES,
-  PROGRESS_METHOD,
-  RpcError,
-  RpcErrorCode,
-  salvageId,
-  validateRequest,
-  type RpcErrorObject,
-  type RpcId,
-  type RpcRequest,
-  type RpcResponse,
-} from './rpc-protocol.ts';
+import { CANCEL_METHOD, DEFAULT_MAX_LINE_BYTES, PROGRESS_METHOD, RpcError, RpcErrorCode } from './rpc-protocol.ts';
 
 /** Longest Unix socket path the kernel accepts (sun_path minus its terminator). */
 const MAX_SOCKET_PATH_BYTES = 107;
@@ -71,8 +59,16 @@ export class RpcServer {
   private readonly sockets = new Set<net.Socket>();
   private server: net.Server | undefined;
   private nextConnectionId = 1;
+  private readonly connectionHost: ConnectionHost;
 
-  constructor(private readonly options: RpcServerOptions) {}
+  constructor(private readonly options: RpcServerOptions) {
+    this.connectionHost = {
+      logger: options.logger,
+      maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      authenticate: options.authenticate ?? (() => ({ kind: 'admin' })),
+      invoke: (method, params, ctx) => this.invoke(method, params, ctx),
+    };
+  }
 
   /** Adds a method (admin-only unless `access` says otherwise); disposing the result removes it. */
   register(method: string, handler: RpcHandler, options: MethodOptions = {}): Disposable {
@@ -99,10 +95,7 @@ export class RpcServer {
     params: unknown,
     options: { connection?: RpcConnection; principal?: Principal; signal?: AbortSignal; onProgress?: (data: unknown) => void } = {},
   ): Promise<unknown> {
-    const entry = this.methods.get(method);
-    if (!entry) throw new RpcError(RpcErrorCode.MethodNotFound, `method not found: ${method}`);
     const connection = options.connection ?? { id: 0, principal: options.principal ?? { kind: 'admin' } };
-    checkAccess(method, entry, connection.principal);
     const ctx: RpcCallContext = {
       method,
       connection,
@@ -110,7 +103,7 @@ export class RpcServer {
       signal: options.signal ?? new AbortController().signal,
       progress: (data) => options.onProgress?.(data),
     };
-    return await entry.handler(params, ctx);
+    return await this.invoke(method, params, ctx);
   }
 
   async listen(): Promise<void> {
@@ -146,112 +139,19 @@ export class RpcServer {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /** Looks the method up, checks the caller may call it and calls it: its result, or a promise of it. */
+  private invoke(method: string, params: unknown, ctx: RpcCallContext): unknown {
+    const entry = this.methods.get(method);
+    if (!entry) throw new RpcError(RpcErrorCode.MethodNotFound, `method not found: ${method}`);
+    checkAccess(method, entry, ctx.principal);
+    return entry.handler(params, ctx);
+  }
+
   private accept(socket: net.Socket): void {
     this.sockets.add(socket);
-    const connection: RpcConnection = { id: this.nextConnectionId++, principal: this.options.authenticate ? undefined : { kind: 'admin' } };
-    const inflight = new Map<RpcId, AbortController>();
-    const send = (message: RpcResponse | { jsonrpc: '2.0'; method: string; params: unknown }): void => {
-      if (socket.destroyed || !socket.writable) return;
-      let line: string;
-      try {
-        line = JSON.stringify(message);
-      } catch (error) {
-        const id = 'id' in message ? message.id : null;
-        line = JSON.stringify({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.InternalError, message: `the answer cannot be encoded: ${(error as Error).message}` } });
-      }
-      socket.write(`${line}\n`);
-    };
-    const splitter = new LineSplitter(
-      this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-      (line) => this.handleLine(line, connection, inflight, send, socket),
-      () => {
-        this.options.logger.warn('dropped an oversized request', { connection: connection.id });
-        send({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.InvalidRequest, message: `request line exceeds ${this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES} bytes` } });
-      },
-    );
-    socket.on('data', (chunk: Buffer) => splitter.push(chunk));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      for (const controller of inflight.values()) controller.abort(new RpcError(RpcErrorCode.Cancelled, 'the client disconnected'));
-      inflight.clear();
-    });
-  }
-
-  private handleLine(
-    line: string,
-    connection: RpcConnection,
-    inflight: Map<RpcId, AbortController>,
-    send: (message: RpcResponse | { jsonrpc: '2.0'; method: string; params: unknown }) => void,
-    socket: net.Socket,
-  ): void {
-    let decoded: unknown;
-    try {
-      decoded = JSON.parse(line);
-    } catch (error) {
-      send({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.ParseError, message: `parse error: ${(error as Error).message}` } });
-      return;
-    }
-    const request = validateRequest(decoded);
-    if (!isRequest(request)) {
-      send({ jsonrpc: '2.0', id: salvageId(decoded), error: request });
-      return;
-    }
-    if (request.method === AUTH_METHOD) {
-      this.authenticateConnection(request, connection, send, socket);
-      return;
-    }
-    if (request.method === CANCEL_METHOD) {
-      const target = (request.params as { id?: RpcId } | undefined)?.id;
-      if (target !== undefined) inflight.get(target)?.abort(new RpcError(RpcErrorCode.Cancelled, 'cancelled by the client'));
-      return;
-    }
-    const id = request.id;
-    const wantsAnswer = id !== undefined && id !== null;
-    if (wantsAnswer && inflight.has(id)) {
-      send({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.InvalidRequest, message: `a request with id ${JSON.stringify(id)} is already running` } });
-      return;
-    }
-    const controller = new AbortController();
-    if (wantsAnswer) inflight.set(id, controller);
-    void this.dispatch(request.method, request.params, {
-      connection,
-      signal: controller.signal,
-      onProgress: (data) => {
-        if (wantsAnswer && !controller.signal.aborted) send({ jsonrpc: '2.0', method: PROGRESS_METHOD, params: { id, data } });
-      },
-    }).then(
-      (result) => {
-        if (wantsAnswer) send({ jsonrpc: '2.0', id, result: result === undefined ? null : result });
-      },
-      (error: unknown) => {
-        const object = toErrorObject(error);
-        if (object.code === RpcErrorCode.ServerError || object.code === RpcErrorCode.InternalError) {
-          this.options.logger.warn(`${request.method} failed`, { error: object.message });
-        }
-        if (wantsAnswer) send({ jsonrpc: '2.0', id, error: object });
-      },
-    ).finally(() => {
-      if (wantsAnswer && inflight.get(id) === controller) inflight.delete(id);
-    });
-  }
-
-  private authenticateConnection(request: RpcRequest, connection: RpcConnection, send: (message: RpcResponse) => void, socket: net.Socket): void {
-    const id = request.id ?? null;
-    const token = (request.params as { token?: unknown } | undefined)?.token;
-    const answer = typeof token === 'string' && token.length > 0 ? (this.options.authenticate ? this.options.authenticate(token) : { kind: 'admin' as const }) : undefined;
-    if (answer === 'not-ready') {
-      socket.destroy();
-      return;
-    }
-    const principal = answer;
-    if (!principal) {
-      this.options.logger.warn('refused a bridge credential', { connection: connection.id });
-      send({ jsonrpc: '2.0', id, error: { code: RpcErrorCode.Unauthorized, message: 'the credential is not valid (is the session deleted?)' } });
-      return;
-    }
-    connection.principal = principal;
-    send({ jsonrpc: '2.0', id, result: principal });
+    socket.once('close', () => this.sockets.delete(socket));
+    const principal = this.options.authenticate ? undefined : ({ kind: 'admin' } as const);
+    new SocketConnection(this.nextConnectionId++, socket, this.connectionHost, principal);
   }
 }
 
@@ -263,16 +163,6 @@ function checkAccess(method: string, { access, owner }: MethodEntry, principal: 
   if (principal.kind === 'session' && owner !== undefined && principal.extension !== owner) {
     throw new RpcError(RpcErrorCode.Unauthorized, `${method} belongs to the extension ${owner}; a credential of ${principal.extension} cannot call it`);
   }
-}
-
-function isRequest(value: RpcRequest | RpcErrorObject): value is RpcRequest {
-  return 'method' in value;
-}
-
-function toErrorObject(error: unknown): RpcErrorObject {
-  if (error instanceof RpcError) return error.toObject();
-  const message = error instanceof Error ? error.message : String(error);
-  return { code: RpcErrorCode.ServerError, message };
 }
 
 /** Whether a live process accepts connections on the socket (a stale file does not). */

@@ -1,4 +1,10 @@
-/** Errors a caller can act on: each says what went wrong, with what, and what to do. */
+/**
+ * Errors a caller can act on: each says what went wrong, with what, and what to do.
+ *
+ * They are typed errors: an Error whose `code` is a snake_case string naming the failure, whose own
+ * fields say with what. A typed error a bridge method throws reaches the caller with its code and
+ * fields (`error.data` of the JSON-RPC answer), so those fields are public: never put a secret in one.
+ */
 
 export class SessionLimitError extends Error {
   readonly code = 'session_limit';
@@ -39,4 +45,18 @@ export class InvalidRequestError extends Error {
     super(message);
     this.name = 'InvalidRequestError';
   }
+}
+
+/** An error that follows the convention above. */
+export interface TypedError extends Error {
+  readonly code: string;
+}
+
+/** snake_case, which also sets these codes apart from Node's own (`ENOENT`, `ERR_INVALID_ARG_TYPE`). */
+const TYPED_ERROR_CODE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
+
+export function isTypedError(error: unknown): error is TypedError {
+  if (!(error instanceof Error)) return false;
+  const code: unknown = (error as { code?: unknown }).code;
+  return typeof code === 'string' && TYPED_ERROR_CODE.test(code);
 }

@@ -14,6 +14,15 @@ const TOKEN = 'session-token';
 const PRINCIPAL: Principal = { kind: 'session', sessionId: 's-1', user: 'alice', extension: 'probe' };
 const FAST_RECONNECT = { initialDelayMs: 20, maxDelayMs: 100, giveUpAfterMs: 5000 };
 
+/** A typed error as extensions throw them: a snake_case code and public fields. */
+class DuplicateNoteError extends Error {
+  readonly code = 'duplicate_note';
+  constructor(readonly title: string) {
+    super(`a note titled "${title}" exists already`);
+    this.name = 'DuplicateNoteError';
+  }
+}
+
 /** What the daemon stand-in saw: each authentication attempt and each run of `read` and `write`. */
 interface DaemonLog {
   auths: number;
@@ -70,6 +79,16 @@ describe('BridgeClient', () => {
       },
       { access: 'session' },
     );
+    server.register(
+      'notes.add',
+      (params) => {
+        const title = (params as { title: string }).title;
+        if (title === 'taken') throw new DuplicateNoteError(title);
+        if (title === '') throw new Error('the title is empty');
+        return { added: title };
+      },
+      { access: 'session' },
+    );
     await server.listen();
     servers.push(server);
     return server;
@@ -101,6 +120,23 @@ describe('BridgeClient', () => {
     assert.deepEqual(await bridge.call('whoami'), PRINCIPAL);
     assert.deepEqual(await bridge.call('read', { key: 'a' }), { read: { key: 'a' } });
     assert.equal(record.auths, 1);
+  });
+
+  test("a daemon's typed error arrives with its code and fields, and is not retried", async () => {
+    await startDaemon();
+    const bridge = client();
+    const failure = await bridge.call('notes.add', { title: 'taken' }, { idempotent: true }).then(
+      () => assert.fail('the call did not fail'),
+      (error: unknown) => error,
+    );
+    assert.ok(failure instanceof RpcError);
+    assert.equal(failure.code, RpcErrorCode.ServerError);
+    assert.equal(failure.dataCode, 'duplicate_note');
+    assert.deepEqual(failure.data, { code: 'duplicate_note', title: 'taken' });
+    assert.equal(failure.message, 'a note titled "taken" exists already');
+    await assert.rejects(bridge.call('notes.add', { title: '' }), (error: unknown) => error instanceof RpcError && error.dataCode === undefined && error.message === 'the title is empty');
+    assert.deepEqual(await bridge.call('notes.add', { title: 'free' }), { added: 'free' });
+    assert.equal(record.auths, 1, 'an answered failure keeps the connection');
   });
 
   test('a refused token fails every call with the daemon message, without trying again', async () => {
