@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { LineSplitter } from '../sessions/claude/line-splitter.ts';
+import { LineSplitter } from '../util/line-splitter.ts';
 import { CANCEL_METHOD, PROGRESS_METHOD, RpcConnectionError, RpcError, RpcErrorCode, type RpcErrorObject, type RpcId } from './rpc-protocol.ts';
 
 export interface CallOptions {

@@ -3,7 +3,7 @@ import { AUTH_METHOD, type Principal } from './bridge-protocol.ts';
 import { CallCancellation } from './call-cancellation.ts';
 import { toErrorObject } from './error-answer.ts';
 import { LineWriter } from './line-writer.ts';
-import { LineSplitter } from '../sessions/claude/line-splitter.ts';
+import { LineSplitter } from '../util/line-splitter.ts';
 import type { Logger } from '../util/log.ts';
 import {
   CANCEL_METHOD,
@@ -17,7 +17,7 @@ import {
   type RpcRequest,
   type RpcResponse,
 } from './rpc-protocol.ts';
-import type { RpcCallContext, RpcConnection } from './rpc-server.ts';
+import type { RpcCallContext, RpcConnection } from './rpc-call.ts';
 
 /** What a socket connection needs from the server that accepted it. */
 export interface ConnectionHost {

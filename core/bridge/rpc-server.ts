@@ -9,24 +9,8 @@ import { CANCEL_METHOD, DEFAULT_MAX_LINE_BYTES, PROGRESS_METHOD, RpcError, RpcEr
 /** Longest Unix socket path the kernel accepts (sun_path minus its terminator). */
 const MAX_SOCKET_PATH_BYTES = 107;
 
-/** One client connection and who it authenticated as. */
-export interface RpcConnection {
-  readonly id: number;
-  principal: Principal | undefined;
-}
-
-export interface RpcCallContext {
-  readonly method: string;
-  readonly connection: RpcConnection;
-  /** Who is calling; set for every method but `public` ones. */
-  readonly principal: Principal | undefined;
-  /** Aborted when the caller cancels or disconnects. */
-  readonly signal: AbortSignal;
-  /** Streams a progress notification for this request before its response. */
-  progress(data: unknown): void;
-}
-
-export type RpcHandler = (params: unknown, ctx: RpcCallContext) => unknown;
+export type { RpcCallContext, RpcConnection, RpcHandler } from './rpc-call.ts';
+import type { RpcCallContext, RpcConnection, RpcHandler } from './rpc-call.ts';
 
 export interface RpcServerOptions {
   readonly socketPath: string;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { RpcError, RpcErrorCode, duration, DEFAULT_USER, type BridgeCall, type Extension } from 'claude-ext/extension';
 import { systemClock } from './clock.ts';
-import { JobStore, type ConfigJobInput, type Job } from './job-store.ts';
+import { JobNotFoundError, JobStore, type ConfigJobInput, type Job } from './job-store.ts';
 import { runJob } from './job-runner.ts';
 import { MISFIRE_POLICIES } from './misfire.ts';
 import { createParams, idParams, jobName, labels, listParams, localName, METHODS, type JobView } from './protocol.ts';
@@ -71,7 +71,7 @@ export default (): Extension<CronConfig> => {
       const ownJob = (call: BridgeCall, id: string, requestedUser?: string): Job => {
         const job = jobs.get(id);
         const user = call.visibleUser(requestedUser);
-        if (!job || (user !== undefined && job.user !== user)) throw new RpcError(RpcErrorCode.ServerError, `no cron job ${id}${user !== undefined ? ` of ${user}` : ''}`);
+        if (!job || (user !== undefined && job.user !== user)) throw new JobNotFoundError(id);
         return job;
       };
 

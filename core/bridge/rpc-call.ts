@@ -1,0 +1,20 @@
+import type { Principal } from './bridge-protocol.ts';
+
+/** One client connection and who it authenticated as. */
+export interface RpcConnection {
+  readonly id: number;
+  principal: Principal | undefined;
+}
+
+export interface RpcCallContext {
+  readonly method: string;
+  readonly connection: RpcConnection;
+  /** Who is calling; set for every method but `public` ones. */
+  readonly principal: Principal | undefined;
+  /** Aborted when the caller cancels or disconnects. */
+  readonly signal: AbortSignal;
+  /** Streams a progress notification for this request before its response. */
+  progress(data: unknown): void;
+}
+
+export type RpcHandler = (params: unknown, ctx: RpcCallContext) => unknown;
