@@ -81,7 +81,14 @@ describe('what a CLI command loads', () => {
       assert.deepEqual(loaded(run, daemonOnly), []);
     });
 
-    if (args.includes('--config')) continue;
+    if (args.includes('--config')) {
+      test(`${label} reads the file without loading the config schema`, () => {
+        const run = runs.get(label) as Run;
+        assert.ok(loaded(run, (module) => module === 'yaml').length > 0, 'the file was read');
+        assert.deepEqual(loaded(run, (module) => ['zod', 'execa', 'core/daemon.ts'].includes(module)), []);
+      });
+      continue;
+    }
     test(`${label} loads neither the config schema, execa nor the daemon when no config file applies`, () => {
       const run = runs.get(label) as Run;
       assert.deepEqual(loaded(run, (module) => ['zod', 'yaml', 'execa', 'core/daemon.ts'].includes(module)), []);

@@ -51,4 +51,27 @@ describe('where the CLI looks for the daemon', () => {
     assert.deepEqual(await daemonPlaces(context(cwd, env), 'other.yaml'), fromConfig(cwd, env, 'other.yaml'));
     assert.equal((await daemonPlaces(context(cwd, env), 'other.yaml')).stateDir, '/srv/state');
   });
+
+  test('with a config file, the same places as the configuration loader decides, without loading the schema', async () => {
+    const cwd = tempDir();
+    fs.writeFileSync(path.join(cwd, '.env'), 'FROM_DOTENV=/srv/dotenv\n');
+    const files: Record<string, string> = {
+      'plain.yaml': 'state_dir: ./here\nextensions_dirs: [./mine, ~/theirs]\n',
+      'vars.yaml': 'state_dir: ${STATE:-~/fallback}\nextensions_dirs:\n  - ${FROM_DOTENV}/ext\n',
+      'nulls.yaml': 'state_dir:\nextensions_dirs: ~\nengine:\n  model: x\n',
+      'quoted.yaml': "state_dir: '/srv/with # hash'\nsessions: { max_per_user: 3 }\n",
+      'empty.yaml': '',
+    };
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(cwd, name), text);
+    const envs: NodeJS.ProcessEnv[] = [{ HOME: '/home/tester' }, { HOME: '/home/tester', STATE: '/srv/from-env' }, { HOME: '/home/tester', CLAUDE_EXT_STATE_DIR: '/srv/override' }];
+    for (const name of Object.keys(files)) {
+      for (const env of envs) assert.deepEqual(await daemonPlaces(context(cwd, env), name), fromConfig(cwd, env, name), `${name} ${JSON.stringify(env)}`);
+    }
+  });
+
+  test('an invalid state_dir or extensions_dirs gets the configuration loader\'s error, naming the line', async () => {
+    const cwd = tempDir();
+    fs.writeFileSync(path.join(cwd, 'bad.yaml'), 'sessions:\n  max_per_user: 2\nextensions_dirs: 7\n');
+    await assert.rejects(daemonPlaces(context(cwd, { HOME: '/home/tester' }), 'bad.yaml'), /bad\.yaml:3: extensions_dirs: /);
+  });
 });
