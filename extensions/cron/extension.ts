@@ -71,7 +71,7 @@ export default (): Extension<CronConfig> => {
       const ownJob = (call: BridgeCall, id: string, requestedUser?: string): Job => {
         const job = jobs.get(id);
         const user = call.visibleUser(requestedUser);
-        if (!job || (user !== undefined && job.user !== user)) throw new JobNotFoundError(id);
+        if (!job || (user !== undefined && job.user !== user)) throw new JobNotFoundError(id, user);
         return job;
       };
 

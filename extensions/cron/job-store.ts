@@ -151,8 +151,12 @@ export class DuplicateJobError extends Error {
 
 export class JobNotFoundError extends Error {
   readonly code = 'cron_job_not_found';
-  constructor(readonly jobId: string) {
-    super(`no cron job "${jobId}"`);
+  constructor(
+    readonly jobId: string,
+    /** Whose jobs were searched, when not everyone's. */
+    readonly user?: string,
+  ) {
+    super(`no cron job "${jobId}"${user !== undefined ? ` of ${user}` : ''}`);
     this.name = 'JobNotFoundError';
   }
 }
