@@ -26,10 +26,11 @@ function testsIn(dir) {
 /** End-to-end tests each drive real CLI processes: two at a time fit a two-core machine. */
 const CONCURRENCY = { unit: 4, e2e: 2 };
 
-/** `npm run build`: compiles what changed since the last build into dist/, and nothing when nothing did. */
+/** `npm run build`: compiles what changed since the last build into dist/ (nothing when nothing did), then bundles the CLI. */
 function build() {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  return spawnSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' }).status === 0;
+  const compiled = spawnSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' }).status === 0;
+  return compiled && spawnSync(process.execPath, [path.join(root, 'scripts/bundle-cli.mjs')], { cwd: root, stdio: 'inherit' }).status === 0;
 }
 
 const args = process.argv.slice(2);

@@ -29,7 +29,12 @@ export function daemonPaths(stateDir: string) {
 }
 
 /**
- * The project's own extensions directory, searched before `extensions_dirs`: beside the code that runs,
- * so the built daemon loads the built extensions.
+ * The project's own extensions directory, searched before `extensions_dirs`: the built extensions when
+ * the running code is the build in dist/ (the CLI's bundle included), else the sources.
  */
-export const BUILTIN_EXTENSIONS_DIR = path.resolve(HERE, '../../extensions');
+export const BUILTIN_EXTENSIONS_DIR = isInside(path.join(PACKAGE_ROOT, 'dist'), HERE) ? path.join(PACKAGE_ROOT, 'dist', 'extensions') : path.join(PACKAGE_ROOT, 'extensions');
+
+function isInside(dir: string, file: string): boolean {
+  const relative = path.relative(dir, file);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
