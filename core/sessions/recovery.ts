@@ -69,16 +69,11 @@ function recoverSession(options: RecoveryOptions, rt: SessionRuntime, alive: boo
     if (prompt) rt.queue.unshift({ ...prompt, status: 'queued' });
   }
   if (!state.process) {
+    // No process, so no interrupt answer can come: nothing may wait for one.
+    if ((rt.state.awaitingControl ?? []).length > 0) rt.update({ awaitingControl: [] });
     const orphan = rt.state.current;
-    if (orphan) {
-      // A turn recorded without a process (its process was ended while no engine watched it): it
-      // cannot go on, and the session must not wait for it.
-      const reason = 'the session process was ended before the turn finished';
-      rt.update({ status: 'dead', statusReason: reason });
-      tracker.finishTurn(rt, resultOfLostProcess(orphan.interrupt, reason));
-    } else if (rt.state.status === 'busy') {
-      rt.update({ status: 'idle' });
-    }
+    if (orphan) endOrphanTurn(options, rt, orphan.streamOffset);
+    else if (rt.state.status === 'busy') rt.update({ status: 'idle' });
     return;
   }
   const delivered = store.readDeliveredOffset(state.id);
@@ -100,4 +95,22 @@ function recoverSession(options: RecoveryOptions, rt: SessionRuntime, alive: boo
   } else if ((rt.state.awaitingControl ?? []).length > 0) {
     runner.armGraceKill(rt, graceMs);
   }
+}
+
+/**
+ * A turn recorded without a process (ended while no engine watched it): what it wrote to the stream is
+ * read, a result there counts, and otherwise the turn ends as died, so the session takes prompts again.
+ */
+function endOrphanTurn(options: RecoveryOptions, rt: SessionRuntime, streamOffset: number): void {
+  const { store, tracker } = options;
+  tracker.follow(rt, Math.max(store.readDeliveredOffset(rt.state.id), streamOffset));
+  rt.turn = new Turn({ sawInit: true });
+  rt.tail?.readAvailable();
+  tracker.persistDeliveredOffset(rt);
+  rt.unwatch();
+  const still = rt.state.current;
+  if (!still) return;
+  const reason = 'the session process was ended before the turn finished';
+  rt.update({ status: 'dead', statusReason: reason });
+  tracker.finishTurn(rt, resultOfLostProcess(still.interrupt, reason));
 }

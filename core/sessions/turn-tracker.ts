@@ -54,7 +54,9 @@ export class TurnTracker {
     const current = rt.state.current;
     if (!current) return;
     const prompt = this.options.store.loadPrompt(rt.state.id, current.promptId);
-    const interruptPending = current.interrupt && !rt.turn?.interruptAnswered ? [current.interrupt.requestId] : [];
+    // An interrupt the CLI has not answered yet must be answered before the next prompt goes in, so no
+    // late answer lands in that turn; without a process there is nobody left to answer it.
+    const interruptPending = current.interrupt && !rt.turn?.interruptAnswered && rt.state.process ? [current.interrupt.requestId] : [];
     rt.clearTimer('timeout');
     if (interruptPending.length === 0) rt.clearTimer('grace');
     rt.turn = undefined;

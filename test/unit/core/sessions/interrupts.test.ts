@@ -103,3 +103,36 @@ test('a turn that ends before its interrupt is answered waits for the answer; a 
   await waitFor('the next turn to start', () => fx.events.some((e) => e.promptId === next.prompt.id && e.type === 'started'));
   assert.equal(world.host.launches.length, 1, 'in the same warm process');
 });
+
+test('a process that exits before answering a stop does not leave the session waiting for that answer', async () => {
+  const fx = await start({ interruptGraceMs: 60_000 });
+  const { sessionId, promptId } = await runningTurn(fx);
+  await fx.engine.stop(sessionId);
+  world.host.exit(sessionId, 130);
+  assert.equal((await fx.finished(sessionId, promptId)).result?.outcome, 'stopped');
+  const next = fx.engine.submit({ user: 'u', session: sessionId, text: 'next' });
+  await waitFor('the next turn to start (no 60 s grace to wait for)', () => fx.events.some((e) => e.promptId === next.prompt.id && e.type === 'started'), 5000);
+});
+
+test('a stopped turn whose process was ended while no engine ran: the next engine starts the next prompt', async () => {
+  const first = await start({ interruptGraceMs: 60_000 });
+  const { sessionId, promptId } = await runningTurn(first);
+  await first.engine.stop(sessionId);
+  await first.engine.close();
+  await first.engine.terminateAll();
+  const second = await start({ interruptGraceMs: 60_000 });
+  assert.equal((await second.finished(sessionId, promptId)).result?.outcome, 'stopped');
+  const next = second.engine.submit({ user: 'u', session: sessionId, text: 'next' });
+  await waitFor('the next turn to start', () => second.events.some((e) => e.promptId === next.prompt.id && e.type === 'started'), 5000);
+});
+
+test('a turn ended while no engine ran whose result is already in the stream gets that result', async () => {
+  const first = await start({ interruptGraceMs: 60_000 });
+  const { sessionId, promptId } = await runningTurn(first);
+  await first.engine.close();
+  world.host.write(sessionId, cli.result('finished just in time'));
+  await first.engine.terminateAll();
+  const second = await start({ interruptGraceMs: 60_000 });
+  const done = await second.finished(sessionId, promptId);
+  assert.deepEqual([done.result?.outcome, done.result?.text], ['success', 'finished just in time']);
+});
