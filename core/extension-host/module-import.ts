@@ -47,19 +47,21 @@ export function preloadArguments(file: string): string[] {
  * so TypeScript support is paid for only by a process that loads TypeScript.
  */
 export async function importExtensionModule(file: string, version?: ModuleVersion): Promise<unknown> {
-  await registerHooksFor(file);
+  await registerHooksFor(file, version !== undefined);
   const url = pathToFileURL(file).href;
   // The version names the directory too: files the extension imports from it load in the same version.
   return import(version ? `${url}?extv=${version.id}.${encodeURIComponent(pathToFileURL(version.dir).href)}` : url);
 }
 
-async function registerHooksFor(file: string): Promise<void> {
+/** `versioned`: the file's own imports must load in its version, which the resolve fallback sees to. */
+async function registerHooksFor(file: string, versioned: boolean): Promise<void> {
   const hooks = hooksFor(file);
   const typeScript = hooks.typeScript && !TYPESCRIPT_LOADED;
-  if (!typeScript && !hooks.resolveFallback) return;
+  const resolveFallback = hooks.resolveFallback || versioned;
+  if (!typeScript && !resolveFallback) return;
   const registry = (await import(HOOKS_REGISTRY)) as HooksRegistry;
   if (typeScript) await registry.registerTypeScript();
-  if (hooks.resolveFallback) registry.registerResolveFallback();
+  if (resolveFallback) registry.registerResolveFallback();
 }
 
 function isInside(dir: string, file: string): boolean {

@@ -6,7 +6,8 @@ import { invokeTool, type Tool } from '../../mcp/tool.ts';
 import type { BridgeCaller, ToolContext } from '../../mcp/tool-context.ts';
 import type { Principal } from '../bridge/bridge-protocol.ts';
 import type { ToolServerSpec } from '../extension-host/extension-api.ts';
-import { RpcConnectionError } from '../bridge/rpc-protocol.ts';
+import { toErrorObject } from '../bridge/error-answer.ts';
+import { RpcConnectionError, RpcError } from '../bridge/rpc-protocol.ts';
 import type { SessionSummary } from '../sessions/session-types.ts';
 import { isDenied, type ServerGrant } from './tool-grants.ts';
 
@@ -75,7 +76,10 @@ function failure(text: string): CallToolResult {
   return { content: [{ type: 'text', text }], isError: true };
 }
 
-/** A BridgeCaller that dispatches in-process: no socket, no serialization, the same access rules. */
+/**
+ * A BridgeCaller that dispatches in-process: no socket, no serialization, the same access rules, and
+ * the same errors a socket client gets (an RpcError, a typed error's code and fields in `data`).
+ */
 export function inProcessCaller(dispatch: InProcessDispatch, principal: Principal): BridgeCaller {
   return {
     async call<T>(method: string, params: unknown = {}, options: { signal?: AbortSignal; timeoutMs?: number; onProgress?: (data: unknown) => void } = {}): Promise<T> {
@@ -98,6 +102,10 @@ export function inProcessCaller(dispatch: InProcessDispatch, principal: Principa
       try {
         const result = await limited;
         return (result === undefined ? null : result) as T;
+      } catch (error) {
+        if (error instanceof RpcError || error instanceof RpcConnectionError) throw error;
+        const answer = toErrorObject(error);
+        throw new RpcError(answer.code, answer.message, answer.data);
       } finally {
         if (timer) clearTimeout(timer);
       }

@@ -70,4 +70,27 @@ describe('extension modules from outside the package, loaded by the built code',
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual([run.out[ts], run.out[js]], [expected, expected]);
   });
+
+  test('a reload of an extension inside the package (the built bundled ones) runs the new code of its helper files', () => {
+    const dir = fs.mkdtempSync(path.join(ROOT, 'test', 'e2e', '.tmp-inside-'));
+    try {
+      const entry = path.join(dir, 'extension.js');
+      const helper = path.join(dir, 'label.js');
+      fs.writeFileSync(entry, "export { label } from './label.js';\n");
+      fs.writeFileSync(helper, "export const label = 'old';\n");
+      const script = `
+        const fs = await import('node:fs');
+        const { importExtensionModule } = await import(${JSON.stringify(MODULE_IMPORT)});
+        const first = await importExtensionModule(${JSON.stringify(entry)}, { id: '1', dir: ${JSON.stringify(dir)} });
+        fs.writeFileSync(${JSON.stringify(helper)}, "export const label = 'new';\\n");
+        const second = await importExtensionModule(${JSON.stringify(entry)}, { id: '2', dir: ${JSON.stringify(dir)} });
+        process.stdout.write(JSON.stringify([first.label, second.label]));
+      `;
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      assert.deepEqual(JSON.parse(run.stdout), ['old', 'new']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

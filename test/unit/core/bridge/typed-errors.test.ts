@@ -162,3 +162,20 @@ describe('typed errors of the control API', () => {
     });
   });
 });
+
+test('a tool served by the daemon gets the same RpcError in-process as a socket client: code and fields in data', async () => {
+  const { inProcessCaller } = await import('../../../../core/mcp-endpoint/session-tools.ts');
+  const caller = inProcessCaller(
+    async () => {
+      throw new DuplicateJobError('alice', 'standup', 'session');
+    },
+    { kind: 'session', sessionId: 's_1', user: 'alice', extension: 'cron' },
+  );
+  const error = await caller.call('cron.create', {}).then(
+    () => assert.fail('the call should fail'),
+    (thrown: unknown) => thrown,
+  );
+  assert.ok(error instanceof RpcError);
+  assert.equal(error.dataCode, 'cron_duplicate_job');
+  assert.deepEqual(error.data, { code: 'cron_duplicate_job', user: 'alice', jobName: 'standup', existingSource: 'session' });
+});
