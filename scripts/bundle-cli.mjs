@@ -3,6 +3,7 @@
 // daemon and extensions is imported from the tsc build instead: the daemon itself (`start`) and the
 // RPC protocol (whose RpcError extensions' commands may test for). Packages are left to node_modules,
 // except yaml, which is many small CommonJS files (slow to load one by one).
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -29,6 +30,9 @@ const fromBuild = {
     });
   },
 };
+
+// Chunk names change with their content: start empty so no old chunk stays behind.
+fs.rmSync(outdir, { recursive: true, force: true });
 
 await build({
   entryPoints: [path.join(root, 'main.ts')],

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_USER } from '../sessions/users.ts';
 import type { Disposable } from '../util/disposable.ts';
 import { DisposableStore } from '../util/disposable.ts';
 import type { MethodAccess } from './bridge-protocol.ts';
@@ -38,7 +39,7 @@ export interface ControlDeps {
   reload(): Promise<{ ok: true; warnings: string[] } | { ok: false; error: string }>;
 }
 
-const userField = z.string().min(1).max(128).default('local');
+const userField = z.string().min(1).max(128).default(DEFAULT_USER);
 
 const schemas = {
   sessionList: z.object({ user: z.string().min(1).optional() }),

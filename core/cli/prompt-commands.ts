@@ -7,6 +7,7 @@ import { usage, type BuiltinCommand, type BuiltinCommandContext } from './builti
 import type { CliContext } from './cli-context.ts';
 import { connectToDaemon, withDaemon } from './daemon-connection.ts';
 import { EventPrinter } from './render.ts';
+import { DEFAULT_USER } from '../sessions/users.ts';
 
 interface PromptIds {
   sessionId: string;
@@ -39,7 +40,7 @@ async function runPrompt(ctx: BuiltinCommandContext): Promise<number> {
   const text = positionals.length === 1 && positionals[0] === '-' ? await ctx.stdin() : positionals.join(' ');
   if (text.trim().length === 0) throw new UsageError('the prompt is empty');
   const params = {
-    user: values.user ?? 'local',
+    user: values.user ?? DEFAULT_USER,
     ...(values.session ? { session: values.session } : {}),
     ...(values.new ? { new: true } : {}),
     ...(values.name ? { name: values.name } : {}),

@@ -82,7 +82,9 @@ export function createExtensionContext<Config>(
     logger,
     dataDir: privateDataDir(deps.stateDir, name),
     stateDir: deps.stateDir,
-    env: deps.env(),
+    get env() {
+      return deps.env();
+    },
     resolvePath: (configured) => path.resolve(deps.configDir(), expandHome(configured, os.homedir())),
     extensionDir,
     sessions: extensionSessions(deps.engine, store),
@@ -140,7 +142,9 @@ function registerBridgeMethod(
       const call: BridgeCall = {
         principal,
         session,
-        signal: ctx.signal,
+        get signal() {
+          return ctx.signal;
+        },
         progress: ctx.progress,
         actingUser: (requested) => actingUser(principal, session?.user, requested),
         visibleUser: (requested) => visibleUser(principal, session?.user, requested),

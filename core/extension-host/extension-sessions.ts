@@ -1,9 +1,12 @@
 import type { ClaudeEngine } from '../sessions/engine.ts';
-import type { DisposableStore } from '../util/disposable.ts';
+import { toDisposable, type DisposableStore } from '../util/disposable.ts';
 import type { ExtensionSessions } from './extension-api.ts';
 
 /** The engine as an extension sees it: sessions and prompts, nothing of the daemon's own controls. */
 export function extensionSessions(engine: ClaudeEngine, store: DisposableStore): ExtensionSessions {
+  // Waits end with the extension: a stopped extension does not keep waiting on a prompt.
+  const lifetime = new AbortController();
+  store.add(toDisposable(() => lifetime.abort(new Error('the extension stopped'))));
   return {
     get defaultCwd() {
       return engine.defaultCwd;
@@ -17,7 +20,7 @@ export function extensionSessions(engine: ClaudeEngine, store: DisposableStore):
     submit: (request) => engine.submit(request),
     stop: (ref, options) => engine.stop(ref, options),
     getPrompt: (sessionId, promptId) => engine.getPrompt(sessionId, promptId),
-    waitForPrompt: (sessionId, promptId, signal) => engine.waitForPrompt(sessionId, promptId, signal),
+    waitForPrompt: (sessionId, promptId, signal) => engine.waitForPrompt(sessionId, promptId, AbortSignal.any(signal ? [signal, lifetime.signal] : [lifetime.signal])),
     watchPrompt: (promptId, listener) => store.addTransient(engine.watchPrompt(promptId, listener)),
     counts: () => engine.counts(),
   };

@@ -8,6 +8,9 @@ export function backgroundLabels(extension: string): Record<string, string> {
   return { [BACKGROUND_LABEL]: extension };
 }
 
+/** Labels that marked background sessions before `background` existed; such sessions are still about. */
+const EARLIER_BACKGROUND_LABELS = ['cron_job', 'heartbeat'];
+
 export function isBackgroundSession(session: Pick<SessionSummary, 'labels'>): boolean {
-  return session.labels[BACKGROUND_LABEL] !== undefined;
+  return [BACKGROUND_LABEL, ...EARLIER_BACKGROUND_LABELS].some((label) => session.labels[label] !== undefined);
 }

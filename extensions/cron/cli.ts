@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { CommandContext, ExtensionCommand } from 'claude-ext/extension';
-import { METHODS, type JobView } from './protocol.ts';
+import { METHODS, type JobView, type RunNowResult } from './protocol.ts';
 
 const usage = 'cron list|add|delete|run-now|pause|resume ...   scheduled prompts (cron add NAME --schedule EXPR|--at WHEN [--label frontend=telegram --label chat=ID] PROMPT)';
 
@@ -66,8 +66,8 @@ async function byId(ctx: CommandContext, method: string, args: string[], verb: s
   const { positionals } = parseArgs({ args, allowPositionals: true });
   const id = positionals[0];
   if (!id) return fail(ctx, `cron ${verb} needs a job ID (see cron list)`);
-  const answer = await ctx.call<Record<string, unknown>>(method, { id });
-  ctx.out(`${verb}: ${id}${typeof answer.run === 'string' ? ` (run ${answer.run}, ${String(answer.status)})` : ''}\n`);
+  const answer = await ctx.call<Partial<RunNowResult>>(method, { id });
+  ctx.out(`${verb}: ${id}${answer.run !== undefined ? ` (run ${answer.run}, ${String(answer.status)})` : ''}\n`);
   return 0;
 }
 

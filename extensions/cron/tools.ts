@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from 'claude-ext/mcp';
-import { METHODS } from './protocol.ts';
+import { jobName, METHODS } from './protocol.ts';
 
 const id = z.string().min(1).describe('The job id (from cron_list)');
 
@@ -12,7 +12,7 @@ export const tools = [
       'Schedule a prompt: recurring with a cron expression ("0 9 * * 1-5" = weekdays at 9:00; 6 fields for seconds) or once with run_at ' +
       '(an ISO time, or relative like "+20m", "+1h30m"). The result is delivered to the user like this conversation\'s.',
     input: {
-      name: z.string().min(1).max(64).describe('A short unique name'),
+      name: jobName.describe('A short unique name: letters, digits, dots, dashes, underscores'),
       prompt: z.string().min(1).describe('What to do when it fires, self-contained'),
       schedule: z.string().optional().describe('A cron expression'),
       run_at: z.string().optional().describe('When to run once'),

@@ -20,7 +20,7 @@ async function list(ctx: CommandContext, args: string[]): Promise<number> {
   const entries = await ctx.call<ListedEntry[]>(METHODS.list, { ...(values.user ? { user: values.user } : {}), ...(values.tag ? { tag: values.tag } : {}) });
   if (values.json) ctx.out(`${JSON.stringify(entries, null, 2)}\n`);
   else if (entries.length === 0) ctx.out('the vault is empty\n');
-  else for (const e of entries) ctx.out(`${e.key}${e.tags.length ? `  [${e.tags.join(', ')}]` : ''}  updated ${e.updatedAt}\n`);
+  else for (const e of entries) ctx.out(`${values.user ? '' : `${e.user}  `}${e.key}${e.tags.length ? `  [${e.tags.join(', ')}]` : ''}  updated ${e.updatedAt}\n`);
   return 0;
 }
 

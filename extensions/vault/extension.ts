@@ -77,7 +77,11 @@ export default (): Extension<VaultConfig> => {
         ctx.record('vault_stored', { user, key: p.key });
         return { stored: p.key };
       });
-      ctx.addBridgeMethod(localName(METHODS.list), { params: listParams, access: 'any' }, (p, call): ListedEntry[] => service.list(call.actingUser(p.user), p.tag));
+      ctx.addBridgeMethod(localName(METHODS.list), { params: listParams, access: 'any' }, (p, call): ListedEntry[] => {
+        const user = call.visibleUser(p.user);
+        const users = user === undefined ? vault.userIds() : [user];
+        return users.flatMap((owner) => service.list(owner, p.tag).map((entry) => ({ user: owner, ...entry })));
+      });
       ctx.addBridgeMethod(localName(METHODS.delete), { params: deleteParams, access: 'any' }, (p, call) => {
         const user = call.actingUser(p.user);
         const deleted = service.delete(user, p.key);

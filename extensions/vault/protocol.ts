@@ -22,6 +22,7 @@ export interface StoreResult {
 }
 
 export interface ListedEntry {
+  readonly user: string;
   readonly key: string;
   readonly tags: string[];
   readonly updatedAt: string;

@@ -210,6 +210,12 @@ export class VaultStore {
   }
 
   /** A user's credentials without their values, sorted by key; only those carrying `tag` when given. */
+  /** Every user who keeps something in the vault. */
+  userIds(): string[] {
+    this.assertOpen();
+    return [...this.users.keys()].sort();
+  }
+
   list(user: string, tag?: string): VaultEntry[] {
     this.assertOpen();
     const entries = [...(this.users.get(user) ?? new Map<string, StoredEntry>())];
