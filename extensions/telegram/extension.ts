@@ -7,7 +7,7 @@ import { BotState } from './bot-state.ts';
 import { ChatOutbox } from './chat-outbox.ts';
 import { commandsComposer, TELEGRAM_COMMANDS } from './commands.ts';
 import { telegramConfigSchema, type TelegramConfig } from './config.ts';
-import { addFileTools } from './files.ts';
+import { addFileTools, incomingFilesComposer } from './files.ts';
 import { messagesComposer } from './messages.ts';
 import { QuestionPrompts } from './question-prompts.ts';
 import { createRuntime } from './runtime.ts';
@@ -45,6 +45,7 @@ export default (): Extension<TelegramConfig> => {
       created.use(accessGuard(ctx, state));
       created.use(commandsComposer(runtime));
       created.use(questions.composer);
+      created.use(incomingFilesComposer(runtime));
       created.use(messagesComposer(runtime, questions));
       addFileTools(runtime);
       followSessions(runtime, questions);

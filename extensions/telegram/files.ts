@@ -1,13 +1,32 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { InputFile, type Context } from 'grammy';
+import { Composer, InputFile, type Context } from 'grammy';
 import { RpcError, RpcErrorCode, type SessionSummary } from 'claude-ext/extension';
 import { localName, METHODS, sendFileParams, type SendFileResult } from './protocol.ts';
-import type { TelegramRuntime } from './runtime.ts';
+import { engineUser, threadedSession, type TelegramRuntime } from './runtime.ts';
 import { sendFile } from './tools.ts';
 
 /** Telegram bots may send documents up to 50 MB. */
 const MAX_UPLOAD_BYTES = 50 * 1024 * 1024;
+
+/** Photos and documents from allowed users: saved in the session's working directory, and the session told where. */
+export function incomingFilesComposer(runtime: TelegramRuntime): Composer<Context> {
+  const files = new Composer<Context>();
+  files.on(['message:photo', 'message:document'], async (c) => {
+    const text = c.msg.caption ?? '';
+    const sessionId = threadedSession(runtime, c);
+    const session = sessionId ? runtime.ctx.sessions.get(sessionId) : runtime.activeSession(engineUser(c.from.id), String(c.chat.id));
+    if (!session) return;
+    try {
+      const saved = await saveIncomingFile(runtime, c, session);
+      runtime.enqueue(c, `[The user sent a file; it is saved at ${saved}]${text ? `\n\n${text}` : ''}`, sessionId);
+    } catch (error) {
+      await c.reply(`⚠️ The file could not be saved: ${(error as Error).message}`);
+      if (text.trim()) runtime.enqueue(c, text, sessionId);
+    }
+  });
+  return files;
+}
 
 /** Saves a photo or document a user sent into the session's working directory; returns its path. */
 export async function saveIncomingFile(runtime: TelegramRuntime, c: Context, session: SessionSummary): Promise<string> {

@@ -10,6 +10,14 @@ export function engineUser(telegramUserId: number): string {
   return `tg:${telegramUserId}`;
 }
 
+/** The user's session a message replies into (a reply to a message that session wrote), if any. */
+export function threadedSession(runtime: Pick<TelegramRuntime, 'ctx' | 'state'>, c: Context): string | undefined {
+  const replied = c.msg?.reply_to_message?.message_id;
+  if (replied === undefined || !c.chat || !c.from) return undefined;
+  const sessionId = runtime.state.sessionOfMessage(String(c.chat.id), replied);
+  return sessionId && runtime.ctx.sessions.get(sessionId)?.user === engineUser(c.from.id) ? sessionId : undefined;
+}
+
 /** What the extension's parts share while it runs. */
 export interface TelegramRuntime {
   readonly ctx: ExtensionContext<TelegramConfig>;
