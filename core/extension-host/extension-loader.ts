@@ -35,10 +35,24 @@ export function discoverExtensions(dirs: readonly string[]): { found: Map<string
         warnings.push(`extension ${name} in ${dir} is shadowed by ${earlier.dir}`);
         continue;
       }
-      found.set(name, { name, dir, entry, version: String(Math.round(newestChange(dir) * 1000)) });
+      found.set(name, candidate(name, dir, entry));
     }
   }
   return { found, warnings };
+}
+
+/** A found extension; its version is read from the disk only when asked for (the CLI never asks). */
+function candidate(name: string, dir: string, entry: string): ExtensionCandidate {
+  let version: string | undefined;
+  return {
+    name,
+    dir,
+    entry,
+    get version() {
+      version ??= String(Math.round(newestChange(dir) * 1000));
+      return version;
+    },
+  };
 }
 
 /** The newest modification time of the code in an extension's directory. */
