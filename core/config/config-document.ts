@@ -2,19 +2,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parse as parseYamlValue, parseDocument, visit, type Document, type Node } from 'yaml';
+import { resolveConfigPath, type LoadOptions } from './config-path.ts';
 import { parseEnvFile } from './env-file.ts';
+
+export { resolveConfigPath, type LoadOptions };
 
 /*
  * Reading config.yaml up to its plain values: which file, its `.env`, YAML with line numbers, `${VAR}`
  * substitution. No schema here, so a client that needs only where the daemon lives stays light.
  */
-
-export interface LoadOptions {
-  /** `--config FILE`; without it `./config.yaml` when present, else the embedded defaults. */
-  readonly configPath?: string;
-  readonly cwd: string;
-  readonly env: NodeJS.ProcessEnv;
-}
 
 /** A configuration that cannot be used: names the file, the line and the key when they are known. */
 export class ConfigError extends Error {
@@ -27,13 +23,6 @@ export class ConfigError extends Error {
     super(`${file ? `${file}${line ? `:${line}` : ''}: ` : ''}${key ? `${key}: ` : ''}${detail}`);
     this.name = 'ConfigError';
   }
-}
-
-/** Which config file a command uses: `--config`, else ./config.yaml when it exists, else none. */
-export function resolveConfigPath(options: LoadOptions): string | undefined {
-  if (options.configPath) return path.resolve(options.cwd, options.configPath);
-  const local = path.join(options.cwd, 'config.yaml');
-  return fs.existsSync(local) ? local : undefined;
 }
 
 /** The configuration file read and parsed, before the schema: plain values and where each key is. */

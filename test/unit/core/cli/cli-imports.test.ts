@@ -82,10 +82,13 @@ describe('what a CLI command loads', () => {
     });
 
     if (args.includes('--config')) {
-      test(`${label} reads the file without loading the config schema`, () => {
+      test(`${label} reads the file without loading the config schema, and the next run not even the YAML parser`, () => {
         const run = runs.get(label) as Run;
         assert.ok(loaded(run, (module) => module === 'yaml').length > 0, 'the file was read');
         assert.deepEqual(loaded(run, (module) => ['zod', 'execa', 'core/daemon.ts'].includes(module)), []);
+        const again = runRecorded(args);
+        assert.equal(again.code, code, again.stderr);
+        assert.deepEqual(loaded(again, (module) => ['yaml', 'zod', 'execa', 'core/daemon.ts'].includes(module)), [], 'the location was remembered');
       });
       continue;
     }

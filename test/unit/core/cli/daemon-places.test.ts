@@ -19,8 +19,11 @@ function tempDir(): string {
   return dir;
 }
 
+/** Every run keeps its remembered locations in a directory of its own, never the real cache. */
+const cacheHome = tempDir();
+
 function context(cwd: string, env: NodeJS.ProcessEnv): CliContext {
-  return { argv: [], cwd, env, output: { out: () => {}, err: () => {} }, stdin: async () => '' };
+  return { argv: [], cwd, env: { XDG_CACHE_HOME: cacheHome, ...env }, output: { out: () => {}, err: () => {} }, stdin: async () => '' };
 }
 
 /** What the daemon's own configuration loading decides for the same options. */
@@ -73,5 +76,23 @@ describe('where the CLI looks for the daemon', () => {
     const cwd = tempDir();
     fs.writeFileSync(path.join(cwd, 'bad.yaml'), 'sessions:\n  max_per_user: 2\nextensions_dirs: 7\n');
     await assert.rejects(daemonPlaces(context(cwd, { HOME: '/home/tester' }), 'bad.yaml'), /bad\.yaml:3: extensions_dirs: /);
+  });
+
+  test('a config file\'s location is remembered, and anything it depends on changing is read anew', async () => {
+    const cwd = tempDir();
+    const file = path.join(cwd, 'remembered.yaml');
+    const env = { HOME: '/home/tester', WHERE: '/srv/a' };
+    fs.writeFileSync(file, 'state_dir: ${WHERE}\n');
+    assert.equal((await daemonPlaces(context(cwd, env), file)).stateDir, '/srv/a');
+    assert.equal((await daemonPlaces(context(cwd, env), file)).stateDir, '/srv/a', 'remembered');
+    assert.equal((await daemonPlaces(context(cwd, { ...env, WHERE: '/srv/b' }), file)).stateDir, '/srv/b', 'a variable it refers to changed');
+    fs.writeFileSync(file, 'state_dir: /srv/c\n');
+    assert.equal((await daemonPlaces(context(cwd, env), file)).stateDir, '/srv/c', 'the file changed');
+    fs.writeFileSync(file, 'state_dir: ${FROM_DOTENV}\n');
+    fs.writeFileSync(path.join(cwd, '.env'), 'FROM_DOTENV=/srv/d\n');
+    assert.equal((await daemonPlaces(context(cwd, env), file)).stateDir, '/srv/d');
+    fs.writeFileSync(path.join(cwd, '.env'), 'FROM_DOTENV=/srv/e\n');
+    assert.equal((await daemonPlaces(context(cwd, env), file)).stateDir, '/srv/e', 'the .env changed');
+    assert.equal((await daemonPlaces(context(cwd, { ...env, CLAUDE_EXT_STATE_DIR: '/srv/f' }), file)).stateDir, '/srv/f');
   });
 });
