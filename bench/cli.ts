@@ -151,7 +151,14 @@ async function startDaemon(world: TestWorld, run: string[], config: string, opti
       client.close();
     }
   };
-  await waitFor(`the daemon to answer status (stderr so far: ${stderr})`, ready, 60_000);
+  try {
+    await waitFor(`the daemon to answer status (stderr so far: ${stderr})`, ready, 60_000);
+  } catch (error) {
+    // A daemon that never became ready must not outlive the benchmark.
+    if (child.exitCode === null) child.kill('SIGKILL');
+    killTmuxServer(daemonPaths(world.stateDir).tmuxSocket);
+    throw error;
+  }
   const ms = performance.now() - started;
   const peakKiB = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN);
   return {

@@ -1,5 +1,5 @@
 import { AUTH_METHOD } from './bridge-protocol.ts';
-import { readAdminToken } from './credentials.ts';
+import { readAdminToken } from './admin-token.ts';
 import { daemonPaths } from '../config/paths.ts';
 import { RpcClient } from './rpc-client.ts';
 import { RpcConnectionError } from './rpc-protocol.ts';

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,7 +34,7 @@ export class LocationCache {
     const dotEnv = readText(path.join(path.dirname(configFile), '.env')) ?? null;
     const names = [...new Set([...text.matchAll(VARIABLE)].map((match) => match[1] as string))].sort();
     const inputs = [configFile, text, dotEnv, names.map((name) => [name, options.env[name] ?? null]), options.env.CLAUDE_EXT_STATE_DIR ?? null, options.env.HOME ?? null, options.cwd];
-    return crypto.createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
+    return fingerprint(JSON.stringify(inputs));
   }
 
   get(key: string): DaemonLocation | undefined {
@@ -76,6 +75,22 @@ interface CacheEntry {
 function isEntry(value: unknown): value is CacheEntry {
   const entry = value as Partial<CacheEntry> | null;
   return typeof entry?.key === 'string' && typeof entry.stateDir === 'string' && Array.isArray(entry.extensionsDirs) && entry.extensionsDirs.every((dir) => typeof dir === 'string');
+}
+
+/**
+ * A 64-bit FNV-1a digest of the key's inputs. Not a secure hash, and it needs none: whoever can change
+ * these inputs can change the answer anyway. The inputs themselves (the file may hold secrets) never
+ * reach the cache, and the CLI does not pay for loading a crypto module.
+ */
+function fingerprint(text: string): string {
+  let low = 0x811c9dc5;
+  let high = 0xcbf29ce4;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    low = Math.imul(low ^ code, 0x01000193) >>> 0;
+    high = Math.imul(high ^ code ^ (low >>> 16), 0x01000193) >>> 0;
+  }
+  return `${high.toString(16).padStart(8, '0')}${low.toString(16).padStart(8, '0')}-${text.length}`;
 }
 
 function readText(file: string): string | undefined {
