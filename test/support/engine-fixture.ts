@@ -15,7 +15,8 @@ export interface EngineFixture {
   readonly eventLogFile: string;
 }
 
-export function testSettings(world: TestWorld, overrides: Partial<EngineSettings> = {}): EngineSettings {
+/** Engine settings for tests: quick to stop, a few sessions per user, no timeouts, `defaultCwd` given. */
+export function engineSettingsFor(defaultCwd: string, overrides: Partial<EngineSettings> = {}): EngineSettings {
   return {
     permissionMode: 'bypassPermissions',
     model: null,
@@ -26,9 +27,13 @@ export function testSettings(world: TestWorld, overrides: Partial<EngineSettings
     maxPerUser: 4,
     idleTimeoutMs: 0,
     promptTimeoutMs: 0,
-    defaultCwd: world.workDir,
+    defaultCwd,
     ...overrides,
   };
+}
+
+export function testSettings(world: TestWorld, overrides: Partial<EngineSettings> = {}): EngineSettings {
+  return engineSettingsFor(world.workDir, overrides);
 }
 
 /** An engine on the world's state dir, recording every delivered event and log line. */

@@ -13,6 +13,8 @@ import type { LaunchSpec, SessionHost } from '../../core/sessions/host/host.ts';
 import type { PromptRecord } from '../../core/sessions/session-types.ts';
 import { ensurePrivateDir } from '../../core/util/files.ts';
 import { createLogger } from '../../core/util/log.ts';
+import { afterEach, beforeEach } from 'node:test';
+import { engineSettingsFor } from './engine-fixture.ts';
 
 type Json = Record<string, unknown>;
 
@@ -148,19 +150,7 @@ export async function startFakeEngine(
     stateDir: world.stateDir,
     host: world.host,
     claudePath: '/fake/claude',
-    settings: {
-      permissionMode: 'bypassPermissions',
-      model: null,
-      partialMessages: false,
-      extraArgs: [],
-      env: {},
-      interruptGraceMs: 5000,
-      maxPerUser: 4,
-      idleTimeoutMs: 0,
-      promptTimeoutMs: 0,
-      defaultCwd: world.root,
-      ...settings,
-    },
+    settings: engineSettingsFor(world.root, settings),
     logger: createLogger({ level: 'debug', sinks: [{ write: (line) => logLines.push(line) }] }),
     eventLog: new EventLog({ file: path.join(world.stateDir, 'events.jsonl'), maxBytes: 10_000_000, keep: 1 }),
     baseEnv: { PATH: process.env.PATH, HOME: path.join(world.root, 'home') },
@@ -179,5 +169,32 @@ export async function startFakeEngine(
       engine.waitForPrompt(sessionId, promptId, AbortSignal.timeout(timeoutMs)).catch((error: unknown) => {
         throw new Error(`prompt ${promptId} has no result after ${timeoutMs} ms (${(error as Error).message})`);
       }),
+  };
+}
+
+/**
+ * For a test file: a fresh fake world before each test, and after it every engine started with
+ * `start` closed and the world removed.
+ */
+export function useFakeEngines(): { readonly world: FakeWorld; start(settings?: Partial<EngineSettings>, options?: Parameters<typeof startFakeEngine>[2]): Promise<FakeEngine> } {
+  let world: FakeWorld | undefined;
+  const engines: FakeEngine[] = [];
+  beforeEach(() => {
+    world = createFakeWorld();
+  });
+  afterEach(async () => {
+    for (const fx of engines.splice(0)) await fx.engine.close();
+    world?.cleanup();
+  });
+  return {
+    get world(): FakeWorld {
+      if (!world) throw new Error('the fake world exists only inside a test');
+      return world;
+    },
+    async start(settings = {}, options = {}) {
+      const fx = await startFakeEngine(this.world, settings, options);
+      engines.push(fx);
+      return fx;
+    },
   };
 }

@@ -1,28 +1,13 @@
-import { afterEach, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EngineEvent } from '../../../../core/sessions/events.ts';
 import { DeliveryQueue } from '../../../../core/sessions/delivery.ts';
 import { createLogger } from '../../../../core/util/log.ts';
 import { waitFor } from '../../../support/harness.ts';
-import { cli, createFakeWorld, startFakeEngine, type FakeEngine, type FakeWorld } from '../../../support/fake-host.ts';
+import { cli, useFakeEngines, type FakeEngine } from '../../../support/fake-host.ts';
 
-let world: FakeWorld;
-const engines: FakeEngine[] = [];
-
-beforeEach(() => {
-  world = createFakeWorld();
-});
-
-afterEach(async () => {
-  for (const fx of engines.splice(0)) await fx.engine.close();
-  world.cleanup();
-});
-
-async function start(options: Parameters<typeof startFakeEngine>[2] = {}): Promise<FakeEngine> {
-  const fx = await startFakeEngine(world, {}, options);
-  engines.push(fx);
-  return fx;
-}
+const fakes = useFakeEngines();
+const start = (options: Parameters<typeof fakes.start>[1] = {}): Promise<FakeEngine> => fakes.start({}, options);
 
 const settle = (ms = 300): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const resultsIn = (events: EngineEvent[], promptId: string): EngineEvent[] => events.filter((e) => e.type === 'result' && e.promptId === promptId);
@@ -37,7 +22,7 @@ async function startOne(fx: FakeEngine, text: string): Promise<{ sessionId: stri
 /** Runs one prompt to its result, playing the CLI. */
 async function finishOne(fx: FakeEngine, answer: string): Promise<{ sessionId: string; promptId: string }> {
   const { sessionId, promptId } = await startOne(fx, 'hello');
-  world.host.write(sessionId, cli.init(), cli.result(answer));
+  fakes.world.host.write(sessionId, cli.init(), cli.result(answer));
   await fx.finished(sessionId, promptId);
   return { sessionId, promptId };
 }
@@ -81,7 +66,7 @@ test('paused delivery holds results and starts no prompt; opening hands them out
   const fx = await start();
   const { sessionId, promptId } = await startOne(fx, 'first');
   fx.engine.pauseDelivery();
-  world.host.write(sessionId, cli.init(), cli.result('while paused'));
+  fakes.world.host.write(sessionId, cli.init(), cli.result('while paused'));
   await fx.finished(sessionId, promptId);
   const next = fx.engine.submit({ user: 'u', session: sessionId, text: 'second' });
   await settle();

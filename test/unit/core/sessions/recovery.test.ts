@@ -2,51 +2,36 @@
  * An engine starting on the state dir a previous one left, with the previous one's processes on a fake
  * host: what happened while no engine ran is found on disk and in the stream.
  */
-import { afterEach, beforeEach, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SessionState } from '../../../../core/sessions/session-types.ts';
 import { waitFor } from '../../../support/harness.ts';
-import { cli, createFakeWorld, startFakeEngine, type FakeEngine, type FakeWorld } from '../../../support/fake-host.ts';
+import { cli, useFakeEngines, type FakeEngine } from '../../../support/fake-host.ts';
 
-let world: FakeWorld;
-const engines: FakeEngine[] = [];
-
-beforeEach(() => {
-  world = createFakeWorld();
-});
-
-afterEach(async () => {
-  for (const fx of engines.splice(0)) await fx.engine.close();
-  world.cleanup();
-});
-
-async function start(settings: Parameters<typeof startFakeEngine>[1] = {}): Promise<FakeEngine> {
-  const fx = await startFakeEngine(world, settings);
-  engines.push(fx);
-  return fx;
-}
+const fakes = useFakeEngines();
+const start = (settings: Parameters<typeof fakes.start>[0] = {}): Promise<FakeEngine> => fakes.start(settings);
 
 /** A first engine starts a turn that reaches the model, then goes away leaving the process running. */
 async function turnLeftRunning(): Promise<{ sessionId: string; promptId: string }> {
   const first = await start();
   const { session, prompt } = first.engine.submit({ user: 'u', text: 'a long task' });
   await waitFor('the turn to start', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'started'));
-  world.host.write(session.id, cli.init(), cli.text('working on it'));
+  fakes.world.host.write(session.id, cli.init(), cli.text('working on it'));
   await waitFor('the first text', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'text'));
   await first.engine.close();
   return { sessionId: session.id, promptId: prompt.id };
 }
 
-const sessionFile = (sessionId: string, name: string): string => path.join(world.stateDir, 'sessions', sessionId, name);
+const sessionFile = (sessionId: string, name: string): string => path.join(fakes.world.stateDir, 'sessions', sessionId, name);
 const settle = (ms = 300): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 test('a turn still running is followed from the delivered offset; its result is delivered exactly once', async () => {
   const { sessionId, promptId } = await turnLeftRunning();
   const second = await start();
   assert.equal(second.engine.getSession(sessionId)?.status, 'busy');
-  world.host.write(sessionId, cli.text('almost there'), cli.result('all done'));
+  fakes.world.host.write(sessionId, cli.text('almost there'), cli.result('all done'));
   const done = await second.finished(sessionId, promptId);
   assert.equal(done.result?.outcome, 'success');
   assert.equal(done.result?.text, 'all done');
@@ -66,7 +51,7 @@ test('a turn still running is followed from the delivered offset; its result is 
 
 test('a process that died mid-turn while no engine ran: the turn is reported dead, the session too', async () => {
   const { sessionId, promptId } = await turnLeftRunning();
-  world.host.vanish(sessionId);
+  fakes.world.host.vanish(sessionId);
   const second = await start();
   const done = await second.finished(sessionId, promptId);
   assert.equal(done.result?.outcome, 'died');
@@ -83,8 +68,8 @@ test('a process that died mid-turn while no engine ran: the turn is reported dea
 
 test('a process that finished its turn and exited while no engine ran: the result is delivered, the session is dead', async () => {
   const { sessionId, promptId } = await turnLeftRunning();
-  world.host.write(sessionId, cli.result('finished while away'));
-  world.host.exit(sessionId, 0);
+  fakes.world.host.write(sessionId, cli.result('finished while away'));
+  fakes.world.host.exit(sessionId, 0);
   const second = await start();
   await waitFor('the result delivered', () => second.resultsOf(promptId).length > 0);
   const [delivered] = second.resultsOf(promptId);
@@ -104,14 +89,14 @@ test('a prompt chosen but never written when the engine died is queued again and
   const state = JSON.parse(fs.readFileSync(sessionFile(sessionId, 'state.json'), 'utf8')) as SessionState;
   assert.ok(state.current);
   fs.truncateSync(sessionFile(sessionId, 'input.jsonl'), state.current.inputOffset);
-  assert.deepEqual(world.host.input(sessionId), []);
+  assert.deepEqual(fakes.world.host.input(sessionId), []);
 
   const second = await start();
   await waitFor('the prompt to start again', () => second.events.some((e) => e.promptId === promptId && e.type === 'started'));
-  assert.deepEqual(world.host.input(sessionId), [{ type: 'user', message: { role: 'user', content: 'a long task' } }]);
-  assert.equal(world.host.launches.length, 1, 'the warm process takes it');
+  assert.deepEqual(fakes.world.host.input(sessionId), [{ type: 'user', message: { role: 'user', content: 'a long task' } }]);
+  assert.equal(fakes.world.host.launches.length, 1, 'the warm process takes it');
   assert.equal(second.engine.getPrompt(sessionId, promptId).status, 'running');
-  world.host.write(sessionId, cli.init(), cli.result('done at last'));
+  fakes.world.host.write(sessionId, cli.init(), cli.result('done at last'));
   const done = await second.finished(sessionId, promptId);
   assert.equal(done.result?.text, 'done at last');
   await waitFor('the result delivered', () => second.resultsOf(promptId).length > 0);
@@ -130,11 +115,11 @@ test('queued prompts survive a restart and run in order', async () => {
   const sessionId = running.session.id;
   assert.equal(second.engine.getSession(sessionId)?.queued, 2);
   for (const [i, submitted] of [running, ...queued].entries()) {
-    await waitFor(`turn ${i + 1} to be written`, () => world.host.input(sessionId).filter((line) => line.type === 'user').length === i + 1);
-    world.host.write(sessionId, cli.init(), cli.result(`answer ${i + 1}`));
+    await waitFor(`turn ${i + 1} to be written`, () => fakes.world.host.input(sessionId).filter((line) => line.type === 'user').length === i + 1);
+    fakes.world.host.write(sessionId, cli.init(), cli.result(`answer ${i + 1}`));
     assert.equal((await second.finished(sessionId, submitted.prompt.id)).result?.text, `answer ${i + 1}`);
   }
-  const prompts = world.host.input(sessionId).filter((line) => line.type === 'user').map((line) => (line.message as { content: string }).content);
+  const prompts = fakes.world.host.input(sessionId).filter((line) => line.type === 'user').map((line) => (line.message as { content: string }).content);
   assert.deepEqual(prompts, ['one', 'two', 'three']);
 });
 
@@ -142,7 +127,7 @@ test('a stop whose grace period was running when the engine died still ends in a
   const first = await start({ interruptGraceMs: 400 });
   const { session, prompt } = first.engine.submit({ user: 'u', text: 'stubborn' });
   await waitFor('the turn to start', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'started'));
-  world.host.write(session.id, cli.init());
+  fakes.world.host.write(session.id, cli.init());
   await waitFor('init', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'init'));
   await first.engine.stop(session.id);
   await first.engine.close();
@@ -151,7 +136,7 @@ test('a stop whose grace period was running when the engine died still ends in a
   const done = await second.finished(session.id, prompt.id);
   assert.equal(done.result?.outcome, 'stopped');
   assert.match(done.result?.text ?? '', /was killed/);
-  assert.equal(world.host.terminations.at(-1), session.id);
+  assert.equal(fakes.world.host.terminations.at(-1), session.id);
   assert.equal(second.engine.getSession(session.id)?.warm, false);
 });
 
@@ -159,7 +144,7 @@ test('a turn whose process was ended while no engine watched it (terminateAll) e
   const first = await start();
   const { session, prompt } = first.engine.submit({ user: 'u', text: 'a long task' });
   await waitFor('the turn to start', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'started'));
-  world.host.write(session.id, cli.init());
+  fakes.world.host.write(session.id, cli.init());
   await first.engine.close();
   await first.engine.terminateAll();
   const second = await start();
@@ -167,6 +152,6 @@ test('a turn whose process was ended while no engine watched it (terminateAll) e
   assert.equal(done.result?.outcome, 'died');
   const next = second.engine.submit({ user: 'u', session: session.id, text: 'and now?' });
   await waitFor('the next turn to start', () => second.events.some((e) => e.promptId === next.prompt.id && e.type === 'started'));
-  world.host.write(session.id, cli.init(), cli.result('fine'));
+  fakes.world.host.write(session.id, cli.init(), cli.result('fine'));
   assert.equal((await second.finished(session.id, next.prompt.id)).result?.text, 'fine');
 });
