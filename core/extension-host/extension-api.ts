@@ -186,7 +186,8 @@ export interface ExtensionContext<Config = unknown> {
   addMcpServer(spec: McpServerSpec): Disposable;
   addSystemPrompt(fragment: SystemPromptFragment): Disposable;
   /**
-   * Registers `<extension>.<method>` on the bridge. Params are validated by `spec.params` (a mismatch
+   * Registers `<extension>.<method>` on the bridge; `method` may be given with or without the
+   * `<extension>.` prefix (callers always use it, so a protocol.ts can name each method once). Params are validated by `spec.params` (a mismatch
    * is an InvalidParams error naming the field); `spec.access` defaults to `session`.
    */
   addBridgeMethod<Params extends z.ZodType, Access extends MethodAccess = 'session'>(

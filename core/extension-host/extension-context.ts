@@ -129,12 +129,14 @@ function registerBridgeMethod(
   access: MethodAccess,
   handler: BridgeHandler<z.ZodType, MethodAccess>,
 ): Disposable {
-  if (!/^[a-zA-Z][a-zA-Z0-9_.]*$/.test(method)) throw new Error(`bridge method "${method}" of ${extension}: use letters, digits, _ and .`);
+  // A method may be named as callers name it (`cron.create`, e.g. from the extension's protocol.ts).
+  const own = method.startsWith(`${extension}.`) ? method.slice(extension.length + 1) : method;
+  if (!/^[a-zA-Z][a-zA-Z0-9_.]*$/.test(own)) throw new Error(`bridge method "${method}" of ${extension}: use letters, digits, _ and .`);
   if (typeof (params as Partial<z.ZodType> | undefined)?.safeParse !== 'function' || typeof handler !== 'function') {
     throw new Error(`bridge method "${method}" of ${extension}: declare it as addBridgeMethod(name, { params: <zod schema>, access }, handler)`);
   }
   return deps.server.register(
-    `${extension}.${method}`,
+    `${extension}.${own}`,
     (raw, ctx) => {
       const principal = ctx.principal ?? { kind: 'anonymous' as const };
       const session = principal.kind === 'session' ? deps.engine.getSession(principal.sessionId) : undefined;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { RpcError, RpcErrorCode, duration, type Extension, type ExtensionContext } from 'claude-ext/extension';
 import { QuestionBook, type AnswerResult } from './question-book.ts';
 import { QuestionStore, type Question } from './question-store.ts';
-import { answerParams, askParams, listParams, localName, METHODS, type AnswerAck } from './protocol.ts';
+import { answerParams, askParams, listParams, METHODS, type AnswerAck } from './protocol.ts';
 import { askUser } from './tools.ts';
 
 const configSchema = z.strictObject({
@@ -41,7 +41,7 @@ export default (): Extension<AskUserConfig> => {
       ctx.onEvent((event) => {
         if (event.type === 'result') questions.cancelTurn(event.sessionId, event.promptId, `the turn ended (${event.result.outcome})`);
       });
-      ctx.addBridgeMethod(localName(METHODS.ask), { params: askParams }, async (params, call) => {
+      ctx.addBridgeMethod(METHODS.ask, { params: askParams }, async (params, call) => {
         const session = call.session;
         const timeoutMs = Math.min(params.timeoutSeconds !== undefined ? params.timeoutSeconds * 1000 : config.timeout, config.max_timeout);
         const outcome = await questions.ask(
@@ -50,12 +50,12 @@ export default (): Extension<AskUserConfig> => {
         );
         return outcome;
       });
-      ctx.addBridgeMethod(localName(METHODS.list), { params: listParams, access: 'any' }, (params, call) => {
+      ctx.addBridgeMethod(METHODS.list, { params: listParams, access: 'any' }, (params, call) => {
         if (call.session) return questions.list({ sessionId: call.session.id });
         const user = call.visibleUser(params.user);
         return questions.list({ ...(user !== undefined ? { user } : {}), includeClosed: params.all });
       });
-      ctx.addBridgeMethod(localName(METHODS.answer), { params: answerParams, access: 'admin' }, (params): AnswerAck => {
+      ctx.addBridgeMethod(METHODS.answer, { params: answerParams, access: 'admin' }, (params): AnswerAck => {
         const result = questions.answer(params.id, params.text, params.user ?? 'terminal', params.user);
         if (!result.ok) throw new RpcError(RpcErrorCode.ServerError, result.reason);
         return { id: result.question.id, status: result.question.status };

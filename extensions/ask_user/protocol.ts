@@ -7,11 +7,6 @@ export const METHODS = {
   answer: 'ask_user.answer',
 } as const;
 
-/** The registered name of a method: `ask_user.ask` → `ask`. */
-export function localName(method: (typeof METHODS)[keyof typeof METHODS]): string {
-  return method.slice(method.indexOf('.') + 1);
-}
-
 export const askParams = z.object({
   requestId: z.string().min(8).max(100),
   question: z.string().min(1).max(4000),

@@ -5,7 +5,7 @@ import { systemClock } from './clock.ts';
 import { JobNotFoundError, JobStore, type ConfigJobInput, type Job } from './job-store.ts';
 import { runJob } from './job-runner.ts';
 import { MISFIRE_POLICIES } from './misfire.ts';
-import { createParams, idParams, jobName, labels, listParams, localName, METHODS, type JobView } from './protocol.ts';
+import { createParams, idParams, jobName, labels, listParams, METHODS, type JobView } from './protocol.ts';
 import { defaultTimezone, isValidTimezone, parseCron, parseRunAt } from './schedule.ts';
 import { Scheduler } from './scheduler.ts';
 import { tools } from './tools.ts';
@@ -75,7 +75,7 @@ export default (): Extension<CronConfig> => {
         return job;
       };
 
-      ctx.addBridgeMethod(localName(METHODS.create), { params: createParams, access: 'any' }, (p, call) => {
+      ctx.addBridgeMethod(METHODS.create, { params: createParams, access: 'any' }, (p, call) => {
         const user = call.actingUser(p.user);
         const tz = p.timezone ?? config.timezone;
         if (!isValidTimezone(tz)) throw invalid(`timezone "${tz}" is not a known IANA timezone`);
@@ -108,12 +108,12 @@ export default (): Extension<CronConfig> => {
         return describe(job);
       });
 
-      ctx.addBridgeMethod(localName(METHODS.list), { params: listParams, access: 'any' }, (p, call): JobView[] => {
+      ctx.addBridgeMethod(METHODS.list, { params: listParams, access: 'any' }, (p, call): JobView[] => {
         const user = call.visibleUser(p.user);
         return jobs.list(user === undefined ? {} : { user }).map((job) => ({ ...describe(job), recent: jobs.runs(job.id, 5) }));
       });
 
-      ctx.addBridgeMethod(localName(METHODS.delete), { params: idParams, access: 'any' }, (p, call) => {
+      ctx.addBridgeMethod(METHODS.delete, { params: idParams, access: 'any' }, (p, call) => {
         const job = ownJob(call, p.id, p.user);
         jobs.delete(job.id);
         running.wake();
@@ -122,7 +122,7 @@ export default (): Extension<CronConfig> => {
       });
 
       for (const paused of [true, false]) {
-        ctx.addBridgeMethod(localName(paused ? METHODS.pause : METHODS.resume), { params: idParams, access: 'any' }, (p, call) => {
+        ctx.addBridgeMethod(paused ? METHODS.pause : METHODS.resume, { params: idParams, access: 'any' }, (p, call) => {
           const job = ownJob(call, p.id, p.user);
           const updated = jobs.setPaused(job.id, paused);
           running.wake();
@@ -130,7 +130,7 @@ export default (): Extension<CronConfig> => {
         });
       }
 
-      ctx.addBridgeMethod(localName(METHODS.runNow), { params: idParams, access: 'any' }, (p, call) => {
+      ctx.addBridgeMethod(METHODS.runNow, { params: idParams, access: 'any' }, (p, call) => {
         const job = ownJob(call, p.id, p.user);
         const handle = running.runNow(job.id);
         return { run: handle.run.id, status: handle.run.status };

@@ -11,12 +11,7 @@ export const METHODS = {
   runNow: 'cron.run_now',
 } as const;
 
-export type CronMethod = (typeof METHODS)[keyof typeof METHODS];
 
-/** The registered name of a method: `cron.run_now` → `run_now`. */
-export function localName(method: CronMethod): string {
-  return method.slice(method.indexOf('.') + 1);
-}
 
 export const jobName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a job name is 1-64 letters, digits, dots, dashes or underscores');
 export const labels = z.record(z.string(), z.string());

@@ -3,7 +3,7 @@ import { RpcError, RpcErrorCode, DEFAULT_USER, duration, type BridgeCall, type E
 import { Heartbeat, type HeartbeatSettings, type PendingSource } from './heartbeat.ts';
 import { HeartbeatStore } from './state-store.ts';
 import { validateValveConfig } from './valves.ts';
-import { instructionsParams, localName, logParams, METHODS, noParams, noteParams, pauseParams, type HeartbeatMethod } from './protocol.ts';
+import { instructionsParams, logParams, METHODS, noParams, noteParams, pauseParams, type HeartbeatMethod } from './protocol.ts';
 import { tools } from './tools.ts';
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
@@ -99,7 +99,7 @@ export default (): Extension<HeartbeatConfig> => {
       };
       /** Every method is the admin's and the heartbeat user's sessions' (`heartbeat.user` as configured now). */
       const method = <P extends z.ZodType>(name: HeartbeatMethod, params: P, handler: (p: z.output<P>) => unknown) =>
-        ctx.addBridgeMethod(localName(name), { params, access: 'any' }, (p, call) => {
+        ctx.addBridgeMethod(name, { params, access: 'any' }, (p, call) => {
           ownerOnly(call);
           return handler(p);
         });

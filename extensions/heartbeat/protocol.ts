@@ -14,10 +14,6 @@ export const METHODS = {
 
 export type HeartbeatMethod = (typeof METHODS)[keyof typeof METHODS];
 
-/** The registered name of a method: `heartbeat.log` → `log`. */
-export function localName(method: HeartbeatMethod): string {
-  return method.slice(method.indexOf('.') + 1);
-}
 
 export const noParams = z.object({});
 export const noteParams = z.object({ text: z.string().min(1).max(500) });

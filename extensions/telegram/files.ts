@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Composer, InputFile, type Context } from 'grammy';
 import { RpcError, RpcErrorCode, type SessionSummary } from 'claude-ext/extension';
-import { localName, METHODS, sendFileParams, type SendFileResult } from './protocol.ts';
+import { METHODS, sendFileParams, type SendFileResult } from './protocol.ts';
 import { engineUser, threadedSession, type TelegramRuntime } from './runtime.ts';
 import { sendFile } from './tools.ts';
 
@@ -58,7 +58,7 @@ export async function saveIncomingFile(runtime: TelegramRuntime, c: Context, ses
 export function addFileTools(runtime: TelegramRuntime): void {
   const { ctx } = runtime;
   ctx.addTools({ server: 'telegram', tools: [sendFile], when: (session) => session.labels.frontend === 'telegram' });
-  ctx.addBridgeMethod(localName(METHODS.sendFile), { params: sendFileParams }, async (params, call): Promise<SendFileResult> => {
+  ctx.addBridgeMethod(METHODS.sendFile, { params: sendFileParams }, async (params, call): Promise<SendFileResult> => {
     const session = call.session;
     const chatId = session.labels.chat;
     if (session.labels.frontend !== 'telegram' || !chatId) throw new RpcError(RpcErrorCode.ServerError, 'this session does not belong to a Telegram chat');

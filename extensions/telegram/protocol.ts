@@ -5,11 +5,6 @@ export const METHODS = {
   sendFile: 'telegram.send_file',
 } as const;
 
-/** The registered name of a method: `telegram.send_file` → `send_file`. */
-export function localName(method: (typeof METHODS)[keyof typeof METHODS]): string {
-  return method.slice(method.indexOf('.') + 1);
-}
-
 export const sendFileParams = z.object({ path: z.string().min(1), caption: z.string().max(1024).optional() });
 
 export interface SendFileResult {

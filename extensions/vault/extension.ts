@@ -5,7 +5,7 @@ import { validateKey, validateTags, validateValue } from './keys.ts';
 import { PASSPHRASE_ENV, resolvePassphrase } from './passphrase.ts';
 import { runWithSecrets } from './run-command.ts';
 import { VaultStore, type VaultEntry } from './store.ts';
-import { deleteParams, listParams, localName, METHODS, runParams, storeParams, type ListedEntry } from './protocol.ts';
+import { deleteParams, listParams, METHODS, runParams, storeParams, type ListedEntry } from './protocol.ts';
 import { tools } from './tools.ts';
 
 const configSchema = z.strictObject({
@@ -71,24 +71,24 @@ export default (): Extension<VaultConfig> => {
       ctx.provideService('vault', service);
       ctx.addTools({ server: 'vault', tools, tags: ['credentials'] });
 
-      ctx.addBridgeMethod(localName(METHODS.store), { params: storeParams, access: 'any' }, (p, call) => {
+      ctx.addBridgeMethod(METHODS.store, { params: storeParams, access: 'any' }, (p, call) => {
         const user = call.actingUser(p.user);
         service.set(user, p.key, p.value, p.tags);
         ctx.record('vault_stored', { user, key: p.key });
         return { stored: p.key };
       });
-      ctx.addBridgeMethod(localName(METHODS.list), { params: listParams, access: 'any' }, (p, call): ListedEntry[] => {
+      ctx.addBridgeMethod(METHODS.list, { params: listParams, access: 'any' }, (p, call): ListedEntry[] => {
         const user = call.visibleUser(p.user);
         const users = user === undefined ? vault.userIds() : [user];
         return users.flatMap((owner) => service.list(owner, p.tag).map((entry) => ({ user: owner, ...entry })));
       });
-      ctx.addBridgeMethod(localName(METHODS.delete), { params: deleteParams, access: 'any' }, (p, call) => {
+      ctx.addBridgeMethod(METHODS.delete, { params: deleteParams, access: 'any' }, (p, call) => {
         const user = call.actingUser(p.user);
         const deleted = service.delete(user, p.key);
         if (deleted) ctx.record('vault_deleted', { user, key: p.key });
         return { deleted };
       });
-      ctx.addBridgeMethod(localName(METHODS.run), { params: runParams }, async (p, call) => {
+      ctx.addBridgeMethod(METHODS.run, { params: runParams }, async (p, call) => {
         const session = call.session;
         const env: Record<string, string> = {};
         for (const [name, reference] of Object.entries(p.env)) {

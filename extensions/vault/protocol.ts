@@ -1,7 +1,7 @@
 /** The vault's bridge methods: their names, params and results, shared by the extension, its tools and its CLI. */
 import { z } from 'zod';
 
-/** Method names as callers use them (`vault.<name>`); the extension registers the part after the dot. */
+/** Method names as callers use them, and as the extension registers them. */
 export const METHODS = {
   store: 'vault.store',
   list: 'vault.list',
@@ -32,15 +32,6 @@ export interface DeleteResult {
   readonly deleted: boolean;
 }
 
-export interface RunResult {
-  readonly exitCode: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly timedOut: boolean;
-  readonly truncated: boolean;
-}
+/** What `vault.run` answers (output with secret values removed). */
+export type { RunResult } from './run-command.ts';
 
-/** The registered name of a method: `vault.store` → `store`. */
-export function localName(method: (typeof METHODS)[keyof typeof METHODS]): string {
-  return method.slice(method.indexOf('.') + 1);
-}
