@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { findClaudeBinary } from './sessions/claude/claude-binary.ts';
 import path from 'node:path';
 import type { Principal } from './bridge/bridge-protocol.ts';
@@ -14,7 +15,9 @@ import { TemplateRegistry } from './shaping/templates.ts';
 import { EventLog } from './sessions/event-log.ts';
 import { ensurePrivateDir, writeFileAtomic } from './util/files.ts';
 import { createLogger, fileSink, stderrSink, type Logger } from './util/log.ts';
-import { BUILTIN_EXTENSIONS_DIR, daemonPaths } from './config/paths.ts';
+import { BUILTIN_EXTENSIONS_DIR, daemonPaths, PACKAGE_ROOT } from './config/paths.ts';
+import { chooseSandbox, type SandboxChoice } from './sessions/sandbox/sandbox-setup.ts';
+import { DEFAULT_ROOTS_KEY } from './sessions/working-roots.ts';
 import { CallJournal } from './mcp-endpoint/call-journal.ts';
 import { McpEndpoint } from './mcp-endpoint/endpoint.ts';
 import { ToolGrants } from './mcp-endpoint/tool-grants.ts';
@@ -61,6 +64,7 @@ export function engineSettings(config: Config): EngineSettings {
     idleTimeoutMs: config.sessions.idle_timeout,
     promptTimeoutMs: config.sessions.prompt_timeout,
     defaultCwd: config.sessions.default_cwd,
+    roots: config.sessions.roots,
   };
 }
 
@@ -84,15 +88,38 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const claude = findClaudeBinary(config.engine.claude_path, options.env.PATH);
   if (!claude) throw new StartupError('the claude CLI was not found: set engine.claude_path, put `claude` on PATH, or run `npm install`');
 
+  const templates = new TemplateRegistry();
+  applyTemplates(templates, loaded);
+  const sessionDir = (id: string): string => path.join(paths.sessions, id);
+  const daemonHome = options.env.HOME ?? os.homedir();
+  let engineRef: ClaudeEngine | undefined;
+  let sandboxChoice: SandboxChoice;
+  try {
+    sandboxChoice = await chooseSandbox({
+      mode: config.sandbox.mode,
+      searchPath: options.env.PATH,
+      packageRoot: PACKAGE_ROOT,
+      claudePath: claude.path,
+      extensionDirs: () => [BUILTIN_EXTENSIONS_DIR, ...loaded.config.extensions_dirs],
+      stateDir: config.state_dir,
+      daemonHome,
+      claudeConfigDir: options.env.CLAUDE_CONFIG_DIR ?? path.join(daemonHome, '.claude'),
+      settings: () => loaded.config.sandbox,
+      templatePaths: (name) => templates.get(name)?.sandbox,
+      secretFiles: () => (loaded.file ? [loaded.file, path.join(path.dirname(loaded.file), '.env')] : []),
+      otherUsersDirs: (user) => otherUsersDirs(engineRef, loaded.config, user),
+      exposedFiles: (sessionId) => [path.join(sessionDir(sessionId), 'mcp.json'), paths.socket],
+    });
+  } catch (error) {
+    throw new StartupError((error as Error).message);
+  }
+  if (sandboxChoice.warning) logger.warn(sandboxChoice.warning);
   const eventLog = new EventLog({ file: paths.events, maxBytes: config.logs.max_bytes, keep: config.logs.keep });
   const host = new TmuxHost(paths.tmuxSocket);
   const adminToken = loadOrCreateAdminToken(config.state_dir);
   const tokens = new SessionTokens(config.state_dir);
   const contributions = new Contributions();
-  const templates = new TemplateRegistry();
-  applyTemplates(templates, loaded);
   let gatewayMode = config.engine.gateway_mode;
-  const sessionDir = (id: string): string => path.join(paths.sessions, id);
   const grants = new ToolGrants(sessionDir);
   let endpoint: McpEndpoint | undefined;
   const composer = new SessionComposer({
@@ -118,8 +145,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     composer,
     templateCwd: (name) => templates.get(name)?.cwd,
     holdDelivery: true,
+    sandbox: sandboxChoice.sandbox,
     redact: (event) => redactEvent(event, contributions.listRedactors()),
   });
+  engineRef = engine;
   let ready = false;
   const authenticate = (token: string): Principal | undefined | 'not-ready' => {
     if (secretsEqual(token, adminToken)) return { kind: 'admin' };
@@ -192,6 +221,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     configFile: loaded.file,
     claudePath: claude.path,
     host: host.kind,
+    sandbox: { mode: sandboxChoice.sandbox.mode, ...(sandboxChoice.warning ? { warning: sandboxChoice.warning } : {}) },
   };
   const api = registerControlApi(server, { engine, info, reload, extensions, templates });
   try {
@@ -231,6 +261,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     })());
 
   return { engine, extensions, contributions, config, reload, shutdown };
+}
+
+/** What a user's sandbox hides of other users: their sessions' working directories and their configured roots. */
+function otherUsersDirs(engine: ClaudeEngine | undefined, config: Config, user: string): string[] {
+  const sessions = engine ? engine.listSessions().filter((s) => s.user !== user).map((s) => s.cwd) : [];
+  const roots = Object.entries(config.sessions.roots).filter(([owner]) => owner !== user && owner !== DEFAULT_ROOTS_KEY).flatMap(([, dirs]) => dirs);
+  // Hiding / would hide the system the session runs on.
+  return [...new Set([...sessions, ...roots])].filter((dir) => dir !== '/');
 }
 
 function isLoopback(host: string): boolean {

@@ -29,6 +29,8 @@ export interface DaemonInfo {
   readonly configFile: string | undefined;
   readonly claudePath: string;
   readonly host: string;
+  /** How sessions are confined, and why not when they are not. */
+  readonly sandbox: { readonly mode: 'bwrap' | 'none'; readonly warning?: string };
 }
 
 export interface ControlDeps {

@@ -23,6 +23,7 @@ interface StatusAnswer {
   configFile?: string;
   claudePath: string;
   host: string;
+  sandbox?: { mode: string; warning?: string };
   sessions: Record<string, number>;
   extensions: { name: string; state: string; health: { status: string; reason?: string; detail?: string } }[];
 }
@@ -47,11 +48,18 @@ function describeStatus(status: StatusAnswer): string {
     `state dir: ${status.stateDir}`,
     `config:    ${status.configFile ?? '(embedded defaults)'}`,
     `claude:    ${status.claudePath} (host: ${status.host})`,
+    `sandbox:   ${describeSandbox(status.sandbox)}`,
     `sessions:  ${s.busy ?? 0} busy, ${s.idle ?? 0} idle, ${s.stopped ?? 0} stopped, ${s.dead ?? 0} dead; ${s.warm ?? 0} warm; ${s.queued ?? 0} prompts queued`,
     `extensions: ${status.extensions.length === 0 ? 'none enabled' : ''}`,
     ...status.extensions.map((e) => `  ${e.name.padEnd(14)} ${e.health.status.padEnd(8)} ${e.health.reason ?? e.health.detail ?? ''}`.trimEnd()),
     '',
   ].join('\n');
+}
+
+function describeSandbox(sandbox: StatusAnswer['sandbox']): string {
+  if (!sandbox) return 'unknown (an older daemon)';
+  if (sandbox.mode === 'bwrap') return 'bwrap: each session is isolated';
+  return `none: SESSIONS ARE NOT ISOLATED${sandbox.warning ? ` (${sandbox.warning})` : ''}`;
 }
 
 function formatUptime(ms: number): string {

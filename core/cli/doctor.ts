@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { findClaudeBinary } from '../sessions/claude/claude-binary.ts';
 import { loadConfig } from '../config/config.ts';
 import { daemonPaths } from '../config/paths.ts';
+import { BWRAP_INSTALL_HINT, probeBwrap } from '../sessions/sandbox/bwrap-probe.ts';
 import { connectAsAdmin } from '../bridge/admin-client.ts';
 import type { CliContext } from './cli-context.ts';
 
@@ -20,10 +21,12 @@ export async function runDoctor(ctx: CliContext, configPath: string | undefined)
   const checks: Check[] = [];
   let stateDir: string | undefined;
   let claudePath: string | null = null;
+  let sandboxMode: 'bwrap' | 'none' | null = null;
   try {
     const loaded = loadConfig({ ...(configPath ? { configPath } : {}), cwd: ctx.cwd, env: ctx.env });
     stateDir = loaded.config.state_dir;
     claudePath = loaded.config.engine.claude_path;
+    sandboxMode = loaded.config.sandbox.mode;
     checks.push({ name: 'config', ok: true, detail: `${loaded.file ?? 'embedded defaults'}${loaded.warnings.length ? `; ${loaded.warnings.length} warning(s): ${loaded.warnings.join('; ')}` : ''}` });
   } catch (error) {
     checks.push({ name: 'config', ok: false, detail: (error as Error).message, fix: 'correct the file at the line named above' });
@@ -48,6 +51,7 @@ export async function runDoctor(ctx: CliContext, configPath: string | undefined)
     );
   }
 
+  checks.push(await sandboxCheck(sandboxMode, ctx.env.PATH));
   checks.push(authenticationCheck(ctx.env));
   if (stateDir) checks.push(...stateDirChecks(stateDir));
   if (stateDir) checks.push(await daemonCheck(stateDir));
@@ -57,6 +61,16 @@ export async function runDoctor(ctx: CliContext, configPath: string | undefined)
     if (!check.ok && check.fix) ctx.output.out(`  fix: ${check.fix}\n`);
   }
   return checks.every((c) => c.ok) ? 0 : 1;
+}
+
+async function sandboxCheck(mode: 'bwrap' | 'none' | null, searchPath: string | undefined): Promise<Check> {
+  if (mode === 'none') {
+    return { name: 'sandbox', ok: false, detail: 'sandbox.mode is none: sessions are not isolated (they can read the state dir, the vault and other users\' files)', fix: `${BWRAP_INSTALL_HINT}, then remove sandbox.mode or set it to bwrap` };
+  }
+  const probe = await probeBwrap(searchPath);
+  if (probe.ok) return { name: 'sandbox', ok: true, detail: `bubblewrap at ${probe.path}: each session is isolated` };
+  const consequence = mode === 'bwrap' ? 'the daemon will not start (sandbox.mode is bwrap)' : 'sessions are not isolated';
+  return { name: 'sandbox', ok: false, detail: `${probe.reason}: ${consequence}`, fix: BWRAP_INSTALL_HINT };
 }
 
 function authenticationCheck(env: NodeJS.ProcessEnv): Check {

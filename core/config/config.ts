@@ -26,6 +26,18 @@ const sessionsSchema = z.strictObject({
   idle_timeout: duration.default(30 * 60_000),
   prompt_timeout: duration.default(30 * 60_000),
   default_cwd: z.string().min(1).default('~'),
+  /** Per user id (and `default` for every other user), the directories sessions may work in. */
+  roots: z.record(z.string().min(1), z.array(z.string().min(1)).min(1, 'list at least one directory')).default({}),
+});
+
+const pathList = z.array(z.string().min(1)).default([]);
+
+const sandboxSchema = z.strictObject({
+  /** `bwrap` confines each session; `none` does not. Unset: bwrap when it works on this machine. */
+  mode: z.enum(['bwrap', 'none']).nullable().default(null),
+  readable: pathList,
+  writable: pathList,
+  hidden: pathList,
 });
 
 /** `HOST:PORT` or `[IPv6]:PORT`; port 0 picks a free one (kept across restarts when it stays free). */
@@ -56,6 +68,7 @@ const configSchema = z.strictObject({
   sessions: sessionsSchema.default(() => sessionsSchema.parse({})),
   logs: logsSchema.default(() => logsSchema.parse({})),
   mcp: mcpSchema.default(() => mcpSchema.parse({})),
+  sandbox: sandboxSchema.default(() => sandboxSchema.parse({})),
   enabled: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'not a valid extension name')).default([]),
   extensions_dirs: z.array(z.string().min(1)).nullable().default(null),
   extensions: z.record(z.string(), z.unknown()).default({}),
@@ -138,10 +151,18 @@ function validateConfig(document: ConfigDocument): { config: Config; warnings: s
     ...data,
     state_dir: stateDir,
     engine: { ...data.engine, claude_path: data.engine.claude_path ? absolute(data.engine.claude_path) : null },
-    sessions: { ...data.sessions, default_cwd: absolute(data.sessions.default_cwd) },
+    sessions: { ...data.sessions, default_cwd: absolute(data.sessions.default_cwd), roots: resolveRoots(data.sessions.roots, absolute(data.sessions.default_cwd), absolute) },
+    sandbox: { ...data.sandbox, readable: data.sandbox.readable.map(absolute), writable: data.sandbox.writable.map(absolute), hidden: data.sandbox.hidden.map(absolute) },
     extensions_dirs: data.extensions_dirs ? data.extensions_dirs.map(absolute) : [path.join(stateDir, 'extensions')],
   };
   return { config, warnings, explicitExtensionDirs: data.extensions_dirs !== null, locate };
+}
+
+/** Absolute roots per user; without a `default` entry every other user may work under `default_cwd`. */
+function resolveRoots(roots: Record<string, string[]>, defaultCwd: string, absolute: (p: string) => string): Record<string, string[]> {
+  const resolved: Record<string, string[]> = { default: [defaultCwd] };
+  for (const [user, dirs] of Object.entries(roots)) resolved[user] = dirs.map(absolute);
+  return resolved;
 }
 
 function removeKey(root: Record<string, unknown>, keyPath: readonly PropertyKey[]): void {

@@ -1,4 +1,5 @@
 import type { ClaudeArgsSettings } from './claude/claude-args.ts';
+import type { WorkingRoots } from './working-roots.ts';
 
 /** The engine's settings from the configuration; they can change while it runs (updateSettings). */
 export interface EngineSettings extends ClaudeArgsSettings {
@@ -8,4 +9,6 @@ export interface EngineSettings extends ClaudeArgsSettings {
   readonly idleTimeoutMs: number;
   readonly promptTimeoutMs: number;
   readonly defaultCwd: string;
+  /** Where each user's sessions may work. */
+  readonly roots: WorkingRoots;
 }

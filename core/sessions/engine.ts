@@ -9,10 +9,12 @@ import { recoverSessions } from './recovery.ts';
 import { SecretEnvNames } from './session-env.ts';
 import { SessionRegistry, validateUser } from './session-registry.ts';
 import type { SessionRuntime } from './session-runtime.ts';
+import { NO_SANDBOX, type SandboxMode, type SessionSandbox } from './sandbox/session-sandbox.ts';
 import { SessionStore } from './session-store.ts';
 import type { NewSessionRequest, PromptOptions, PromptRecord, SessionSummary } from './session-types.ts';
 import { TurnRunner, type LaunchComposer } from './turn-runner.ts';
 import { TurnTracker } from './turn-tracker.ts';
+import { assertWorkingDirAllowed } from './working-roots.ts';
 import type { Disposable } from '../util/disposable.ts';
 import { InvalidRequestError, PromptNotFoundError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
@@ -42,6 +44,8 @@ export interface EngineOptions {
   readonly redact?: <E extends EngineEvent>(event: E) => E;
   /** Adds what extensions contribute (MCP servers, tool limits, system prompt) to a session's process. */
   readonly composer?: LaunchComposer;
+  /** Where sessions' processes are confined; none when absent. */
+  readonly sandbox?: SessionSandbox;
 }
 
 export interface SubmitRequest {
@@ -95,7 +99,7 @@ export class ClaudeEngine {
     const settings = (): EngineSettings => this.settings;
     const schedulePump = (rt: SessionRuntime): void => this.runner.schedulePump(rt);
     this.delivery = new Delivery({ log, open: options.holdDelivery !== true, redact: options.redact, markDelivered: (sessionId, promptId) => store.markDelivered(sessionId, promptId) });
-    this.registry = new SessionRegistry({ store, eventLog, settings, templateCwd: options.templateCwd, endWork: (rt) => this.runner.retire(rt) });
+    this.registry = new SessionRegistry({ store, eventLog, settings, stateDir: options.stateDir, templateCwd: options.templateCwd, endWork: (rt) => this.runner.retire(rt) });
     this.tracker = new TurnTracker({ store, delivery: this.delivery, log, eventLog, schedulePump, onProcessExited: (rt) => this.liveness.processExited(rt) });
     this.liveness = new Liveness({
       host,
@@ -121,6 +125,8 @@ export class ClaudeEngine {
       baseEnv: options.baseEnv,
       secretEnvNames: () => this.secretEnv.names(),
       composer: options.composer,
+      ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+      checkWorkingDir: (state) => assertWorkingDirAllowed(this.settings.roots, state.user, state.cwd, options.stateDir),
       ephemeralLingerMs: options.ephemeralLingerMs,
       deleteSession: (sessionId) => this.deleteSession(sessionId),
     });
@@ -133,6 +139,20 @@ export class ClaudeEngine {
   /** Where sessions that name no working directory run (and relative ones are resolved from). */
   get defaultCwd(): string {
     return this.settings.defaultCwd;
+  }
+
+  get sandboxMode(): SandboxMode {
+    return (this.options.sandbox ?? NO_SANDBOX).mode;
+  }
+
+  /**
+   * How to run `argv` for a session inside its sandbox (e.g. a command an extension runs for it): the
+   * argument vector to start and the environment's changes (null removes a variable).
+   */
+  sandboxCommand(sessionId: string, argv: readonly string[]): { argv: string[]; env: Record<string, string | null> } {
+    const rt = this.registry.require(sessionId);
+    const launch = (this.options.sandbox ?? NO_SANDBOX).prepare(rt.state);
+    return { argv: [...launch.prefix, ...argv], env: { ...launch.env } };
   }
 
   updateSettings(settings: EngineSettings): void {

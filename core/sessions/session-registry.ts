@@ -5,13 +5,15 @@ import type { EventLog } from './event-log.ts';
 import { SessionRuntime } from './session-runtime.ts';
 import type { SessionStore } from './session-store.ts';
 import type { NewSessionRequest, SessionState } from './session-types.ts';
+import { assertWorkingDirAllowed } from './working-roots.ts';
 import { InvalidRequestError, SessionLimitError, SessionNotFoundError } from '../util/errors.ts';
 import { newConversationId, newId } from '../util/ids.ts';
 
 export interface SessionRegistryOptions {
   readonly store: SessionStore;
   readonly eventLog: EventLog;
-  readonly settings: () => Pick<EngineSettings, 'maxPerUser' | 'defaultCwd'>;
+  readonly settings: () => Pick<EngineSettings, 'maxPerUser' | 'defaultCwd' | 'roots'>;
+  readonly stateDir: string;
   /** The working directory a template gives new sessions that name none. */
   readonly templateCwd?: (template: string) => string | undefined;
   /** Ends a session's work before it is removed: queue cancelled, turn finished, process ended. */
@@ -72,6 +74,7 @@ export class SessionRegistry {
     const templateCwd = request.template ? this.options.templateCwd?.(request.template) : undefined;
     const cwd = path.resolve(settings.defaultCwd, request.cwd ?? templateCwd ?? '.');
     if (!isDirectory(cwd)) throw new InvalidRequestError(`working directory ${cwd} does not exist`);
+    assertWorkingDirAllowed(settings.roots, request.user, cwd, this.options.stateDir);
     const now = new Date().toISOString();
     const state: SessionState = {
       id: newId('s'),

@@ -7,10 +7,11 @@ import type { EngineSettings } from './engine-settings.ts';
 import type { EventLog } from './event-log.ts';
 import type { SessionHost } from './host/host.ts';
 import type { Liveness } from './liveness.ts';
+import type { SandboxLaunch, SessionSandbox } from './sandbox/session-sandbox.ts';
 import { sessionEnvironment } from './session-env.ts';
 import type { SessionRuntime } from './session-runtime.ts';
 import type { SessionStore } from './session-store.ts';
-import type { PromptOptions, PromptRecord, SessionSummary } from './session-types.ts';
+import type { PromptOptions, PromptRecord, SessionState, SessionSummary } from './session-types.ts';
 import { Turn } from './turn.ts';
 import { resultOfKilledTurn, syntheticResult } from './turn-results.ts';
 import type { TurnTracker } from './turn-tracker.ts';
@@ -47,6 +48,10 @@ export interface TurnRunnerOptions {
   readonly secretEnvNames: () => ReadonlySet<string>;
   /** Adds what extensions contribute (MCP servers, tool limits, system prompt) to a session's process. */
   readonly composer?: LaunchComposer;
+  /** Where a session's process is confined (bubblewrap), or nothing. */
+  readonly sandbox?: SessionSandbox;
+  /** Throws when a session's working directory is no longer one it may use (the roots changed). */
+  readonly checkWorkingDir?: (state: SessionState) => void;
   /** How long an ephemeral session stays after its last result (default a minute). */
   readonly ephemeralLingerMs?: number;
   readonly deleteSession: (sessionId: string) => Promise<void>;
@@ -192,10 +197,21 @@ export class TurnRunner {
       return;
     }
     const args = warmProcessArgs(this.options.settings(), next.options, composed);
+    let sandbox: SandboxLaunch;
+    try {
+      this.options.checkWorkingDir?.(rt.state);
+      sandbox = this.options.sandbox?.prepare(rt.state) ?? { prefix: [], env: {} };
+    } catch (error) {
+      rt.queue.shift();
+      tracker.completePrompt(rt, next, syntheticResult('error', `could not start the session: ${(error as Error).message}`));
+      this.schedulePump(rt);
+      return;
+    }
     // The environment counts too: a variable newly marked secret must leave the warm process.
-    const env = this.sessionEnv();
+    const env = this.sessionEnv(sandbox.env);
     const envKey = createHash('sha256').update(JSON.stringify(Object.entries(env).sort())).digest('hex');
-    const argsKey = JSON.stringify([args, composed.key, envKey]);
+    // So does the sandbox: a directory another user starts working in is hidden from the next launch on.
+    const argsKey = JSON.stringify([args, composed.key, envKey, sandbox.prefix]);
     if (rt.state.process && rt.state.process.argsKey !== argsKey) {
       eventLog.record('process_restart', { session: rt.state.id, reason: 'different arguments' });
       await this.options.host.terminate(rt.state.id);
@@ -203,7 +219,7 @@ export class TurnRunner {
     }
     if (!rt.state.process) {
       try {
-        await this.launch(rt, args, argsKey, env);
+        await this.launch(rt, [...sandbox.prefix, this.options.claudePath, ...args], argsKey, env);
       } catch (error) {
         rt.queue.shift();
         const message = `could not start claude: ${(error as Error).message}`;
@@ -234,14 +250,15 @@ export class TurnRunner {
     this.options.liveness.ensurePolling();
   }
 
-  private sessionEnv(): Record<string, string> {
-    return sessionEnvironment(this.options.baseEnv, this.options.settings().env, this.options.secretEnvNames());
+  private sessionEnv(sandboxEnv: Readonly<Record<string, string | null>>): Record<string, string> {
+    return sessionEnvironment(this.options.baseEnv, { ...this.options.settings().env, ...sandboxEnv }, this.options.secretEnvNames());
   }
 
-  private async launch(rt: SessionRuntime, args: string[], argsKey: string, env: Record<string, string>): Promise<void> {
+  /** Starts the session's process: `command` (the CLI's argument vector, maybe inside a sandbox) and its conversation. */
+  private async launch(rt: SessionRuntime, command: string[], argsKey: string, env: Record<string, string>): Promise<void> {
     const { host } = this.options;
     const stored = conversationStored(env, rt.state.conversationId);
-    const argv = [this.options.claudePath, ...args, ...conversationArgs(rt.state.conversationId, stored)];
+    const argv = [...command, ...conversationArgs(rt.state.conversationId, stored)];
     fs.rmSync(rt.files.exit, { force: true });
     await host.terminate(rt.state.id);
     // tail -F only follows a file by inotify when it exists from the start; otherwise it polls each second.

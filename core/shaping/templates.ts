@@ -23,6 +23,8 @@ export interface Template {
   excludeMcpTags?: string[];
   /** Absolute path. */
   cwd?: string;
+  /** Absolute paths a session of this template may read, or write, inside its sandbox. */
+  sandbox?: { readable: string[]; writable: string[] };
   visibility: 'public' | 'hidden';
   /** `built-in`, `config`, `extension:<name>`, or the file the template was read from. */
   source: string;
@@ -50,6 +52,7 @@ export const templateSchema = z
     exclude_mcp_servers: z.array(serverName).optional(),
     exclude_mcp_tags: z.array(z.string().min(1)).optional(),
     cwd: z.string().min(1).optional(),
+    sandbox: z.strictObject({ readable: z.array(z.string().min(1)).default([]), writable: z.array(z.string().min(1)).default([]) }).optional(),
     visibility: z.enum(['public', 'hidden']).default('public'),
   }, notAMapping)
   .refine((raw) => raw.system_prompt === undefined || raw.prompt_file === undefined, {
@@ -137,6 +140,7 @@ function checkTemplate(name: string, raw: unknown, origin: TemplateOrigin): Chec
     ...(data.exclude_mcp_servers !== undefined && { excludeMcpServers: data.exclude_mcp_servers }),
     ...(data.exclude_mcp_tags !== undefined && { excludeMcpTags: data.exclude_mcp_tags }),
     ...(data.cwd !== undefined && { cwd: resolve(data.cwd) }),
+    ...(data.sandbox !== undefined && { sandbox: { readable: data.sandbox.readable.map(resolve), writable: data.sandbox.writable.map(resolve) } }),
   };
   return { template };
 }

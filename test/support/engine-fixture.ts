@@ -28,6 +28,7 @@ export function engineSettingsFor(defaultCwd: string, overrides: Partial<EngineS
     idleTimeoutMs: 0,
     promptTimeoutMs: 0,
     defaultCwd,
+    roots: { default: ['/'] },
     ...overrides,
   };
 }
