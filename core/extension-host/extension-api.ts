@@ -135,6 +135,12 @@ export interface ExtensionSessions {
   watchPrompt(promptId: string, listener: (event: EngineEvent) => void): Disposable;
   /** How many sessions are idle, busy, stopped, dead, warm, and how many prompts are queued. */
   counts(): Readonly<Record<string, number>>;
+  /**
+   * How to run a command for a session inside that session's sandbox (a command a tool runs for it):
+   * the argument vector to start, in the session's working directory, and the changes to make to its
+   * environment (null removes a variable). Without a sandbox, `argv` unchanged.
+   */
+  sandboxCommand(sessionId: string, argv: readonly string[]): { readonly argv: string[]; readonly env: Readonly<Record<string, string | null>> };
 }
 
 export interface SessionPromptRequest {

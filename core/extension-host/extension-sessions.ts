@@ -23,5 +23,6 @@ export function extensionSessions(engine: ClaudeEngine, store: DisposableStore):
     waitForPrompt: (sessionId, promptId, signal) => engine.waitForPrompt(sessionId, promptId, AbortSignal.any(signal ? [signal, lifetime.signal] : [lifetime.signal])),
     watchPrompt: (promptId, listener) => store.addTransient(engine.watchPrompt(promptId, listener)),
     counts: () => engine.counts(),
+    sandboxCommand: (sessionId, argv) => engine.sandboxCommand(sessionId, argv),
   };
 }
