@@ -5,6 +5,7 @@
  *   npm run bench -- latency only the stream-to-callback delay (fast)
  *   npm run bench -- bridge  only the control socket's round trips, against a minimal echo server
  *   npm run bench -- tools   only what extensions' tools cost a session (f, g, h)
+ *   npm run bench -- sandbox only what the sandbox costs a prompt (i)
  *
  * Each figure that has a baseline is a ratio against a bare `claude -p` run in the same process, so
  * the numbers mean the same on a slow and a fast machine.
@@ -150,7 +151,9 @@ async function claudeProcessesRssKiB(world: TestWorld): Promise<number> {
     try {
       const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
-      if (cmdline.includes('claude') && environ.split('\0').includes(`HOME=${world.home}`)) total += rssKiB(Number(pid));
+      // Sessions' HOME is in the world (the user's own one in the sandbox).
+      const home = environ.split('\0').find((entry) => entry.startsWith('HOME=')) ?? '';
+      if (cmdline.includes('claude') && home.startsWith(`HOME=${world.root}/`)) total += rssKiB(Number(pid));
     } catch {
       // the process ended meanwhile
     }
@@ -164,4 +167,5 @@ if (!only || only === 'latency') await streamLatency();
 if (!only || only === 'memory') await idleMemory();
 if (!only || only === 'bridge') await bridgeBench();
 if (!only || only === 'tools') await extensionToolsBench();
+if (!only || only === 'sandbox') await (await import('./sandbox.ts')).sandboxBench();
 if (!only || only === 'cli') await (await import('./cli.ts')).cliBench();
