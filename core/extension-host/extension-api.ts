@@ -202,7 +202,12 @@ export interface ExtensionContext<Config = unknown> {
   addTemplate(template: Omit<Template, 'source'>): Disposable;
   /** Keeps an environment variable out of every session's environment. */
   markSecretEnv(name: string): Disposable;
-  /** Hides secret values in every event frontends get and in stored results. */
+  /**
+   * Hides secret values in every event frontends get and in stored results. The redactor is given the
+   * user the text belongs to (the session's user): hide that user's secrets and those of nobody in
+   * particular (a bot token), never another user's, or one user could test guesses of another's
+   * secret by watching what becomes `[REDACTED]`. `valuesRedactor` does this for a function of the user.
+   */
   addRedactor(redactor: Redactor): Disposable;
   /** Publishes an event about a session to every frontend (and to whoever follows its prompt). */
   publish(sessionId: string, kind: string, data: Readonly<Record<string, unknown>>): void;
