@@ -166,7 +166,11 @@ export interface ExtensionContext<Config = unknown> {
   /** The extension's own private directory: `<state_dir>/data/<name>` (0700). */
   readonly dataDir: string;
   readonly stateDir: string;
-  /** The daemon's environment with the `.env` file's variables filled in. */
+  /**
+   * The daemon's environment as it started, with the `.env` file's variables filled in. Read variables
+   * here, not from `process.env`: once extensions have started, the daemon removes its own
+   * `CLAUDE_EXT_*` variables and every name marked secret from `process.env`.
+   */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** A path from the extension's config: `~` expanded, relative to the config file's directory. */
   resolvePath(configured: string): string;
@@ -200,7 +204,10 @@ export interface ExtensionContext<Config = unknown> {
   addSessionCustomizer(customizer: SessionCustomizer): Disposable;
   addPrePromptHook(hook: PrePromptHook): Disposable;
   addTemplate(template: Omit<Template, 'source'>): Disposable;
-  /** Keeps an environment variable out of every session's environment. */
+  /**
+   * Keeps an environment variable out of every session's environment, and out of the daemon's own
+   * `process.env` (removed after extensions start and after each reload; `ctx.env` keeps it).
+   */
   markSecretEnv(name: string): Disposable;
   /**
    * Hides secret values in every event frontends get and in stored results. The redactor is given the
