@@ -4,6 +4,7 @@ import { findClaudeBinary } from './sessions/claude/claude-binary.ts';
 import path from 'node:path';
 import type { Principal } from './bridge/bridge-protocol.ts';
 import { loadConfig, ConfigError, type Config, type LoadedConfig } from './config/config.ts';
+import { dropDaemonSecrets } from './config/daemon-env.ts';
 import { Contributions } from './extension-host/contributions.ts';
 import { registerControlApi } from './bridge/control-api.ts';
 import { loadOrCreateAdminToken, secretsEqual, SessionTokens } from './bridge/credentials.ts';
@@ -75,7 +76,12 @@ function sessionBaseEnv(processEnv: NodeJS.ProcessEnv, loaded: LoadedConfig): No
 
 /** Starts the daemon: config, state dir, logs, engine, control socket, recovery. */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
-  let loaded = loadConfig({ ...(options.configPath ? { configPath: options.configPath } : {}), cwd: options.cwd, env: options.env });
+  // What the daemon started with, kept to itself: process.env loses the daemon's own variables now and
+  // the names extensions mark secret once they have started. /proc/<pid>/environ still shows the
+  // initial block (docs/configuration.md, "Variables").
+  const env: NodeJS.ProcessEnv = { ...options.env };
+  dropDaemonSecrets(process.env);
+  let loaded = loadConfig({ ...(options.configPath ? { configPath: options.configPath } : {}), cwd: options.cwd, env });
   const config = loaded.config;
   process.umask(0o077);
   ensurePrivateDir(config.state_dir);
@@ -85,7 +91,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   for (const warning of loaded.warnings) logger.warn(warning);
 
   if (!tmuxAvailable()) throw new StartupError('tmux is not installed: install it (e.g. `apt-get install tmux`) and start again');
-  const claude = findClaudeBinary(config.engine.claude_path, options.env.PATH);
+  const claude = findClaudeBinary(config.engine.claude_path, env.PATH);
   if (!claude) throw new StartupError('the claude CLI was not found: set engine.claude_path, put `claude` on PATH, or run `npm install`');
 
   const templates = new TemplateRegistry();
@@ -141,7 +147,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     settings: engineSettings(config),
     logger: logger.child('engine'),
     eventLog,
-    baseEnv: sessionBaseEnv(options.env, loaded),
+    baseEnv: sessionBaseEnv(env, loaded),
     composer,
     templateCwd: (name) => templates.get(name)?.cwd,
     holdDelivery: true,
@@ -176,13 +182,13 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     ready: new Promise<void>((resolve) => (extensionsStarted = resolve)),
   });
   const extensions = new ExtensionHost(
-    { engine, server, contributions, templates, eventLog, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(options.env, loaded), configDir: () => (loaded.file ? path.dirname(loaded.file) : options.cwd) },
+    { engine, server, contributions, templates, eventLog, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(env, loaded), configDir: () => (loaded.file ? path.dirname(loaded.file) : options.cwd) },
     BUILTIN_EXTENSIONS_DIR,
   );
 
   const reload = async (): Promise<{ ok: true; warnings: string[] } | { ok: false; error: string }> => {
     try {
-      const next = loadConfig({ ...(loaded.file ? { configPath: loaded.file } : {}), cwd: options.cwd, env: options.env });
+      const next = loadConfig({ ...(loaded.file ? { configPath: loaded.file } : {}), cwd: options.cwd, env });
       if (next.config.state_dir !== config.state_dir) next.warnings.push('state_dir changed: it takes effect at the next start');
       if (JSON.stringify(next.config.mcp.listen) !== JSON.stringify(config.mcp.listen)) next.warnings.push('mcp.listen changed: it takes effect at the next start');
       const checked = new TemplateRegistry();
@@ -194,6 +200,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         report = await extensions.apply(next.config, { strict: true, locate: next.locate });
       } finally {
         engine.openDelivery();
+        dropDaemonSecrets(process.env, engine.secretEnvNames());
       }
       applyTemplates(templates, next);
       loaded = next;
@@ -241,6 +248,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   ready = true;
   const startReport = await extensions.apply(loaded.config, { strict: false, locate: loaded.locate });
   for (const warning of startReport.warnings) logger.warn(warning);
+  dropDaemonSecrets(process.env, engine.secretEnvNames());
   extensionsStarted();
   engine.openDelivery();
   eventLog.record('daemon_started', { pid: process.pid, config: loaded.file ?? null, claude: claude.path });

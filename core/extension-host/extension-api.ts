@@ -172,7 +172,11 @@ export interface ExtensionContext<Config = unknown> {
   /** The extension's own private directory: `<state_dir>/data/<name>` (0700). */
   readonly dataDir: string;
   readonly stateDir: string;
-  /** The daemon's environment with the `.env` file's variables filled in. */
+  /**
+   * The daemon's environment as it started, with the `.env` file's variables filled in. Read variables
+   * here, not from `process.env`: once extensions have started, the daemon removes its own
+   * `CLAUDE_EXT_*` variables and every name marked secret from `process.env`.
+   */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** A path from the extension's config: `~` expanded, relative to the config file's directory. */
   resolvePath(configured: string): string;
@@ -206,9 +210,17 @@ export interface ExtensionContext<Config = unknown> {
   addSessionCustomizer(customizer: SessionCustomizer): Disposable;
   addPrePromptHook(hook: PrePromptHook): Disposable;
   addTemplate(template: Omit<Template, 'source'>): Disposable;
-  /** Keeps an environment variable out of every session's environment. */
+  /**
+   * Keeps an environment variable out of every session's environment, and out of the daemon's own
+   * `process.env` (removed after extensions start and after each reload; `ctx.env` keeps it).
+   */
   markSecretEnv(name: string): Disposable;
-  /** Hides secret values in every event frontends get and in stored results. */
+  /**
+   * Hides secret values in every event frontends get and in stored results. The redactor is given the
+   * user the text belongs to (the session's user): hide that user's secrets and those of nobody in
+   * particular (a bot token), never another user's, or one user could test guesses of another's
+   * secret by watching what becomes `[REDACTED]`. `valuesRedactor` does this for a function of the user.
+   */
   addRedactor(redactor: Redactor): Disposable;
   /** Publishes an event about a session to every frontend (and to whoever follows its prompt). */
   publish(sessionId: string, kind: string, data: Readonly<Record<string, unknown>>): void;

@@ -28,7 +28,7 @@ export interface DeliveryOptions {
   readonly log: Logger;
   /** Results are held until open() when false. */
   readonly open: boolean;
-  /** Removes known secret values from events before anyone sees them, and from stored results. */
+  /** Removes the secret values of the event's user from events before anyone sees them, and from stored results. */
   readonly redact?: <E extends EngineEvent>(event: E) => E;
   /** Records on disk that a held result reached the callbacks, so it is not held again at the next start. */
   readonly markDelivered: (sessionId: string, promptId: string) => void;

@@ -165,6 +165,11 @@ export class ClaudeEngine {
     return this.secretEnv.mark(name);
   }
 
+  /** The variables marked secret now. */
+  secretEnvNames(): ReadonlySet<string> {
+    return this.secretEnv.names();
+  }
+
   get secretEnvCount(): number {
     return this.secretEnv.size;
   }

@@ -27,6 +27,7 @@ export default (): Extension<TelegramConfig> => {
     async start(ctx) {
       const config = ctx.config;
       ctx.markSecretEnv('TELEGRAM_BOT_TOKEN');
+      // The bot token belongs to no user: it is hidden in every user's text.
       ctx.addRedactor(valuesRedactor(() => [config.token]));
       const state = new BotState(ctx.dataDir);
       const outbox = new ChatOutbox(ctx.logger);

@@ -52,9 +52,10 @@ export default (): Extension<VaultConfig> => {
       const vault = VaultStore.open(path.join(ctx.dataDir, 'vault.json'), passphrase.passphrase);
       store = vault;
       ctx.track({ dispose: () => vault.close() });
-      const redactor = valuesRedactor(() => vault.values());
+      // A user's output hides that user's values only (all users' when the user is not known).
+      const redactor = valuesRedactor((user) => vault.values(user));
       ctx.addRedactor({
-        redact: (text) => redactor.redact(text),
+        redact: (text, user) => redactor.redact(text, user),
         maskToolInput: (name, input) => maskStoredValue(name, input),
       });
       const changed = <T>(result: T): T => {
@@ -98,10 +99,10 @@ export default (): Extension<VaultConfig> => {
           if (value === undefined) throw new RpcError(RpcErrorCode.ServerError, `env.${name}: no secret "${key}" in your vault (vault_list shows what there is)`);
           env[name] = value;
         }
-        const result = await runWithSecrets({ command: p.command, cwd: session.cwd, env, timeoutMs: config.run_timeout, maxOutputBytes: config.run_max_output });
+        const result = await runWithSecrets({ command: p.command, cwd: session.cwd, env, timeoutMs: config.run_timeout, maxOutputBytes: config.run_max_output, signal: call.signal });
         ctx.record('vault_run', { session: session.id, keys: Object.values(p.env).map((r) => r.slice('vault:'.length)), exit: result.exitCode, timed_out: result.timedOut });
         const hide = valuesRedactor(() => [...Object.values(env), ...vault.values(session.user)]);
-        return { ...result, stdout: hide.redact(result.stdout), stderr: hide.redact(result.stderr) };
+        return { ...result, stdout: hide.redact(result.stdout, session.user), stderr: hide.redact(result.stderr, session.user) };
       });
     },
     reconfigure(next) {

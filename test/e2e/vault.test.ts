@@ -100,6 +100,19 @@ describe('vault', () => {
     assert.deepEqual(JSON.parse((await cli(['vault', 'list', '--user', 'erin', '--json'])).stdout), []);
   });
 
+  test("a user's secret is hidden in that user's output only, so no other user can test guesses of it", async () => {
+    const pin = '482913';
+    assert.equal((await cli(['vault', 'set', '--user', 'dave', 'bank/pin'], { stdin: `${pin}\n` })).code, 0);
+
+    const guess = await promptJson('mallory', `@reply is it ${pin}?`);
+    assert.equal(resultText(guess), `is it ${pin}?`, "another user's reply is not redacted with dave's secrets");
+    assert.ok(!JSON.stringify(guess).includes('[REDACTED]'));
+
+    const own = await promptJson('dave', `@reply is it ${pin}?`);
+    assert.equal(resultText(own), 'is it [REDACTED]?');
+    assert.ok(!JSON.stringify(own).includes(pin), "dave's events never show his secret");
+  });
+
   test('a wrong passphrase at start is a clear error and the vault stays intact', async () => {
     const file = path.join(world.stateDir, 'data', 'vault', 'vault.json');
     const before = fs.readFileSync(file);
