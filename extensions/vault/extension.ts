@@ -99,7 +99,10 @@ export default (): Extension<VaultConfig> => {
           if (value === undefined) throw new RpcError(RpcErrorCode.ServerError, `env.${name}: no secret "${key}" in your vault (vault_list shows what there is)`);
           env[name] = value;
         }
-        const result = await runWithSecrets({ command: p.command, cwd: session.cwd, env, timeoutMs: config.run_timeout, maxOutputBytes: config.run_max_output, signal: call.signal });
+        const result = await runWithSecrets({ command: p.command, cwd: session.cwd, env, timeoutMs: config.run_timeout, maxOutputBytes: config.run_max_output, signal: call.signal,
+          // In the session's own sandbox: the command sees what the session sees, nothing more.
+          wrap: async (argv) => ctx.sessions.sandboxCommand(session.id, argv),
+        });
         ctx.record('vault_run', { session: session.id, keys: Object.values(p.env).map((r) => r.slice('vault:'.length)), exit: result.exitCode, timed_out: result.timedOut });
         const hide = valuesRedactor(() => [...Object.values(env), ...vault.values(session.user)]);
         return { ...result, stdout: hide.redact(result.stdout, session.user), stderr: hide.redact(result.stderr, session.user) };

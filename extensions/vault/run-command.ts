@@ -10,10 +10,11 @@ export interface RunRequest {
   /** Aborting it ends the command (its whole process group) and rejects with RunCancelledError. */
   readonly signal?: AbortSignal;
   /**
-   * Wraps the command's argument vector (`/bin/sh -c command`), e.g. to run it in a sandbox: the
-   * returned argv is what is started, and the returned variables are added to its environment.
+   * Wraps the command's argument vector (`/bin/sh -c command`), e.g. to run it in the session's
+   * sandbox: the returned argv is what is started, and the returned variables change its environment
+   * (null removes one); the secrets are set last.
    */
-  readonly wrap?: (argv: string[]) => Promise<{ argv: string[]; env: Record<string, string> }>;
+  readonly wrap?: (argv: string[]) => Promise<{ readonly argv: string[]; readonly env: Readonly<Record<string, string | null>> }>;
 }
 
 export interface RunResult {
@@ -54,14 +55,17 @@ const OUTPUT_SETTLE_MS = 250;
 export async function runWithSecrets(request: RunRequest): Promise<RunResult> {
   if (request.signal?.aborted) throw new RunCancelledError();
   let argv = ['/bin/sh', '-c', request.command];
-  let env: Record<string, string> = { ...passedEnv(), ...request.env };
+  const env: Record<string, string> = passedEnv();
   if (request.wrap) {
     const wrapped = await request.wrap(argv);
     argv = wrapped.argv;
-    env = { ...env, ...wrapped.env };
+    for (const [name, value] of Object.entries(wrapped.env)) {
+      if (value === null) delete env[name];
+      else env[name] = value;
+    }
     if (request.signal?.aborted) throw new RunCancelledError();
   }
-  return runInGroup(argv, env, request);
+  return runInGroup(argv, { ...env, ...request.env }, request);
 }
 
 function passedEnv(): Record<string, string> {

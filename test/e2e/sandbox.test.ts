@@ -66,10 +66,13 @@ describe('sessions in the sandbox', { skip: SANDBOX_AVAILABLE ? false : 'bubblew
         `    bob: [${bob}]`,
         `  idle_timeout: 1500ms`,
         `enabled: [vault]`,
+        `extensions:`,
+        `  vault:`,
+        `    run_timeout: 3s`,
         '',
       ].join('\n'),
     );
-    daemon = await startDaemonProcess(world, ['--config', config], { ...world.env, CLAUDE_EXT_VAULT_PASSPHRASE: 'the-daemon-passphrase' });
+    daemon = await startDaemonProcess(world, ['--config', config], daemonEnv());
   });
   after(async () => {
     await stopStartedDaemons();
@@ -131,10 +134,33 @@ describe('sessions in the sandbox', { skip: SANDBOX_AVAILABLE ? false : 'bubblew
     await waitFor('the transcript', () => fs.readdirSync(projects, { recursive: true }).map(String).some((file) => file.endsWith('.jsonl') && fs.readFileSync(path.join(projects, file), 'utf8').includes('before')));
     await daemon.kill();
     killTmuxServer(path.join(world.stateDir, 'tmux.sock'));
-    daemon = await startDaemonProcess(world, ['--config', config]);
+    daemon = await startDaemonProcess(world, ['--config', config], daemonEnv());
     const again = await prompt(['--user', 'alice', '--session', first.sessionId, toolPrompt(probeScript([path.join(world.stateDir, 'admin.token')]))]);
     assert.match(again.result?.text ?? '', /DENIED/);
     assert.ok(launches(first.sessionId).filter((event) => event.resume === true).length >= 1, JSON.stringify(readEventLog(world).filter((e) => e.session === first.sessionId)));
+  });
+
+  test('vault_run runs in the sandbox, and its timeout leaves no process behind', async () => {
+    const secrets = probeScript([path.join(world.stateDir, 'admin.token'), `/proc/${daemon.child.pid}/environ`]);
+    const inside = await prompt(['--user', 'alice', '--new', '--cwd', alice, `@tool mcp__vault__vault_run ${JSON.stringify({ command: `${secrets}; pwd` })}\n@echo-tool`]);
+    assert.match(inside.result?.text ?? '', /DENIED .*admin\.token/);
+    assert.doesNotMatch(inside.result?.text ?? '', /READ /);
+    assert.match(inside.result?.text ?? '', new RegExp(escape(alice)));
+    const started = Date.now();
+    const timedOut = await prompt(['--user', 'alice', `@tool mcp__vault__vault_run ${JSON.stringify({ command: '(setsid sleep 4243 &); sleep 4243 & sleep 4243' })}\n@echo-tool`]);
+    assert.match(timedOut.result?.text ?? '', /timed out/);
+    assert.ok(Date.now() - started < 10_000, `answered after ${Date.now() - started} ms`);
+    assert.deepEqual(processesRunning('sleep 4243'), [], 'every process the command started is gone');
+  });
+
+  test('stopping the turn ends a running vault_run command and everything it started', async () => {
+    const run = await runCli(world, ['prompt', '--config', config, '--user', 'alice', '--detach', `@tool mcp__vault__vault_run ${JSON.stringify({ command: '(setsid sleep 4244 &); sleep 4244' })}\n@echo-tool`]);
+    assert.equal(run.code, 0, run.stderr);
+    const { sessionId } = JSON.parse(run.stdout) as { sessionId: string };
+    await waitFor('the command to run', () => processesRunning('sleep 4244').length >= 2);
+    const stopped = await runCli(world, ['stop', '--config', config, '--user', 'alice', sessionId]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    await waitFor('the command to end', () => processesRunning('sleep 4244').length === 0, 2500);
   });
 
   test('a working directory outside the roots is refused, naming them', async () => {
@@ -150,6 +176,10 @@ describe('sessions in the sandbox', { skip: SANDBOX_AVAILABLE ? false : 'bubblew
     const status = await runCli(world, ['status', '--config', config]);
     assert.match(status.stdout, /sandbox: +bwrap: each session is isolated/);
   });
+
+  function daemonEnv(): NodeJS.ProcessEnv {
+    return { ...world.env, CLAUDE_EXT_VAULT_PASSPHRASE: 'the-daemon-passphrase' };
+  }
 
   async function waitForEvent(type: string, session: string): Promise<void> {
     const deadline = Date.now() + 20_000;
@@ -189,6 +219,21 @@ describe('sandbox.mode: none', () => {
     await daemon.stop();
   });
 });
+
+/** Host pids of running (not zombie) processes whose command line is `command`. */
+function processesRunning(command: string): number[] {
+  const found: number[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      const state = /^State:\s+(\S)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (cmdline === command && state !== 'Z') found.push(Number(pid));
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return found;
+}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
