@@ -37,6 +37,19 @@ describe('config', () => {
     assert.deepEqual(loaded.warnings, []);
   });
 
+  test('sandbox and sessions.roots: paths resolved, the default root is default_cwd, a wrong mode names the key', () => {
+    const dir = configDir({
+      'config.yaml': 'sessions:\n  default_cwd: ~/work\n  roots:\n    alice: [~/alice, ./rel]\nsandbox:\n  mode: bwrap\n  readable: [~/docs]\n  hidden: [/run/docker.sock]\n',
+      'bad.yaml': 'sandbox:\n  mode: firejail\n',
+    });
+    const { config } = loadConfig({ cwd: dir, env });
+    assert.deepEqual(config.sessions.roots, { default: ['/home/tester/work'], alice: ['/home/tester/alice', path.join(dir, 'rel')] });
+    assert.deepEqual(config.sandbox, { mode: 'bwrap', readable: ['/home/tester/docs'], writable: [], hidden: ['/run/docker.sock'] });
+    assert.equal(loadConfig({ cwd: dir, env: { HOME: '/h' }, configPath: path.join(dir, 'config.yaml') }).config.sandbox.readable[0], '/h/docs');
+    assert.equal(loadConfig({ cwd: configDir({}), env }).config.sandbox.mode, null, 'unset: the machine decides');
+    assert.throws(() => loadConfig({ cwd: dir, env, configPath: path.join(dir, 'bad.yaml') }), (error: Error) => error instanceof ConfigError && /sandbox\.mode/.test(error.message) && /bad\.yaml:2/.test(error.message));
+  });
+
   test('./config.yaml is found; --config wins over it; relative paths are relative to the file', () => {
     const dir = configDir({ 'config.yaml': 'state_dir: ./here\n', 'other.yaml': 'state_dir: there\n' });
     assert.equal(loadConfig({ cwd: dir, env }).config.state_dir, path.join(dir, 'here'));
