@@ -112,7 +112,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       claudeConfigDir: options.env.CLAUDE_CONFIG_DIR ?? path.join(daemonHome, '.claude'),
       settings: () => loaded.config.sandbox,
       templatePaths: (name) => templates.get(name)?.sandbox,
-      secretFiles: () => (loaded.file ? [loaded.file, path.join(path.dirname(loaded.file), '.env')] : []),
+      secretFiles: () => [...(loaded.file ? [loaded.file, path.join(path.dirname(loaded.file), '.env')] : []), ...contributions.listHiddenPaths()],
       otherUsersDirs: (user) => otherUsersDirs(engineRef, loaded.config, user),
       exposedFiles: (sessionId) => [path.join(sessionDir(sessionId), 'mcp.json'), paths.socket],
     });

@@ -32,6 +32,7 @@ export class Contributions {
   private readonly hooks = new Set<Owned<PrePromptHook>>();
   private readonly services = new Map<string, Owned<unknown>>();
   private readonly redactors = new Set<Owned<Redactor>>();
+  private readonly hiddenPaths = new Set<Owned<string>>();
 
   addTools(owner: string, spec: ToolServerSpec): Disposable {
     if (spec.tools.length === 0) throw new Error(`MCP server ${spec.server}: give at least one tool`);
@@ -90,6 +91,15 @@ export class Contributions {
     return [...this.redactors].map((entry) => entry.value);
   }
 
+  hideFromSessions(owner: string, file: string): Disposable {
+    return addTo(this.hiddenPaths, { owner, value: file });
+  }
+
+  /** Files and directories extensions keep out of every session's sandbox. */
+  listHiddenPaths(): string[] {
+    return [...this.hiddenPaths].map((entry) => entry.value);
+  }
+
   findService<T>(name: string): T | undefined {
     return this.services.get(name)?.value as T | undefined;
   }
@@ -123,6 +133,7 @@ export class Contributions {
       prePromptHooks: this.hooks.size,
       services: this.services.size,
       redactors: this.redactors.size,
+      hiddenPaths: this.hiddenPaths.size,
     };
   }
 }

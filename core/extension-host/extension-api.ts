@@ -216,6 +216,12 @@ export interface ExtensionContext<Config = unknown> {
    */
   markSecretEnv(name: string): Disposable;
   /**
+   * Keeps a file or directory of the extension's (an absolute path: a key file, a passphrase file
+   * outside the state dir) out of every session's sandbox from the session's next launch on. The
+   * extension's data directory is inside the state dir, which sessions never see.
+   */
+  hideFromSessions(path: string): Disposable;
+  /**
    * Hides secret values in every event frontends get and in stored results. The redactor is given the
    * user the text belongs to (the session's user): hide that user's secrets and those of nobody in
    * particular (a bot token), never another user's, or one user could test guesses of another's

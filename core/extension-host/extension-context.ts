@@ -101,6 +101,10 @@ export function createExtensionContext<Config>(
     addPrePromptHook: (hook) => own(deps.contributions.addPrePromptHook(name, hook)),
     addTemplate: (template) => own(deps.templates.register({ ...template, source: `extension:${name}` })),
     markSecretEnv: (variable) => own(deps.engine.markSecretEnv(variable)),
+    hideFromSessions: (hidden) => {
+      if (!path.isAbsolute(hidden)) throw new Error(`hideFromSessions needs an absolute path, got ${JSON.stringify(hidden)} (use ctx.resolvePath)`);
+      return own(deps.contributions.hideFromSessions(name, hidden));
+    },
     addRedactor: (redactor) => own(deps.contributions.addRedactor(name, redactor)),
     publish: (sessionId, kind, data) => deps.engine.publish(sessionId, name, kind, data),
     setTimeout: (callback, ms) => timer('timeout', callback, ms),

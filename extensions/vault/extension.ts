@@ -40,9 +40,12 @@ export default (): Extension<VaultConfig> => {
     start(ctx) {
       config = ctx.config;
       ctx.markSecretEnv(PASSPHRASE_ENV);
+      const passphraseFile = config.passphrase_file ? ctx.resolvePath(config.passphrase_file) : undefined;
+      // A passphrase file outside the state dir would otherwise be where sessions can read it.
+      if (passphraseFile) ctx.hideFromSessions(passphraseFile);
       const passphrase = resolvePassphrase({
         env: ctx.env,
-        ...(config.passphrase_file ? { passphraseFile: ctx.resolvePath(config.passphrase_file) } : {}),
+        ...(passphraseFile ? { passphraseFile } : {}),
         dataDir: ctx.dataDir,
       });
       if (passphrase.warning) ctx.logger.warn(passphrase.warning);

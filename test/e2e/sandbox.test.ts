@@ -42,6 +42,7 @@ describe('sessions in the sandbox', { skip: SANDBOX_AVAILABLE ? false : 'bubblew
   let daemon: DaemonProcess;
   let alice: string;
   let bob: string;
+  let keys: string;
 
   const prompt = async (args: string[]): Promise<PromptJson> => {
     const run = await runCli(world, ['prompt', '--config', config, '--json', ...args]);
@@ -58,6 +59,11 @@ describe('sessions in the sandbox', { skip: SANDBOX_AVAILABLE ? false : 'bubblew
     bob = path.join(world.workDir, 'bob');
     for (const dir of [alice, bob]) fs.mkdirSync(dir);
     fs.writeFileSync(path.join(bob, 'plans.txt'), 'bob only\n');
+    // A directory the configuration shows to sessions, holding a file an extension hides.
+    keys = path.join(world.root, 'keys');
+    fs.mkdirSync(keys);
+    fs.writeFileSync(path.join(keys, 'public.txt'), 'anyone\n');
+    fs.writeFileSync(path.join(keys, 'vault-pass'), 'the-daemon-passphrase\n', { mode: 0o600 });
     config = writeConfig(
       world,
       [
@@ -69,6 +75,9 @@ describe('sessions in the sandbox', { skip: SANDBOX_AVAILABLE ? false : 'bubblew
         `extensions:`,
         `  vault:`,
         `    run_timeout: 3s`,
+        `    passphrase_file: ${path.join(keys, 'vault-pass')}`,
+        `sandbox:`,
+        `  readable: [${keys}]`,
         '',
       ].join('\n'),
     );
@@ -91,14 +100,16 @@ describe('sessions in the sandbox', { skip: SANDBOX_AVAILABLE ? false : 'bubblew
       `/proc/${daemon.child.pid}/environ`,
       path.join(bob, 'plans.txt'),
       config,
+      path.join(keys, 'vault-pass'),
     ];
     for (const file of secrets.slice(0, 5)) assert.ok(fs.existsSync(file), `${file} exists outside the sandbox`);
     const own = 'echo written > mine.txt && cat mine.txt && touch /usr/sandbox-probe 2>/dev/null || echo "read-only elsewhere"';
-    const answer = await prompt(['--user', 'alice', '--new', '--cwd', alice, toolPrompt(`${probeScript(secrets)}; ${own}; echo "home=$HOME"`)]);
+    const answer = await prompt(['--user', 'alice', '--new', '--cwd', alice, toolPrompt(`${probeScript(secrets)}; ${own}; echo "home=$HOME"; cat ${path.join(keys, 'public.txt')}`)]);
     const text = answer.result?.text ?? '';
     for (const file of secrets) assert.match(text, new RegExp(`DENIED ${escape(file)}`), text);
     assert.doesNotMatch(text, /READ /, text);
     assert.match(text, /written/);
+    assert.match(text, /anyone/, 'sandbox.readable shows what it names');
     assert.match(text, /read-only elsewhere/);
     assert.equal(fs.readFileSync(path.join(alice, 'mine.txt'), 'utf8'), 'written\n');
     assert.match(text, new RegExp(`home=${escape(path.join(world.stateDir, 'users', 'alice', 'home'))}`));

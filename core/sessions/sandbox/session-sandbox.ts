@@ -43,7 +43,7 @@ export interface BwrapSandboxOptions {
   readonly runtime: () => readonly string[];
   readonly settings: () => SandboxPathSettings;
   readonly templatePaths: (template: string) => Partial<SandboxPathSettings> | undefined;
-  /** The daemon's config file and `.env`. */
+  /** The daemon's config file and `.env`, and what extensions hide (files or directories). */
   readonly secretFiles: () => readonly string[];
   /** Directories of users other than `user`: their sessions' working directories and their roots. */
   readonly otherUsersDirs: (user: string) => readonly string[];
@@ -74,6 +74,8 @@ export class BwrapSandbox implements SessionSandbox {
     ensurePrivateDir(dirs.tmp);
     const settings = options.settings();
     const fromTemplate = session.template ? options.templatePaths(session.template) : undefined;
+    const secrets = options.secretFiles().filter(exists);
+    const secretDirs = secrets.filter(isDirectory);
     const steps = mountPlan({
       stateDir: options.stateDir,
       daemonHome: options.daemonHome,
@@ -84,8 +86,8 @@ export class BwrapSandbox implements SessionSandbox {
       runtime: options.runtime().filter(exists),
       readable: [...settings.readable, ...(fromTemplate?.readable ?? [])].filter(exists),
       writable: [...settings.writable, ...(fromTemplate?.writable ?? [])].filter(exists),
-      hidden: [...settings.hidden, ...(fromTemplate?.hidden ?? [])].filter(exists),
-      secretFiles: options.secretFiles().filter(exists),
+      hidden: [...settings.hidden, ...(fromTemplate?.hidden ?? []), ...secretDirs].filter(exists),
+      secretFiles: secrets.filter((p) => !secretDirs.includes(p)),
       otherUsers: options.otherUsersDirs(session.user).filter(exists),
       exposedFiles: options.exposedFiles(session.id).filter(exists),
     });
@@ -103,6 +105,14 @@ export class BwrapSandbox implements SessionSandbox {
     ensurePrivateDir(path.dirname(target));
     if (!exists(target)) fs.writeFileSync(target, '', { mode: 0o600 });
     return { credentials: { source, target } };
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 
