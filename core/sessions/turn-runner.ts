@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { conversationArgs, interruptLine, userTurnLine, warmProcessArgs } from './claude/claude-args.ts';
-import { conversationStored } from './claude/transcripts.ts';
+import { adoptTranscript, conversationStored } from './claude/transcripts.ts';
 import type { Delivery } from './delivery.ts';
 import type { EngineSettings } from './engine-settings.ts';
 import type { EventLog } from './event-log.ts';
@@ -257,7 +257,8 @@ export class TurnRunner {
   /** Starts the session's process: `command` (the CLI's argument vector, maybe inside a sandbox) and its conversation. */
   private async launch(rt: SessionRuntime, command: string[], argsKey: string, env: Record<string, string>): Promise<void> {
     const { host } = this.options;
-    const stored = conversationStored(env, rt.state.conversationId);
+    // A session from before its user had a HOME of their own keeps its conversation.
+    const stored = conversationStored(env, rt.state.conversationId) || adoptTranscript(this.sessionEnv({}), env, rt.state.conversationId);
     const argv = [...command, ...conversationArgs(rt.state.conversationId, stored)];
     fs.rmSync(rt.files.exit, { force: true });
     await host.terminate(rt.state.id);

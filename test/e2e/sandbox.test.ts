@@ -142,7 +142,7 @@ describe('sessions in the sandbox', { skip: SANDBOX_AVAILABLE ? false : 'bubblew
     const first = await prompt(['--user', 'alice', '--new', '--cwd', alice, '@reply before']);
     // The CLI writes its transcript just after the result; a machine that stops before that loses the turn.
     const projects = path.join(world.stateDir, 'users', 'alice', 'home', '.claude', 'projects');
-    await waitFor('the transcript', () => fs.readdirSync(projects, { recursive: true }).map(String).some((file) => file.endsWith('.jsonl') && fs.readFileSync(path.join(projects, file), 'utf8').includes('before')));
+    await waitFor('the transcript', () => fs.readdirSync(projects, { recursive: true }).map(String).some((file) => file.endsWith('.jsonl') && fs.readFileSync(path.join(projects, file), 'utf8').includes('@reply before')));
     await daemon.kill();
     killTmuxServer(path.join(world.stateDir, 'tmux.sock'));
     daemon = await startDaemonProcess(world, ['--config', config], daemonEnv());
@@ -227,6 +227,22 @@ describe('sandbox.mode: none', () => {
     assert.match(status.stdout, /sandbox: +none: SESSIONS ARE NOT ISOLATED/);
     const doctor = await runCli(world, ['doctor', '--config', config]);
     assert.match(doctor.stdout, /✗ sandbox: sandbox\.mode is none: sessions are not isolated/);
+    await daemon.stop();
+  });
+
+  test('a session from before the sandbox keeps its conversation when the sandbox is turned on', { skip: SANDBOX_AVAILABLE ? false : 'bubblewrap cannot run here' }, async () => {
+    const plain = writeConfig(world, 'sandbox:\n  mode: none\n');
+    let daemon = await startDaemonProcess(world, ['--config', plain]);
+    const first = await runCli(world, ['prompt', '--config', plain, '--new', '--name', 'old', 'remember the word pelican']);
+    assert.equal(first.code, 0, first.stderr);
+    // An upgrade: the daemon stops, its session process runs on, and the next start confines it.
+    await daemon.stop();
+    const sandboxed = writeConfig(world, 'sandbox:\n  mode: bwrap\n');
+    daemon = await startDaemonProcess(world, ['--config', sandboxed]);
+    const again = await runCli(world, ['prompt', '--config', sandboxed, '--session', 'old', '@echo']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /pelican/, 'the earlier turn came along');
+    assert.ok(readEventLog(world).some((event) => event.type === 'process_restart'), 'the unconfined process was replaced');
     await daemon.stop();
   });
 });
