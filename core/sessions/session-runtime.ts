@@ -81,9 +81,9 @@ export class SessionRuntime {
   }
 
   /** Reads the stream from `offset` and re-reads it whenever the stream or the exit marker changes. */
-  follow(offset: number, onLine: (line: string, endOffset: number) => void, onActivity: () => void): void {
+  follow(offset: number, onLine: (line: string, endOffset: number) => void, onActivity: () => void, onLineError: (error: unknown, endOffset: number) => void): void {
     this.unwatch();
-    this.tail = new StreamTail(this.files.stream, offset, onLine);
+    this.tail = new StreamTail(this.files.stream, offset, onLine, onLineError);
     const watched = new Set([path.basename(this.files.stream), path.basename(this.files.exit)]);
     try {
       this.watcher = fs.watch(this.files.dir, { persistent: false }, (_event, filename) => {

@@ -29,7 +29,12 @@ export class TurnTracker {
 
   /** Reads the session's stream from `offset` on, now and whenever it grows. */
   follow(rt: SessionRuntime, offset: number): void {
-    rt.follow(offset, (line, endOffset) => this.handleLine(rt, line, endOffset), () => this.readStream(rt));
+    rt.follow(
+      offset,
+      (line, endOffset) => this.handleLine(rt, line, endOffset),
+      () => this.readStream(rt),
+      (error, endOffset) => this.lineFailed(rt, endOffset, error),
+    );
   }
 
   /** Takes whatever the stream holds now, and notices when the process has exited. */
@@ -117,14 +122,36 @@ export class TurnTracker {
     const current = rt.state.current;
     const inTurn = current !== undefined && endOffset > current.streamOffset;
     for (const event of events) {
-      if (event.type === 'control_response') {
-        this.onControlResponse(rt, event.requestId);
-      } else if (event.type === 'cli_result') {
-        if (inTurn) this.finishTurn(rt, this.turnResult(rt, event));
-      } else if (inTurn) {
-        if (event.type === 'init' && rt.turn) rt.turn.sawInit = true;
-        this.options.delivery.emit(rt.state, current.promptId, event);
+      try {
+        if (event.type === 'control_response') {
+          this.onControlResponse(rt, event.requestId);
+        } else if (event.type === 'cli_result') {
+          if (inTurn) this.finishTurn(rt, this.turnResult(rt, event));
+        } else if (inTurn) {
+          if (event.type === 'init' && rt.turn) rt.turn.sawInit = true;
+          this.options.delivery.emit(rt.state, current.promptId, event);
+        }
+      } catch (error) {
+        this.lineFailed(rt, endOffset, error);
+        // The turn did end: its prompt gets a result, if not the CLI's then one that says why.
+        if (event.type === 'cli_result' && inTurn && rt.state.current?.promptId === current.promptId) {
+          try {
+            this.finishTurn(rt, syntheticResult('error', `the turn ended, but its result could not be recorded: ${(error as Error).message}`));
+          } catch (again) {
+            this.options.log.error('could not finish the turn either', { session: rt.state.id, error: again });
+          }
+        }
       }
+    }
+  }
+
+  /** A line whose handling failed is skipped: logged, and the stream goes on past it. */
+  lineFailed(rt: SessionRuntime, endOffset: number, error: unknown): void {
+    this.options.log.error('a stream line could not be handled; it is skipped', { session: rt.state.id, offset: endOffset, error });
+    try {
+      this.options.eventLog.record('line_failed', { session: rt.state.id, offset: endOffset, error: (error as Error).message });
+    } catch {
+      // the event log may be failing for the same reason (a full disk)
     }
   }
 

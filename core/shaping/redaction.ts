@@ -39,15 +39,29 @@ export function redactDeep<T>(value: T, redactors: readonly Redactor[], user: st
   return walk(value, redactors, user) as T;
 }
 
-function walk(value: unknown, redactors: readonly Redactor[], user: string | undefined): unknown {
-  if (typeof value === 'string') return redactors.reduce((text, redactor) => redactor.redact(text, user), value);
-  if (Array.isArray(value)) return value.map((item) => walk(item, redactors, user));
-  if (value && typeof value === 'object') {
-    const copy: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) copy[key] = walk(item, redactors, user);
-    return copy;
+/**
+ * A copy of `root` with `text` applied to every string in it. It walks with a stack of its own, not by
+ * recursion, so no nesting depth a model can produce (a tool input nested thousands deep) overflows it.
+ */
+function walk(root: unknown, redactors: readonly Redactor[], user: string | undefined): unknown {
+  const text = (value: string): string => redactors.reduce((current, redactor) => redactor.redact(current, user), value);
+  const shallowCopy = (value: unknown): unknown => {
+    if (typeof value === 'string') return text(value);
+    if (Array.isArray(value)) return [...value];
+    if (value && typeof value === 'object') return { ...value };
+    return value;
+  };
+  const copy = shallowCopy(root);
+  const containers: Record<string, unknown>[] = [];
+  if (copy && typeof copy === 'object') containers.push(copy as Record<string, unknown>);
+  for (let container = containers.pop(); container; container = containers.pop()) {
+    for (const key of Object.keys(container)) {
+      const child = shallowCopy(container[key]);
+      container[key] = child;
+      if (child && typeof child === 'object') containers.push(child as Record<string, unknown>);
+    }
   }
-  return value;
+  return copy;
 }
 
 /**

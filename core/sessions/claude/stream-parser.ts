@@ -59,7 +59,7 @@ function assistantEvents(line: Json): StreamEvent[] {
   return content.flatMap((block): StreamEvent[] => {
     if (block.type === 'text') return [{ type: 'text', text: str(block.text), partial: false }];
     if (block.type === 'thinking') return [{ type: 'thinking', text: str(block.thinking), partial: false }];
-    if (block.type === 'tool_use') return [{ type: 'tool_use', toolUseId: str(block.id), name: str(block.name), input: block.input ?? {} }];
+    if (block.type === 'tool_use') return [{ type: 'tool_use', toolUseId: str(block.id), name: str(block.name), input: boundedDepth(block.input ?? {}, MAX_INPUT_DEPTH) }];
     return [];
   });
 }
@@ -135,4 +135,28 @@ function str(value: unknown): string {
 
 function num(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+/** Deeper than this, a tool input is cut (JSON.stringify, used by every consumer of events, recurses). */
+const MAX_INPUT_DEPTH = 64;
+
+/** `value` with whatever lies deeper than `maxDepth` replaced by a note; walked without recursion. */
+export function boundedDepth(value: unknown, maxDepth: number): unknown {
+  if (!value || typeof value !== 'object') return value;
+  const copy: unknown = Array.isArray(value) ? [...value] : { ...value };
+  const pending: { container: Record<string, unknown>; depth: number }[] = [{ container: copy as Record<string, unknown>, depth: 1 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    for (const key of Object.keys(next.container)) {
+      const child = next.container[key];
+      if (!child || typeof child !== 'object') continue;
+      if (next.depth >= maxDepth) {
+        next.container[key] = `[nested deeper than ${maxDepth} levels: cut]`;
+        continue;
+      }
+      const childCopy = Array.isArray(child) ? [...child] : { ...child };
+      next.container[key] = childCopy;
+      pending.push({ container: childCopy as Record<string, unknown>, depth: next.depth + 1 });
+    }
+  }
+  return copy;
 }

@@ -4,6 +4,9 @@ import fs from 'node:fs';
  * Follows a growing file of newline-terminated lines from a byte offset. Lines are cut at the newline
  * byte before decoding, so a multibyte character split across two reads is never broken, and the
  * offset after each line is exact (it is what the engine persists to resume after a restart).
+ *
+ * A line whose handler throws is reported to `onLineError` and skipped: the offset moves exactly past
+ * it and the lines after it are read as usual, so one bad line never wedges the stream.
  */
 export class StreamTail {
   private pending: Buffer = Buffer.alloc(0);
@@ -14,6 +17,7 @@ export class StreamTail {
     private readonly file: string,
     offset: number,
     private readonly onLine: (line: string, endOffset: number) => void,
+    private readonly onLineError: (error: unknown, endOffset: number) => void = () => undefined,
   ) {
     this.consumed = offset;
   }
@@ -54,7 +58,12 @@ export class StreamTail {
       const line = this.pending.toString('utf8', start, newline);
       this.consumed += newline + 1 - start;
       start = newline + 1;
-      if (line.trim().length > 0) this.onLine(line, this.consumed);
+      if (line.trim().length === 0) continue;
+      try {
+        this.onLine(line, this.consumed);
+      } catch (error) {
+        this.onLineError(error, this.consumed);
+      }
     }
     if (start > 0) this.pending = this.pending.subarray(start);
   }
