@@ -8,7 +8,8 @@ import type { SessionRegistry } from './session-registry.ts';
 import type { SessionRuntime } from './session-runtime.ts';
 import type { SessionStore } from './session-store.ts';
 import { Turn } from './turn.ts';
-import { resultOfLostProcess } from './turn-results.ts';
+import type { PromptRecord } from './session-types.ts';
+import { resultOfLostProcess, syntheticResult } from './turn-results.ts';
 import type { TurnRunner } from './turn-runner.ts';
 import type { TurnTracker } from './turn-tracker.ts';
 import { fileSize, readTail } from '../util/files.ts';
@@ -22,7 +23,7 @@ export interface RecoveryOptions {
   readonly settings: () => Pick<EngineSettings, 'interruptGraceMs'>;
   readonly registry: Pick<SessionRegistry, 'add' | 'all' | 'size'>;
   readonly delivery: Pick<Delivery, 'hold' | 'releaseHeld'>;
-  readonly tracker: Pick<TurnTracker, 'follow' | 'persistDeliveredOffset' | 'finishTurn'>;
+  readonly tracker: Pick<TurnTracker, 'follow' | 'persistDeliveredOffset' | 'finishTurn' | 'completePrompt'>;
   readonly liveness: Pick<Liveness, 'processGone' | 'ensurePolling'>;
   readonly runner: Pick<TurnRunner, 'schedulePump' | 'armTurnTimeout' | 'armGraceKill'>;
 }
@@ -49,7 +50,10 @@ export async function recoverSessions(options: RecoveryOptions): Promise<void> {
       }
     }
     const alive = running.has(state.id) || (state.process !== undefined && (await host.isRunning(state.id)));
-    await rt.serial(async () => recoverSession(options, rt, alive));
+    await rt.serial(async () => {
+      recoverSession(options, rt, alive);
+      finishStrandedPrompts(options, rt, prompts);
+    });
   }
   for (const rt of registry.all()) options.runner.schedulePump(rt);
   delivery.releaseHeld();
@@ -94,6 +98,24 @@ function recoverSession(options: RecoveryOptions, rt: SessionRuntime, alive: boo
     if (turn.interrupt) runner.armGraceKill(rt, Math.max(0, graceMs - (Date.now() - Date.parse(turn.interrupt.sentAt))));
   } else if ((rt.state.awaitingControl ?? []).length > 0) {
     runner.armGraceKill(rt, graceMs);
+  }
+}
+
+/**
+ * A prompt saved as running that is not the session's current turn: the daemon stopped after the turn
+ * ended and before the prompt was saved as done. It is finished (as died, with the reason), so whoever waits for it
+ * (a `wait`, a cron job) gets an answer.
+ */
+function finishStrandedPrompts(options: RecoveryOptions, rt: SessionRuntime, prompts: readonly PromptRecord[]): void {
+  for (const loaded of prompts) {
+    if (loaded.status !== 'running' || loaded.id === rt.state.current?.promptId || rt.queue.some((queued) => queued.id === loaded.id)) continue;
+    // Recovery may have finished it meanwhile (a turn that ended while the daemon was down).
+    const prompt = options.store.loadPrompt(rt.state.id, loaded.id);
+    if (prompt?.status !== 'running') continue;
+    const reason = 'the daemon stopped after this turn ended and before its result was saved';
+    options.log.warn('a prompt was left running without a turn; finishing it with the reason', { session: rt.state.id, prompt: prompt.id });
+    options.eventLog.record('prompt_stranded', { session: rt.state.id, prompt: prompt.id });
+    options.tracker.completePrompt(rt, prompt, syntheticResult('died', reason));
   }
 }
 

@@ -155,3 +155,29 @@ test('a turn whose process was ended while no engine watched it (terminateAll) e
   fakes.world.host.write(session.id, cli.init(), cli.result('fine'));
   assert.equal((await second.finished(session.id, next.prompt.id)).result?.text, 'fine');
 });
+
+test('a prompt saved as running whose turn had already ended (a crash between the two writes) is finished with the reason, and its waiters answered', async () => {
+  const { sessionId, promptId } = await turnLeftRunning();
+  // The engine died after clearing the session's current turn and before saving the prompt as done.
+  const stateFile = sessionFile(sessionId, 'state.json');
+  const state = JSON.parse(fs.readFileSync(stateFile, 'utf8')) as SessionState;
+  const { current: _dropped, ...withoutTurn } = state;
+  fs.writeFileSync(stateFile, JSON.stringify({ ...withoutTurn, status: 'idle' }));
+
+  const second = await start();
+  const done = await second.finished(sessionId, promptId, 3000);
+  assert.equal(done.status, 'done');
+  assert.equal(done.result?.outcome, 'died');
+  assert.match(done.result?.text ?? '', /before its result was saved/);
+  await waitFor('the result delivered', () => second.resultsOf(promptId).length > 0);
+
+  // The session takes its next prompt, and a further restart does not finish the prompt again.
+  const next = second.engine.submit({ user: 'u', session: sessionId, text: 'next' });
+  await waitFor('the next prompt written', () => second.engine.getPrompt(sessionId, next.prompt.id).status === 'running');
+  fakes.world.host.write(sessionId, cli.init(), cli.result('fine'));
+  assert.equal((await second.finished(sessionId, next.prompt.id)).result?.text, 'fine');
+  await second.engine.close();
+  const third = await start();
+  await settle();
+  assert.equal(third.resultsOf(promptId).length, 0);
+});
