@@ -6,6 +6,7 @@
  *   npm run bench -- bridge  only the control socket's round trips, against a minimal echo server
  *   npm run bench -- tools   only what extensions' tools cost a session (f, g, h)
  *   npm run bench -- sandbox only what the sandbox costs a prompt (i)
+ *   npm run bench -- many    200 sessions, most idle, and the memory they take (j)
  *
  * Each figure that has a baseline is a ratio against a bare `claude -p` run in the same process, so
  * the numbers mean the same on a slow and a fast machine.
@@ -168,4 +169,5 @@ if (!only || only === 'memory') await idleMemory();
 if (!only || only === 'bridge') await bridgeBench();
 if (!only || only === 'tools') await extensionToolsBench();
 if (!only || only === 'sandbox') await (await import('./sandbox.ts')).sandboxBench();
+if (!only || only === 'many') await (await import('./many-sessions.ts')).manySessionsBench();
 if (!only || only === 'cli') await (await import('./cli.ts')).cliBench();

@@ -9,6 +9,7 @@ import { Contributions } from './extension-host/contributions.ts';
 import { registerControlApi } from './bridge/control-api.ts';
 import { loadOrCreateAdminToken, secretsEqual, SessionTokens } from './bridge/credentials.ts';
 import { ClaudeEngine, type EngineSettings } from './sessions/engine.ts';
+import { defaultMaxWarm } from './sessions/engine-settings.ts';
 import { ExtensionHost } from './extension-host/extension-host.ts';
 import { redactEvent } from './shaping/redaction.ts';
 import { SessionComposer } from './shaping/session-composer.ts';
@@ -63,6 +64,7 @@ export function engineSettings(config: Config): EngineSettings {
     interruptGraceMs: config.engine.interrupt_grace,
     maxPerUser: config.sessions.max_per_user,
     idleTimeoutMs: config.sessions.idle_timeout,
+    maxWarm: config.sessions.max_warm ?? defaultMaxWarm(os.totalmem()),
     promptTimeoutMs: config.sessions.prompt_timeout,
     defaultCwd: config.sessions.default_cwd,
     roots: config.sessions.roots,

@@ -24,6 +24,8 @@ const engineSchema = z.strictObject({
 const sessionsSchema = z.strictObject({
   max_per_user: z.number().int().min(1).default(8),
   idle_timeout: duration.default(30 * 60_000),
+  /** Warm CLI processes kept at most (each holds about 200 MB); null sizes it from the machine's memory. */
+  max_warm: z.number().int().min(1).nullable().default(null),
   prompt_timeout: duration.default(30 * 60_000),
   default_cwd: z.string().min(1).default('~'),
   /** Per user id (and `default` for every other user), the directories sessions may work in. */

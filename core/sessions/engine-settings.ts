@@ -7,8 +7,15 @@ export interface EngineSettings extends ClaudeArgsSettings {
   readonly interruptGraceMs: number;
   readonly maxPerUser: number;
   readonly idleTimeoutMs: number;
+  /** Warm processes kept at most; past it the least recently active idle one is offloaded. */
+  readonly maxWarm: number;
   readonly promptTimeoutMs: number;
   readonly defaultCwd: string;
   /** Where each user's sessions may work. */
   readonly roots: WorkingRoots;
+}
+
+/** Warm processes that fit in 60% of the machine's memory at about 220 MiB each, at least 4. */
+export function defaultMaxWarm(totalMemoryBytes: number): number {
+  return Math.max(4, Math.floor((totalMemoryBytes * 0.6) / (220 * 1024 ** 2)));
 }

@@ -126,6 +126,7 @@ export class ClaudeEngine {
       secretEnvNames: () => this.secretEnv.names(),
       composer: options.composer,
       ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+      sessions: () => this.registry.all(),
       checkWorkingDir: (state) => assertWorkingDirAllowed(this.settings.roots, state.user, state.cwd, options.stateDir),
       ephemeralLingerMs: options.ephemeralLingerMs,
       deleteSession: (sessionId) => this.deleteSession(sessionId),

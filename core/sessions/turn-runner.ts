@@ -50,6 +50,8 @@ export interface TurnRunnerOptions {
   readonly composer?: LaunchComposer;
   /** Where a session's process is confined (bubblewrap), or nothing. */
   readonly sandbox?: SessionSandbox;
+  /** Every session, to choose which warm processes to offload past `sessions.max_warm`. */
+  readonly sessions: () => readonly SessionRuntime[];
   /** Throws when a session's working directory is no longer one it may use (the roots changed). */
   readonly checkWorkingDir?: (state: SessionState) => void;
   /** How long an ephemeral session stays after its last result (default a minute). */
@@ -133,15 +135,33 @@ export class TurnRunner {
     const { idleTimeoutMs } = this.options.settings();
     if (!rt.state.process || rt.state.current || rt.queue.length > 0 || idleTimeoutMs <= 0) return;
     const idleFor = Date.now() - Date.parse(rt.state.lastActiveAt);
-    rt.setTimer('idle', Math.max(0, idleTimeoutMs - idleFor), () => {
-      void rt.serial(async () => {
-        if (rt.state.current || rt.queue.length > 0 || !rt.state.process) return;
+    rt.setTimer('idle', Math.max(0, idleTimeoutMs - idleFor), () => this.offload(rt, 'idle timeout'));
+  }
+
+  /** Ends an idle session's warm process; its next prompt starts it again with `--resume`. */
+  private offload(rt: SessionRuntime, reason: string): void {
+    void rt
+      .serial(async () => {
+        if (rt.state.current || rt.queue.length > 0 || !rt.state.process || rt.isRemoved) return;
+        rt.clearTimer('idle');
         await this.options.host.terminate(rt.state.id);
         rt.update({ process: undefined, awaitingControl: [] });
         rt.unwatch();
-        this.options.eventLog.record('process_offloaded', { session: rt.state.id, reason: 'idle timeout' });
-      });
-    });
+        this.options.eventLog.record('process_offloaded', { session: rt.state.id, reason });
+      })
+      .catch((error: unknown) => this.options.log.warn('could not offload a session process', { session: rt.state.id, error }));
+  }
+
+  /** Past `sessions.max_warm` warm processes, the least recently active idle ones are offloaded. */
+  private keepWarmWithinLimit(launched: SessionRuntime): void {
+    const { maxWarm } = this.options.settings();
+    const warm = this.options.sessions().filter((rt) => rt.state.process !== undefined && !rt.isRemoved);
+    const excess = warm.length - maxWarm;
+    if (excess <= 0) return;
+    const idle = warm
+      .filter((rt) => rt !== launched && !rt.state.current && rt.queue.length === 0)
+      .sort((a, b) => a.state.lastActiveAt.localeCompare(b.state.lastActiveAt));
+    for (const rt of idle.slice(0, excess)) this.offload(rt, `more than ${maxWarm} warm processes (sessions.max_warm)`);
   }
 
   /** Ends a session's work for good: queued prompts cancelled, the running turn too, its process ended. */
@@ -220,6 +240,7 @@ export class TurnRunner {
     if (!rt.state.process) {
       try {
         await this.launch(rt, [...sandbox.prefix, this.options.claudePath, ...args], argsKey, env);
+        this.keepWarmWithinLimit(rt);
       } catch (error) {
         rt.queue.shift();
         const message = `could not start claude: ${(error as Error).message}`;

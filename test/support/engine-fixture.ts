@@ -26,6 +26,7 @@ export function engineSettingsFor(defaultCwd: string, overrides: Partial<EngineS
     interruptGraceMs: 5000,
     maxPerUser: 4,
     idleTimeoutMs: 0,
+    maxWarm: 100,
     promptTimeoutMs: 0,
     defaultCwd,
     roots: { default: ['/'] },

@@ -78,7 +78,7 @@ describe('the extension host', () => {
       stateDir,
       host: new TmuxHost(path.join(stateDir, 'tmux.sock')),
       claudePath: '/nonexistent/claude',
-      settings: { permissionMode: 'bypassPermissions', model: null, partialMessages: false, extraArgs: [], env: {}, interruptGraceMs: 1000, maxPerUser: 2, idleTimeoutMs: 0, promptTimeoutMs: 0, defaultCwd: root, roots: { default: [root] } },
+      settings: { permissionMode: 'bypassPermissions', model: null, partialMessages: false, extraArgs: [], env: {}, interruptGraceMs: 1000, maxPerUser: 2, idleTimeoutMs: 0, maxWarm: 10, promptTimeoutMs: 0, defaultCwd: root, roots: { default: [root] } },
       logger: silentLogger,
       eventLog,
       baseEnv: {},
