@@ -15,7 +15,7 @@ export interface EngineSettings extends ClaudeArgsSettings {
   readonly roots: WorkingRoots;
 }
 
-/** Warm processes that fit in 60% of the machine's memory at about 220 MiB each, at least 4. */
+/** Warm processes that fit in half of the machine's memory at about 220 MiB each, at least 4. */
 export function defaultMaxWarm(totalMemoryBytes: number): number {
-  return Math.max(4, Math.floor((totalMemoryBytes * 0.6) / (220 * 1024 ** 2)));
+  return Math.max(4, Math.floor((totalMemoryBytes * 0.5) / (220 * 1024 ** 2)));
 }

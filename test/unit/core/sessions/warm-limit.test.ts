@@ -56,6 +56,6 @@ test('a busy session is never offloaded to make room', async () => {
 });
 
 test('the default is sized from the memory: this machine class (24 GiB) keeps dozens warm, a small one at least 4', () => {
-  assert.equal(defaultMaxWarm(24 * 1024 ** 3), 67);
+  assert.equal(defaultMaxWarm(24 * 1024 ** 3), 55);
   assert.equal(defaultMaxWarm(512 * 1024 ** 2), 4);
 });
