@@ -101,7 +101,7 @@ export async function runChaos(options: { rounds: number; seed?: number; log?: (
       await submit('bob', `@reply bob ${round} two`);
       if (round === 0) {
         question = await client.call<{ sessionId: string; promptId: string }>('prompt.submit', { user: 'dave', new: true, name: 'asker', text: '@tool mcp__ask_user__ask_user {"question":"which colour?","timeout":3600}\n@echo-tool' });
-        await waitFor('the question', async () => (await runCli(world, ['ask_user', 'questions', '--config', config, '--json'])).stdout.includes('which colour?'), 30_000);
+        await waitFor('the question', async () => (await runCli(world, ['questions', '--config', config, '--json'])).stdout.includes('which colour?'), 30_000);
       }
       const marker = `tg-${round}-${Math.floor(next() * 1e6)}`;
       telegramMarkers.push(marker);
@@ -130,11 +130,11 @@ export async function runChaos(options: { rounds: number; seed?: number; log?: (
     }
     let questionsLost = 0;
     if (question) {
-      const open = JSON.parse((await runCli(world, ['ask_user', 'questions', '--config', config, '--json'])).stdout) as { id: string; question: string }[];
+      const open = JSON.parse((await runCli(world, ['questions', '--config', config, '--json'])).stdout) as { id: string; question: string }[];
       const asked = open.find((q) => q.question === 'which colour?');
       if (!asked) questionsLost = 1;
       else {
-        await runCli(world, ['ask_user', 'answer', asked.id, 'teal', '--config', config]);
+        await runCli(world, ['answer', asked.id, 'teal', '--config', config]);
         const answered = await client.call<{ prompt: PromptRecord }>('prompt.wait', { session: question.sessionId, prompt: question.promptId }, { timeoutMs: 60_000 });
         if (!answered.prompt.result?.text.includes('teal')) questionsLost = 1;
       }
