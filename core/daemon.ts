@@ -100,6 +100,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   applyTemplates(templates, loaded);
   const sessionDir = (id: string): string => path.join(paths.sessions, id);
   const daemonHome = options.env.HOME ?? os.homedir();
+  const daemonStartedAt = Date.now();
   let engineRef: ClaudeEngine | undefined;
   let sandboxChoice: SandboxChoice;
   try {
@@ -182,6 +183,17 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     dispatch: (method, params, call) => server.dispatch(method, params, call),
     stateDir: config.state_dir,
     ready: new Promise<void>((resolve) => (extensionsStarted = resolve)),
+    // The session's CLI gave up on a call cut by the restart: end the turn rather than let it hang.
+    onAbandoned: (sessionId, call) => {
+      const session = engine.getSession(sessionId);
+      if (!session?.currentPromptId) return;
+      // Only the turn that was running when the daemon went down waits on that call.
+      const startedAt = engine.getPrompt(sessionId, session.currentPromptId).startedAt;
+      if (!startedAt || Date.parse(startedAt) >= daemonStartedAt) return;
+      eventLog.record('tool_call_abandoned', { session: sessionId, server: call.server, tool: call.tool });
+      logger.warn('a tool call cut by a restart was not resumed by its session; stopping that turn', { session: sessionId, tool: call.tool });
+      void engine.stop(sessionId).catch((error: unknown) => logger.warn('could not stop the turn', { session: sessionId, error }));
+    },
   });
   const extensions = new ExtensionHost(
     { engine, server, contributions, templates, eventLog, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(env, loaded), configDir: () => (loaded.file ? path.dirname(loaded.file) : options.cwd) },

@@ -52,19 +52,21 @@ export class CallJournal {
   }
 
   /** Removes the calls of every session journalled before `before` (ms): no CLI came back for them. */
-  sweep(before: number): number {
-    let removed = 0;
+  /** Removes the calls journalled before `before`; returns them, with their sessions. */
+  sweep(before: number): { sessionId: string; record: CallRecord }[] {
+    const removed: { sessionId: string; record: CallRecord }[] = [];
     for (const session of readdir(this.sessionsDir)) {
       const dir = path.join(this.sessionsDir, session, DIR);
       for (const file of readdir(dir)) {
         const full = path.join(dir, file);
         try {
-          if (fs.statSync(full).mtimeMs < before) {
-            fs.rmSync(full, { force: true });
-            removed += 1;
-          }
+          if (fs.statSync(full).mtimeMs >= before) continue;
+          const record = JSON.parse(fs.readFileSync(full, 'utf8')) as CallRecord;
+          fs.rmSync(full, { force: true });
+          removed.push({ sessionId: session, record });
         } catch {
-          // removed meanwhile
+          // removed meanwhile, or unreadable: gone either way
+          fs.rmSync(full, { force: true });
         }
       }
     }

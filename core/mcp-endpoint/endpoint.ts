@@ -24,7 +24,7 @@ const PATH = /^\/mcp\/([A-Za-z0-9_-]{1,64})$/;
 const RESUME_RETRY_MS = 5_000;
 const KEEP_ALIVE_MS = 15_000;
 /** After this long, calls journalled by an earlier daemon that no CLI resumed are removed. */
-const STALE_CALL_MS = 60_000;
+const STALE_CALL_MS = 20_000;
 
 export interface EndpointDeps {
   readonly logger: Logger;
@@ -37,6 +37,8 @@ export interface EndpointDeps {
   readonly stateDir: string;
   /** Settles once the extensions have started; requests that arrive earlier wait for it. */
   readonly ready: Promise<void>;
+  /** A call of the previous daemon that its CLI never came back for: that turn waits on it in vain. */
+  readonly onAbandoned?: (sessionId: string, call: { readonly server: string; readonly tool: string }) => void;
 }
 
 export interface ListenAddress {
@@ -104,11 +106,13 @@ export class McpEndpoint {
     this.boundUrl = `http://${host}:${bound.port}`;
     server.on('error', (error) => this.deps.logger.error('MCP endpoint error', { error: error.message }));
     this.httpServer = server;
-    // Calls of the previous daemon that no CLI came back for (it retries within seconds) are stale.
+    // Calls of the previous daemon that no CLI came back for are stale: the CLI retries for about 2.5 s
+    // after losing the daemon, then gives up on the call and its turn waits for ever.
     const started = Date.now();
     this.sweepTimer = setTimeout(() => {
       const removed = this.deps.journal.sweep(started);
-      if (removed > 0) this.deps.logger.info(`dropped ${removed} interrupted tool call(s) that no session came back for`);
+      if (removed.length > 0) this.deps.logger.warn(`dropped ${removed.length} interrupted tool call(s) that no session came back for`);
+      for (const { sessionId, record } of removed) this.deps.onAbandoned?.(sessionId, { server: record.server, tool: record.tool });
     }, STALE_CALL_MS);
     this.sweepTimer.unref();
   }

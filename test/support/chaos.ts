@@ -55,7 +55,7 @@ function random(seed: number): () => number {
   };
 }
 
-export async function runChaos(options: { rounds: number; seed?: number; log?: (line: string) => void }): Promise<ChaosReport> {
+export async function runChaos(options: { rounds: number; seed?: number; keep?: boolean; log?: (line: string) => void }): Promise<ChaosReport> {
   const log = options.log ?? (() => undefined);
   const next = random(options.seed ?? Date.now());
   const world = await createWorld('chaos');
@@ -66,6 +66,7 @@ export async function runChaos(options: { rounds: number; seed?: number; log?: (
   const config = writeConfig(
     world,
     [
+      '  max_per_user: 100',
       `extensions_dirs: [${extensions}]`,
       'enabled: [ask_user, cron, telegram, chaos_recorder]',
       'extensions:',
@@ -125,7 +126,8 @@ export async function runChaos(options: { rounds: number; seed?: number; log?: (
         finished.set(ids.promptId, answer.prompt);
       } catch (error) {
         queuedLost += 1;
-        log(`prompt ${ids.promptId} did not finish: ${(error as Error).message}`);
+        const listed = await client.call<{ id: string }[]>('session.list', {}).catch(() => []);
+        log(`prompt ${ids.promptId} did not finish: ${(error as Error).message} (${new Date().toISOString()}; the daemon lists ${listed.length} sessions${listed.some((s) => s.id === ids.sessionId) ? ', this one among them' : ''})`);
       }
     }
     let questionsLost = 0;
@@ -183,7 +185,8 @@ export async function runChaos(options: { rounds: number; seed?: number; log?: (
     client.close();
     await daemon.stop();
     await telegram.close();
-    await world.cleanup();
+    if (options.keep) log(`the world is kept in ${world.root}`);
+    else await world.cleanup();
   }
 }
 

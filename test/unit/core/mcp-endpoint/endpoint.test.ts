@@ -252,8 +252,8 @@ describe('MCP endpoint', () => {
 
   test('journalled calls that no CLI came back for are swept', () => {
     journal.open(BOB.id, { ref: 'c_dddddddddddddddddddddddd', server: 'notes', requestId: 1, tool: 'slow', arguments: {} });
-    assert.equal(journal.sweep(Date.now() - 60_000), 0, 'a recent call stays');
-    assert.equal(journal.sweep(Date.now() + 1000), 1);
+    assert.deepEqual(journal.sweep(Date.now() - 60_000), [], 'a recent call stays');
+    assert.deepEqual(journal.sweep(Date.now() + 1000).map(({ sessionId, record }) => [sessionId, record.tool]), [[BOB.id, 'slow']]);
     assert.equal(journal.find(BOB.id, 'c_dddddddddddddddddddddddd'), undefined);
   });
 
