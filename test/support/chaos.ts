@@ -20,7 +20,8 @@ export interface ChaosReport {
   readonly prompts: { readonly submitted: number; readonly produced: number; readonly lost: number; readonly duplicated: number };
   readonly deliveries: { readonly delivered: number; readonly lost: number; readonly duplicated: number };
   readonly telegram: { readonly sent: number; readonly answered: number; readonly lost: number; readonly duplicated: number };
-  readonly questions: { readonly asked: number; readonly lost: number };
+  /** Cancelled: closed with the reason told to the person (the session's CLI gave up on the call). */
+  readonly questions: { readonly asked: number; readonly answered: number; readonly cancelled: number; readonly lost: number };
   readonly cronResults: number;
   readonly queuedLost: number;
 }
@@ -84,6 +85,7 @@ export async function runChaos(options: { rounds: number; seed?: number; keep?: 
   const submitted: { sessionId: string; promptId: string }[] = [];
   const telegramMarkers: string[] = [];
   let kills = 0;
+  let lastStart = Date.now();
   let question: { sessionId: string; promptId: string } | undefined;
   try {
     const cron = await runCli(world, ['cron', 'add', 'chaos-tick', '--config', config, '--user', 'carol', '--schedule', '*/3 * * * * *', '@reply cron tick']);
@@ -114,6 +116,7 @@ export async function runChaos(options: { rounds: number; seed?: number; keep?: 
       kills += 1;
       log(`round ${round + 1}/${options.rounds}: killed the daemon`);
       daemon = await startDaemonProcess(world, ['--config', config]);
+      lastStart = Date.now();
       client = await connectAsAdmin(world.stateDir);
     }
 
@@ -130,15 +133,24 @@ export async function runChaos(options: { rounds: number; seed?: number; keep?: 
         log(`prompt ${ids.promptId} did not finish: ${(error as Error).message} (${new Date().toISOString()}; the daemon lists ${listed.length} sessions${listed.some((s) => s.id === ids.sessionId) ? ', this one among them' : ''})`);
       }
     }
+    // The question must survive every kill: still open and answerable, or closed with a reason the
+    // person is told (its session's CLI gave up on the call during a restart); never silently gone.
     let questionsLost = 0;
+    let questionsAnswered = 0;
+    let questionsCancelled = 0;
     if (question) {
-      const open = JSON.parse((await runCli(world, ['questions', '--config', config, '--json'])).stdout) as { id: string; question: string }[];
-      const asked = open.find((q) => q.question === 'which colour?');
+      // A call its CLI did not resume is given up 20 s after the start: look after that.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, lastStart + 23_000 - Date.now())));
+      const all = JSON.parse((await runCli(world, ['questions', '--all', '--config', config, '--json'])).stdout) as { id: string; question: string; status: string; reason?: string }[];
+      const asked = all.find((q) => q.question === 'which colour?');
       if (!asked) questionsLost = 1;
+      else if (asked.status === 'cancelled' && asked.reason) questionsCancelled = 1;
+      else if (asked.status !== 'open') questionsLost = 1;
       else {
         await runCli(world, ['answer', asked.id, 'teal', '--config', config]);
-        const answered = await client.call<{ prompt: PromptRecord }>('prompt.wait', { session: question.sessionId, prompt: question.promptId }, { timeoutMs: 60_000 });
-        if (!answered.prompt.result?.text.includes('teal')) questionsLost = 1;
+        const answered = await client.call<{ prompt: PromptRecord }>('prompt.wait', { session: question.sessionId, prompt: question.promptId }, { timeoutMs: 60_000 }).catch(() => undefined);
+        if (answered?.prompt.result?.text.includes('teal')) questionsAnswered = 1;
+        else questionsLost = 1;
       }
     }
     const botTexts = (): string[] => telegram.messages(ALICE.id).filter((m) => m.sender === 'bot').map((m) => m.text);
@@ -177,7 +189,7 @@ export async function runChaos(options: { rounds: number; seed?: number; keep?: 
         lost: answeredMarkers.filter((n) => n === 0).length,
         duplicated: answeredMarkers.filter((n) => n > 1).length,
       },
-      questions: { asked: question ? 1 : 0, lost: questionsLost },
+      questions: { asked: question ? 1 : 0, answered: questionsAnswered, cancelled: questionsCancelled, lost: questionsLost },
       cronResults: resultEvents.filter((event) => cronSessions.has(String(event.session))).length,
       queuedLost,
     };
@@ -199,7 +211,7 @@ export function describeChaos(report: ChaosReport): string {
     `  prompts:    ${p.submitted} submitted, ${p.produced} results produced, ${p.lost} lost, ${p.duplicated} duplicated; queued prompts lost: ${report.queuedLost}`,
     `  deliveries: ${d.delivered} delivered to an extension, ${d.lost} lost, ${d.duplicated} duplicated`,
     `  telegram:   ${t.sent} messages, ${t.answered} answered, ${t.lost} lost, ${t.duplicated} duplicated`,
-    `  questions:  ${report.questions.asked} asked, ${report.questions.lost} lost`,
+    `  questions:  ${report.questions.asked} asked, ${report.questions.answered} answered, ${report.questions.cancelled} cancelled with the reason, ${report.questions.lost} lost`,
     `  cron:       ${report.cronResults} results of a job firing every 3 s`,
   ].join('\n');
 }
