@@ -36,8 +36,11 @@ export interface SandboxPaths {
   readonly exposedFiles: readonly string[];
 }
 
-export function mountPlan(paths: SandboxPaths): MountStep[] {
-  const cwd = paths.cwd;
+export function mountPlan(input: SandboxPaths): MountStep[] {
+  const cwd = path.resolve(input.cwd);
+  // Another user working in this very directory cannot be hidden from it; leaving it out keeps the
+  // plan (and so the session's process) the same when such a session comes or goes.
+  const paths = { ...input, otherUsers: input.otherUsers.filter((dir) => path.resolve(dir) !== cwd) };
   const containsCwd = (dir: string): boolean => isWithin(cwd, dir);
   const earlyHides = [paths.daemonHome, '/tmp', ...paths.otherUsers.filter(containsCwd)];
   const requested: MountStep[] = [

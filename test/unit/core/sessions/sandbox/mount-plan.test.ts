@@ -55,6 +55,10 @@ describe('mountPlan', () => {
     assert.equal(fate(around, '/srv/shared/alice/notes'), 'read-write');
   });
 
+  test("another user in the same directory changes nothing: the plan is the same as without them", () => {
+    assert.deepEqual(mountPlan({ ...base, otherUsers: [base.cwd, `${base.cwd}/`] }), mountPlan(base));
+  });
+
   test('configured readable and writable paths win over the hidden HOME, hidden ones over everything', () => {
     const steps = mountPlan({ ...base, readable: ['/home/d/docs'], writable: ['/home/d/out'], hidden: ['/srv/alice/project/private'] });
     assert.equal(fate(steps, '/home/d/docs/a'), 'read-only');
