@@ -70,7 +70,10 @@ function recoverSession(options: RecoveryOptions, rt: SessionRuntime, alive: boo
     // The daemon died between choosing the prompt and writing it: it never started.
     const prompt = store.loadPrompt(state.id, current.promptId);
     rt.update({ current: undefined, status: 'idle' });
-    if (prompt) rt.queue.unshift({ ...prompt, status: 'queued' });
+    // Chosen before its record said `running`, it is in the queue already: it must run once.
+    const queued = rt.queue.findIndex((p) => p.id === current.promptId);
+    if (queued >= 0) rt.queue.splice(queued, 1);
+    if (prompt && prompt.status !== 'done') rt.queue.unshift({ ...prompt, status: 'queued' });
   }
   if (!state.process) {
     // No process, so no interrupt answer can come: nothing may wait for one.

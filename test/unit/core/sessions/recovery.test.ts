@@ -181,3 +181,25 @@ test('a prompt saved as running whose turn had already ended (a crash between th
   await settle();
   assert.equal(third.resultsOf(promptId).length, 0);
 });
+
+test('a prompt chosen while its record still said queued (a crash between the two writes) runs once, not twice', async () => {
+  const { sessionId, promptId } = await turnLeftRunning();
+  // The engine died after recording the turn in the session's state, before saving the prompt as running
+  // and before writing it to the process.
+  const state = JSON.parse(fs.readFileSync(sessionFile(sessionId, 'state.json'), 'utf8')) as SessionState;
+  assert.ok(state.current);
+  fs.truncateSync(sessionFile(sessionId, 'input.jsonl'), state.current.inputOffset);
+  const promptFile = sessionFile(sessionId, path.join('prompts', `${promptId}.json`));
+  const record = JSON.parse(fs.readFileSync(promptFile, 'utf8')) as Record<string, unknown>;
+  const { startedAt: _startedAt, ...queued } = record;
+  fs.writeFileSync(promptFile, JSON.stringify({ ...queued, status: 'queued' }));
+
+  const second = await start();
+  await waitFor('the prompt to start again', () => second.events.some((e) => e.promptId === promptId && e.type === 'started'));
+  fakes.world.host.write(sessionId, cli.init(), cli.result('once'));
+  await second.finished(sessionId, promptId);
+  await settle(500);
+  const userTurns = fakes.world.host.input(sessionId).filter((line) => line.type === 'user');
+  assert.equal(userTurns.length, 1, 'written to the process once');
+  assert.equal(second.events.filter((e) => e.promptId === promptId && e.type === 'started').length, 1);
+});
