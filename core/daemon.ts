@@ -244,7 +244,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     host: host.kind,
     sandbox: { mode: sandboxChoice.sandbox.mode, ...(sandboxChoice.warning ? { warning: sandboxChoice.warning } : {}) },
   };
-  const api = registerControlApi(server, { engine, info, reload, extensions, templates });
+  let markRecovered: () => void = () => undefined;
+  const whenRecovered = new Promise<void>((resolve) => (markRecovered = resolve));
+  const api = registerControlApi(server, { engine, info, reload, extensions, templates, recovered: () => ready, whenRecovered });
   try {
     await server.listen();
     await endpoint.listen(config.mcp.listen, paths.mcpPort);
@@ -260,6 +262,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   writeFileAtomic(paths.pid, `${process.pid}\n`);
   await engine.recover();
   ready = true;
+  markRecovered();
   const startReport = await extensions.apply(loaded.config, { strict: false, locate: loaded.locate });
   for (const warning of startReport.warnings) logger.warn(warning);
   dropDaemonSecrets(process.env, engine.secretEnvNames());

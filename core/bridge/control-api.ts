@@ -39,6 +39,9 @@ export interface ControlDeps {
   readonly extensions: ExtensionHost;
   readonly templates: TemplateRegistry;
   reload(): Promise<{ ok: true; warnings: string[] } | { ok: false; error: string }>;
+  /** Whether the sessions on disk have been recovered, and a promise that settles when they are. */
+  readonly recovered: () => boolean;
+  readonly whenRecovered: Promise<void>;
 }
 
 const userField = z.string().min(1).max(128).default(DEFAULT_USER);
@@ -79,6 +82,11 @@ export function registerControlApi(server: RpcServer, deps: ControlDeps): Dispos
           const issue = parsed.error.issues[0];
           throw new RpcError(RpcErrorCode.InvalidParams, `${name}: ${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`);
         }
+        // Before the sessions are recovered no session is known yet: a call made during a restart waits
+        // for them rather than being told a session does not exist.
+        if (!deps.recovered()) return deps.whenRecovered.then(() => handler(parsed.data, ctx)).catch((error: unknown) => {
+          throw toControlError(error);
+        });
         // Not async: a method that answers at once is answered without a promise.
         let result: unknown;
         try {

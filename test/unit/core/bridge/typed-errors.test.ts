@@ -152,7 +152,7 @@ describe('typed errors of the control API', () => {
         throw new SessionNotFoundError(user, session);
       },
     };
-    registerControlApi(server, { engine } as unknown as ControlDeps);
+    registerControlApi(server, { engine, recovered: () => true, whenRecovered: Promise.resolve() } as unknown as ControlDeps);
     await assert.rejects(server.dispatch('session.delete', { session: 'work', user: 'alice' }), (error: unknown) => {
       assert.ok(error instanceof RpcError);
       assert.equal(error.code, ControlErrorCode.SessionNotFound);
@@ -178,4 +178,29 @@ test('a tool served by the daemon gets the same RpcError in-process as a socket 
   assert.ok(error instanceof RpcError);
   assert.equal(error.dataCode, 'cron_duplicate_job');
   assert.deepEqual(error.data, { code: 'cron_duplicate_job', user: 'alice', jobName: 'standup', existingSource: 'session' });
+});
+
+describe('the control API during start-up', () => {
+  test('a call made before the sessions are recovered waits for them instead of finding none', async () => {
+    const server = new RpcServer({ socketPath: path.join(os.tmpdir(), 'unused.sock'), logger: silentLogger });
+    const known = new Set<string>();
+    const engine = {
+      findSession: (session: string, user?: string) => {
+        if (!known.has(session)) throw new SessionNotFoundError(user, session);
+        return { id: session, name: session, user: 'alice' };
+      },
+      latestPromptId: () => 'p_1',
+      getPrompt: () => ({ id: 'p_1', status: 'done' }),
+    };
+    let recovered = false;
+    let markRecovered: () => void = () => undefined;
+    const whenRecovered = new Promise<void>((resolve) => (markRecovered = resolve));
+    registerControlApi(server, { engine, recovered: () => recovered, whenRecovered } as unknown as ControlDeps);
+    const answer = server.dispatch('prompt.get', { session: 's_1' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    known.add('s_1');
+    recovered = true;
+    markRecovered();
+    assert.deepEqual(await answer, { id: 'p_1', status: 'done' });
+  });
 });

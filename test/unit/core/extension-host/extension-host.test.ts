@@ -97,7 +97,7 @@ describe('the extension host', () => {
   };
   const apply = (loaded: ReturnType<typeof loadConfig>, strict = false) => host.apply(loaded.config as Config, { strict, locate: loaded.locate });
   const emptyRegistries = (): void => {
-    assert.deepEqual(contributions.sizes(), { mcpServers: 0, systemPrompts: 0, customizers: 0, prePromptHooks: 0, services: 0, redactors: 0 });
+    assert.deepEqual(contributions.sizes(), { mcpServers: 0, systemPrompts: 0, customizers: 0, prePromptHooks: 0, services: 0, redactors: 0, hiddenPaths: 0 });
     assert.deepEqual(server.methodNames(), []);
     assert.equal(engine.deliveryCallbackCount, 0);
     assert.equal(engine.secretEnvCount, 0);
