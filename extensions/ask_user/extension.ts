@@ -3,14 +3,17 @@ import { z } from 'zod';
 import { RpcError, RpcErrorCode, duration, type Extension, type ExtensionContext } from 'claude-ext/extension';
 import { QuestionBook, type AnswerResult } from './question-book.ts';
 import { QuestionStore, type Question } from './question-store.ts';
-import { answerParams, askParams, listParams, METHODS, type AnswerAck } from './protocol.ts';
+import { answerParams, askParams, listParams, MAX_TIMEOUT_SECONDS, METHODS, type AnswerAck } from './protocol.ts';
 import { askUser } from './tools.ts';
+
+/** From a second to MAX_TIMEOUT_SECONDS: a question's expiry must be a time a Date can hold. */
+const waitDuration = duration.refine((ms) => ms >= 1000 && ms <= MAX_TIMEOUT_SECONDS * 1000, 'must be from 1s to 366d');
 
 const configSchema = z.strictObject({
   /** How long a question waits for an answer unless the tool call asks for another time. */
-  timeout: duration.default(10 * 60_000),
+  timeout: waitDuration.default(10 * 60_000),
   /** The longest a tool call may ask to wait. */
-  max_timeout: duration.default(24 * 3_600_000),
+  max_timeout: waitDuration.default(24 * 3_600_000),
 });
 
 type AskUserConfig = z.output<typeof configSchema>;

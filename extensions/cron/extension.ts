@@ -2,13 +2,16 @@ import path from 'node:path';
 import { z } from 'zod';
 import { RpcError, RpcErrorCode, duration, DEFAULT_USER, type BridgeCall, type Extension } from 'claude-ext/extension';
 import { systemClock } from './clock.ts';
-import { JobNotFoundError, JobStore, type ConfigJobInput, type Job } from './job-store.ts';
+import { DEFAULT_KEEP_RUNS, JobNotFoundError, JobStore, type ConfigJobInput, type Job } from './job-store.ts';
 import { runJob } from './job-runner.ts';
 import { MISFIRE_POLICIES } from './misfire.ts';
-import { createParams, idParams, jobName, labels, listParams, METHODS, type JobView } from './protocol.ts';
+import { createParams, idParams, jobName, labels, listParams, METHODS, userId, type JobView } from './protocol.ts';
+import { checkMinInterval, DEFAULT_MAX_JOBS_PER_USER, DEFAULT_MIN_INTERVAL_MS } from './quotas.ts';
 import { defaultTimezone, isValidTimezone, parseCron, parseRunAt } from './schedule.ts';
 import { Scheduler } from './scheduler.ts';
 import { tools } from './tools.ts';
+
+const DAY_MS = 24 * 3_600_000;
 
 const timezone = z.string().refine(isValidTimezone, 'not a known IANA timezone (e.g. Europe/Berlin)');
 
@@ -17,7 +20,7 @@ const configJob = z.strictObject({
   schedule: z.string().min(1),
   prompt: z.string().min(1),
   /** Whose job it is (whose sessions it runs in). */
-  user: z.string().min(1).default(DEFAULT_USER),
+  user: userId.default(DEFAULT_USER),
   timezone: timezone.optional(),
   session: z.enum(['new', 'reuse']).default('new'),
   keep: z.boolean().default(false),
@@ -31,6 +34,12 @@ const configSchema = z.strictObject({
   timezone: timezone.default(defaultTimezone()),
   misfire: z.enum(MISFIRE_POLICIES).default('once'),
   misfire_grace: duration.default(10 * 60_000),
+  /** The least time between two fires of a job made by a session (0: no limit). */
+  min_interval: duration.refine((ms) => ms <= DAY_MS, 'at most 1d').default(DEFAULT_MIN_INTERVAL_MS),
+  /** How many jobs that may still fire one user's sessions may have made. */
+  max_jobs_per_user: z.number().int().min(0).max(10_000).default(DEFAULT_MAX_JOBS_PER_USER),
+  /** How many runs of each job are kept. */
+  keep_runs: z.number().int().min(1).max(100_000).default(DEFAULT_KEEP_RUNS),
   jobs: z.array(configJob).default([]),
 });
 
@@ -46,7 +55,7 @@ export default (): Extension<CronConfig> => {
     configSchema,
     async start(ctx) {
       config = ctx.config;
-      const jobs = JobStore.open(path.join(ctx.dataDir, 'jobs.sqlite'));
+      const jobs = JobStore.open(path.join(ctx.dataDir, 'jobs.sqlite'), { keepRuns: config.keep_runs });
       store = jobs;
       syncConfigJobs(jobs, config);
       const running = new Scheduler({
@@ -77,6 +86,9 @@ export default (): Extension<CronConfig> => {
 
       ctx.addBridgeMethod(METHODS.create, { params: createParams, access: 'any' }, (p, call) => {
         const user = call.actingUser(p.user);
+        const fromSession = call.session !== undefined;
+        if (fromSession && p.keep === true) throw invalid("keep: only the terminal (cron add --keep) or config.yaml may keep a job's run sessions; leave keep out");
+        if (fromSession && p.labels !== undefined) throw invalid("labels: only the terminal may set a job's labels; a job made by a session takes the session's frontend and chat");
         const tz = p.timezone ?? config.timezone;
         if (!isValidTimezone(tz)) throw invalid(`timezone "${tz}" is not a known IANA timezone`);
         if ((p.schedule === undefined) === (p.run_at === undefined)) throw invalid('give either schedule (a cron expression) or run_at (an ISO time or +20m)');
@@ -84,25 +96,30 @@ export default (): Extension<CronConfig> => {
         if (p.schedule !== undefined) {
           const check = parseCron(p.schedule, tz);
           if (!check.ok) throw invalid(`schedule "${p.schedule}": ${check.reason}`);
+          if (fromSession) checkMinInterval(p.schedule, tz, config.min_interval, Date.now());
         } else {
           const parsed = parseRunAt(p.run_at ?? '', Date.now(), tz);
           if (!parsed.ok) throw invalid(`run_at "${p.run_at}": ${parsed.reason}`);
           runAt = parsed.at;
         }
-        const job = jobs.create({
-          name: p.name,
-          user,
-          prompt: p.prompt,
-          ...(p.schedule !== undefined ? { schedule: p.schedule } : {}),
-          ...(runAt !== undefined ? { runAt } : {}),
-          timezone: tz,
-          sessionMode: p.session,
-          keep: p.keep ?? false,
-          misfire: p.misfire ?? config.misfire,
-          misfireGraceMs: config.misfire_grace,
-          source: call.session ? 'session' : 'cli',
-          labels: call.session ? frontendLabels(call.session.labels) : (p.labels ?? {}),
-        });
+        const job = jobs.create(
+          {
+            name: p.name,
+            user,
+            prompt: p.prompt,
+            ...(p.schedule !== undefined ? { schedule: p.schedule } : {}),
+            ...(runAt !== undefined ? { runAt } : {}),
+            timezone: tz,
+            sessionMode: p.session,
+            keep: p.keep ?? false,
+            misfire: p.misfire ?? config.misfire,
+            misfireGraceMs: config.misfire_grace,
+            source: call.session ? 'session' : 'cli',
+            labels: call.session ? frontendLabels(call.session.labels) : (p.labels ?? {}),
+          },
+          // Sessions are limited; the terminal is not.
+          call.session ? { maxJobs: config.max_jobs_per_user } : undefined,
+        );
         running.wake();
         ctx.record('cron_created', { job: job.id, name: job.name, user });
         return describe(job);
@@ -140,6 +157,7 @@ export default (): Extension<CronConfig> => {
     },
     reconfigure(next) {
       config = next;
+      store?.setKeepRuns(next.keep_runs);
       if (store) syncConfigJobs(store, next);
       scheduler?.wake();
     },

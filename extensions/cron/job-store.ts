@@ -124,7 +124,17 @@ export interface JobStoreOptions {
   /** The clock for created/updated times and recorded misses. */
   now?: () => number;
   busyTimeoutMs?: number;
+  /** How many runs of each job are kept (the newest); older ones are removed as new ones finish. */
+  keepRuns?: number;
 }
+
+/** A limit on how many jobs one user may have from one source (jobs that will not fire again do not count). */
+export interface JobQuota {
+  readonly maxJobs: number;
+}
+
+/** Room for the longest record one downtime leaves: the scheduler lists 100 missed fires, sums up older ones in one, and runs one. */
+export const DEFAULT_KEEP_RUNS = 200;
 
 export class JobValidationError extends Error {
   readonly code = 'cron_invalid_job';
@@ -146,6 +156,20 @@ export class DuplicateJobError extends Error {
   ) {
     super(`user "${user}" already has a cron job named "${jobName}" (from ${existingSource}); choose another name or delete that job first`);
     this.name = 'DuplicateJobError';
+  }
+}
+
+export class JobLimitError extends Error {
+  readonly code = 'cron_job_limit';
+  constructor(
+    readonly user: string,
+    readonly limit: number,
+  ) {
+    super(
+      `${user} already has ${limit} cron job${limit === 1 ? '' : 's'} made by sessions, the most allowed (cron.max_jobs_per_user); ` +
+        'delete one first (cron_list shows them, cron_delete removes one)',
+    );
+    this.name = 'JobLimitError';
   }
 }
 
@@ -333,6 +357,11 @@ function labelsJson(labels: JobLabels): string {
   return JSON.stringify(Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
 
+function checkKeepRuns(keep: number): number {
+  if (!Number.isSafeInteger(keep) || keep < 1) throw new RangeError(`cron: the runs kept per job must be a whole number ≥ 1, not ${keep}`);
+  return keep;
+}
+
 function member<T extends string>(allowed: readonly T[], value: string, column: string): T {
   const found = allowed.find((item) => item === value);
   if (found === undefined) throw new Error(`cron database: ${column} holds "${value}", expected one of ${allowed.join(', ')}`);
@@ -439,10 +468,12 @@ export class JobStore {
   private constructor(
     private readonly db: Database.Database,
     private readonly now: () => number,
+    private keepRuns: number,
   ) {}
 
   /** Opens (creating when needed, 0600) the database at `file`. */
   static open(file: string, options: JobStoreOptions = {}): JobStore {
+    const keepRuns = checkKeepRuns(options.keepRuns ?? DEFAULT_KEEP_RUNS);
     ensurePrivateDir(path.dirname(file));
     const db = new Database(file, { timeout: options.busyTimeoutMs ?? 5000 });
     try {
@@ -455,23 +486,33 @@ export class JobStore {
       db.close();
       throw error;
     }
-    return new JobStore(db, options.now ?? Date.now);
+    return new JobStore(db, options.now ?? Date.now, keepRuns);
+  }
+
+  /** How many runs of each job to keep from now on; applied as runs finish. */
+  setKeepRuns(keep: number): void {
+    this.keepRuns = checkKeepRuns(keep);
   }
 
   close(): void {
     if (this.db.open) this.db.close();
   }
 
-  /** Creates a job; throws JobValidationError or DuplicateJobError. */
-  create(input: NewJob): Job {
+  /**
+   * Creates a job; throws JobValidationError, DuplicateJobError, or JobLimitError when `quota` is given
+   * and the user already has that many jobs from the same source that may still fire.
+   */
+  create(input: NewJob, quota?: JobQuota): Job {
     const now = this.now();
     const settings = settingsFrom(input, now);
     const paused = input.paused ?? false;
+    const source = input.source ?? 'cli';
     const id = newId('j');
     this.db
       .transaction(() => {
         this.refuseDuplicate(settings.user, settings.name);
-        this.insertJob(id, settings, input.source ?? 'cli', paused, now);
+        if (quota !== undefined && this.countActive(settings.user, source) >= quota.maxJobs) throw new JobLimitError(settings.user, quota.maxJobs);
+        this.insertJob(id, settings, source, paused, now);
       })
       .immediate();
     return this.mustGet(id);
@@ -603,6 +644,7 @@ export class JobStore {
         this.db
           .prepare('UPDATE jobs SET last_status = ?, last_cost_usd = ?, last_duration_ms = ?, last_error = ? WHERE id = ?')
           .run(outcome.status, outcome.costUsd ?? null, durationMs, outcome.status === 'error' ? (detail ?? 'failed') : null, run.jobId);
+        this.pruneRuns(run.jobId);
         return this.getRun(runId);
       })
       .immediate();
@@ -618,6 +660,7 @@ export class JobStore {
         this.db
           .prepare('INSERT INTO runs (id, job_id, scheduled_for, finished_at, status, detail) VALUES (?, ?, ?, ?, ?, ?)')
           .run(id, jobId, scheduledFor, now, status, detail);
+        this.pruneRuns(jobId);
       })
       .immediate();
     return this.mustGetRun(id);
@@ -647,6 +690,23 @@ export class JobStore {
   private listRows(user: string | undefined): JobRow[] {
     if (user === undefined) return this.db.prepare<[], JobRow>('SELECT * FROM jobs ORDER BY "user", name').all();
     return this.db.prepare<[string], JobRow>('SELECT * FROM jobs WHERE "user" = ? ORDER BY name').all(user);
+  }
+
+  /** The user's jobs from `source` that may still fire (a one-shot job that has fired does not count). */
+  private countActive(user: string, source: JobSource): number {
+    return this.db
+      .prepare<[string, string], { count: number }>('SELECT COUNT(*) AS count FROM jobs WHERE "user" = ? AND source = ? AND done = 0')
+      .get(user, source)?.count ?? 0;
+  }
+
+  /** Removes a job's runs beyond the newest `keepRuns` (in the order `runs` lists them); running ones stay. */
+  private pruneRuns(jobId: string): void {
+    this.db
+      .prepare(
+        `DELETE FROM runs WHERE job_id = @job AND status <> 'running' AND rowid NOT IN
+           (SELECT rowid FROM runs WHERE job_id = @job ORDER BY scheduled_for DESC, rowid DESC LIMIT @keep)`,
+      )
+      .run({ job: jobId, keep: this.keepRuns });
   }
 
   private mustGet(id: string): Job {

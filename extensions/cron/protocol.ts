@@ -11,25 +11,43 @@ export const METHODS = {
   runNow: 'cron.run_now',
 } as const;
 
-
-
+/**
+ * Every param is bounded here, so a call that could not be stored, or could be stored but never run,
+ * is refused naming the field before anything is written.
+ */
 export const jobName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a job name is 1-64 letters, digits, dots, dashes or underscores');
-export const labels = z.record(z.string(), z.string());
+/** A user id as the daemon takes it: a job of any other user could never start a session. */
+export const userId = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((user) => !/[\0\n]/.test(user), 'a user id has no NUL or newline');
+export const MAX_LABELS = 32;
+export const labels = z
+  .record(z.string().min(1).max(64), z.string().max(1000))
+  .refine((all) => Object.keys(all).length <= MAX_LABELS, `at most ${MAX_LABELS} labels`);
+export const jobPrompt = z.string().min(1).max(20_000);
+export const schedule = z.string().min(1).max(200);
+export const runAt = z.string().min(1).max(100);
+export const timezoneName = z.string().min(1).max(100);
+export const jobId = z.string().min(1).max(100);
 
 export const createParams = z.object({
   name: jobName,
-  prompt: z.string().min(1).max(20_000),
-  schedule: z.string().min(1).optional(),
-  run_at: z.string().min(1).optional(),
+  prompt: jobPrompt,
+  schedule: schedule.optional(),
+  run_at: runAt.optional(),
   session: z.enum(['new', 'reuse']).default('new'),
+  /** The terminal's alone: a session's job never keeps its run sessions. */
   keep: z.boolean().optional(),
-  timezone: z.string().optional(),
+  timezone: timezoneName.optional(),
   misfire: z.enum(MISFIRE_POLICIES).optional(),
-  user: z.string().min(1).optional(),
+  user: userId.optional(),
+  /** The terminal's alone: a session's job takes the session's frontend labels. */
   labels: labels.optional(),
 });
-export const idParams = z.object({ id: z.string().min(1), user: z.string().min(1).optional() });
-export const listParams = z.object({ user: z.string().min(1).optional() });
+export const idParams = z.object({ id: jobId, user: userId.optional() });
+export const listParams = z.object({ user: userId.optional() });
 
 /** A job as the bridge shows it. */
 export interface JobView {

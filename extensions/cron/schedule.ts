@@ -104,6 +104,42 @@ export function nextFireAfter(expr: string, timezone: string, after: number): nu
   return undefined;
 }
 
+/** Two consecutive fires of a schedule and the time between them. */
+export interface FireGap {
+  readonly from: number;
+  readonly to: number;
+  readonly gapMs: number;
+}
+
+/** How far shortestGap looks: at most `maxFires` fires, and no further than `horizonMs` past the first. */
+export interface GapSearch {
+  readonly maxFires: number;
+  readonly horizonMs: number;
+}
+
+/**
+ * The shortest time between consecutive fires among the next fires after `after`, or undefined when
+ * there are fewer than two. The fires of a cron expression are every combination of its fields' values,
+ * so the same pattern repeats every minute, hour, day and month, and the shortest gap shows among the
+ * first fires. Throws CronScheduleError.
+ */
+export function shortestGap(expr: string, timezone: string, after: number, search: GapSearch): FireGap | undefined {
+  const cron = cronFrom(expr, timezone, after);
+  let shortest: FireGap | undefined;
+  let first: number | undefined;
+  let previous: number | undefined;
+  for (let seen = 0; seen < search.maxFires; seen += 1) {
+    const fire = step(cron);
+    if (fire === undefined) break;
+    if (fire <= after) continue;
+    first ??= fire;
+    if (previous !== undefined && (shortest === undefined || fire - previous < shortest.gapMs)) shortest = { from: previous, to: fire, gapMs: fire - previous };
+    if (fire - first > search.horizonMs) break;
+    previous = fire;
+  }
+  return shortest;
+}
+
 /** The fires in (fromExclusive, toInclusive], ascending. Throws CronScheduleError. */
 function* firesIn(expr: string, timezone: string, fromExclusive: number, toInclusive: number): Generator<number> {
   if (toInclusive <= fromExclusive) return;

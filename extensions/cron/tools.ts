@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { defineTool } from 'claude-ext/mcp';
-import { jobName, METHODS } from './protocol.ts';
+import { jobId, jobName, jobPrompt, METHODS, runAt, schedule, timezoneName } from './protocol.ts';
 
-const id = z.string().min(1).describe('The job id (from cron_list)');
+const id = jobId.describe('The job id (from cron_list)');
 
 /** The tools sessions get to schedule prompts; served by the daemon. */
 export const tools = [
@@ -13,11 +13,11 @@ export const tools = [
       '(an ISO time, or relative like "+20m", "+1h30m"). The result is delivered to the user like this conversation\'s.',
     input: {
       name: jobName.describe('A short unique name: letters, digits, dots, dashes, underscores'),
-      prompt: z.string().min(1).describe('What to do when it fires, self-contained'),
-      schedule: z.string().optional().describe('A cron expression'),
-      run_at: z.string().optional().describe('When to run once'),
+      prompt: jobPrompt.describe('What to do when it fires, self-contained'),
+      schedule: schedule.optional().describe('A cron expression; its fires must be at least the configured minimum interval apart (1 minute by default)'),
+      run_at: runAt.optional().describe('When to run once'),
       session: z.enum(['new', 'reuse']).optional().describe('new: a fresh session each run (default); reuse: one session that remembers earlier runs'),
-      timezone: z.string().optional().describe('IANA timezone, default the configured one'),
+      timezone: timezoneName.optional().describe('IANA timezone, default the configured one'),
     },
     annotations: { destructiveHint: false },
     handler: (args, ctx) => ctx.bridge.call(METHODS.create, args, { signal: ctx.signal }),

@@ -2,23 +2,35 @@ import { z } from 'zod';
 import { RpcError, RpcErrorCode, DEFAULT_USER, duration, type BridgeCall, type Extension } from 'claude-ext/extension';
 import { Heartbeat, type HeartbeatSettings, type PendingSource } from './heartbeat.ts';
 import { HeartbeatStore } from './state-store.ts';
-import { validateValveConfig } from './valves.ts';
+import { UNTIL_RESUMED_MS, validateValveConfig } from './valves.ts';
 import { instructionsParams, logParams, METHODS, noParams, noteParams, pauseParams, type HeartbeatMethod } from './protocol.ts';
 import { tools } from './tools.ts';
+
+/** The longest delay a Node timer honours: a longer one fires at once (and an interval then every millisecond). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration a timer waits: from `least` to the longest a timer can (about 24.8 days). */
+const timerDuration = (least: string, leastMs: number) =>
+  duration.refine((ms) => ms >= leastMs && ms <= MAX_TIMER_MS, `must be from ${least} to 24d (the longest a timer can wait)`);
 
 const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM');
 
 const configSchema = z.strictObject({
   /** How often the gate is checked. */
-  interval: duration.default(30 * 60_000),
-  /** Whose sessions the heartbeat runs in. */
-  user: z.string().min(1).default(DEFAULT_USER),
+  interval: timerDuration('1s', 1000).default(30 * 60_000),
+  /** Whose sessions the heartbeat runs in: a user id the daemon takes, or every run would fail. */
+  user: z
+    .string()
+    .min(1)
+    .max(128)
+    .refine((user) => !/[\0\n]/.test(user), 'a user id has no NUL or newline')
+    .default(DEFAULT_USER),
   cwd: z.string().min(1).optional(),
   /** Files and directories whose changes open the gate. */
   watch: z.array(z.string().min(1)).default([]),
   /** A command whose exit code 0 opens the gate (its output is a finding). */
   command: z.string().min(1).optional(),
-  command_timeout: duration.default(30_000),
+  command_timeout: timerDuration('1ms', 1).default(30_000),
   /** The small model that decides whether to run. */
   decision_model: z.string().min(1).default('haiku'),
   /** The model of the runs (default: the engine's). */
@@ -116,8 +128,7 @@ export default (): Extension<HeartbeatConfig> => {
         return { saved: true };
       });
       method(METHODS.pause, pauseParams, (p) => {
-        const until = p.until ? Date.parse(p.until) : Date.now() + (p.minutes ?? 100 * 365 * 24 * 60) * 60_000;
-        if (!Number.isFinite(until)) throw new RpcError(RpcErrorCode.InvalidParams, `until: "${p.until}" is not a time`);
+        const until = p.until !== undefined ? Date.parse(p.until) : Date.now() + (p.minutes !== undefined ? p.minutes * 60_000 : UNTIL_RESUMED_MS);
         beat.pause(until);
         return { pausedUntil: new Date(until).toISOString() };
       });

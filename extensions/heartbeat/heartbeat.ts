@@ -8,6 +8,7 @@ import {
   addTick,
   checkValves,
   deferFindings,
+  isValidTime,
   recordDecisionCost,
   recordRun,
   rollDay,
@@ -68,7 +69,9 @@ export class Heartbeat {
     this.update(addNote(this.state, text));
   }
 
+  /** Pauses until `until` (epoch ms); a time a Date cannot hold is refused before anything is saved. */
   pause(until: number): void {
+    if (!isValidTime(until)) throw new RangeError(`cannot pause until ${until}: not a time`);
     this.update({ ...this.state, pausedUntil: until });
     this.ctx.record('heartbeat_paused', { until: new Date(until).toISOString() });
   }

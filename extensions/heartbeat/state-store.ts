@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ensurePrivateDir, writeFileAtomic, writeJsonAtomic } from 'claude-ext/extension';
 import type { Finding, FindingSource } from './gate.ts';
-import { initialState, rollDay, type HeartbeatState, type TickOutcome, type TickRecord, type ValveName } from './valves.ts';
+import { MAX_INSTRUCTIONS_CHARS } from './protocol.ts';
+import { initialState, isValidTime, rollDay, UNTIL_RESUMED_MS, type HeartbeatState, type TickOutcome, type TickRecord, type ValveName } from './valves.ts';
 
 /**
  * The heartbeat's files in its data dir: `state.json` (counts, streaks, deferred findings, notes, the
@@ -12,7 +13,6 @@ import { initialState, rollDay, type HeartbeatState, type TickOutcome, type Tick
 export const STATE_FILE = 'state.json';
 export const INSTRUCTIONS_FILE = 'instructions.md';
 export const STATE_VERSION = 1;
-export const MAX_INSTRUCTIONS_CHARS = 20_000;
 
 export const DEFAULT_INSTRUCTIONS = `You are the heartbeat: you wake up on your own when something may need attention.
 
@@ -66,7 +66,7 @@ export class HeartbeatStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: initialState(now, timezone) };
       throw error;
     }
-    const parsed = parseStateFile(text);
+    const parsed = parseStateFile(text, now);
     if (typeof parsed !== 'string') return { state: rollDay(parsed, now, timezone) };
     const aside = `${this.stateFile}.corrupt-${now}`;
     fs.renameSync(this.stateFile, aside);
@@ -100,7 +100,7 @@ export class HeartbeatStore {
 }
 
 /** The state in a state file's text, or why it cannot be used. */
-export function parseStateFile(text: string): HeartbeatState | string {
+export function parseStateFile(text: string, now = Date.now()): HeartbeatState | string {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -110,7 +110,7 @@ export function parseStateFile(text: string): HeartbeatState | string {
   if (!isRecord(raw)) return 'not a JSON object';
   const file = raw as Partial<StateFile>;
   if (file.version !== STATE_VERSION) return `unknown version ${JSON.stringify(file.version)} (this daemon reads version ${STATE_VERSION})`;
-  return validateState(file.state);
+  return validateState(file.state, now);
 }
 
 const OUTCOMES: readonly TickOutcome[] = ['gated_out', 'skipped', 'ran', 'valve', 'error', 'paused'];
@@ -118,7 +118,7 @@ const VALVES: readonly ValveName[] = ['min_interval', 'max_runs_per_day', 'budge
 const SOURCES: readonly FindingSource[] = ['files', 'command', 'pending'];
 
 /** Checks every field's type; a field that is absent takes its fresh value (a file from an older version). */
-function validateState(raw: unknown): HeartbeatState | string {
+function validateState(raw: unknown, now: number): HeartbeatState | string {
   if (!isRecord(raw)) return '"state" is not an object';
   const count = (key: string): number | string => {
     const value = raw[key] ?? 0;
@@ -163,8 +163,16 @@ function validateState(raw: unknown): HeartbeatState | string {
     log: fields.log as TickRecord[],
   };
   if (fields.lastRunAt !== undefined) state.lastRunAt = fields.lastRunAt as number;
-  if (fields.pausedUntil !== undefined) state.pausedUntil = fields.pausedUntil as number;
+  if (fields.pausedUntil !== undefined) state.pausedUntil = pauseEnd(fields.pausedUntil as number, now);
   return state;
+}
+
+/**
+ * A saved pause's end. One beyond what a Date can hold (saved before pauses were bounded) made every
+ * tick fail; it is read as what it meant, a pause until resumed.
+ */
+function pauseEnd(until: number, now: number): number {
+  return isValidTime(until) ? until : now + UNTIL_RESUMED_MS;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

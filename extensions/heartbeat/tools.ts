@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool, type ToolContext } from 'claude-ext/mcp';
-import { METHODS, type HeartbeatMethod } from './protocol.ts';
+import { instructionsText, METHODS, noteText, pauseFields, type HeartbeatMethod } from './protocol.ts';
 
 /** A tool that forwards its arguments to one of the heartbeat's bridge methods. */
 const call = (method: HeartbeatMethod, idempotent: boolean) => (args: object, ctx: ToolContext) => ctx.bridge.call(method, args, { idempotent, signal: ctx.signal });
@@ -11,7 +11,7 @@ export const tools = [
   defineTool({
     name: 'heartbeat_note',
     description: 'Leave a note for the next heartbeat run (what you did, what to check next time).',
-    input: { text: z.string().min(1).max(500) },
+    input: { text: noteText },
     annotations: { destructiveHint: false },
     handler: call(METHODS.note, false),
   }),
@@ -19,14 +19,14 @@ export const tools = [
   defineTool({
     name: 'heartbeat_instructions_set',
     description: "Replace the heartbeat's instructions (markdown) with new text.",
-    input: { text: z.string().min(1) },
+    input: { text: instructionsText },
     annotations: { destructiveHint: true, idempotentHint: true },
     handler: call(METHODS.instructionsSet, true),
   }),
   defineTool({
     name: 'heartbeat_pause',
-    description: 'Pause the heartbeat until a time (ISO), for some minutes, or until resumed.',
-    input: { until: z.string().optional(), minutes: z.number().positive().optional() },
+    description: 'Pause the heartbeat until a time (ISO, within a year), for some minutes (a whole number, at most a year), or, with neither, until resumed.',
+    input: pauseFields,
     annotations: { destructiveHint: false, idempotentHint: true },
     handler: call(METHODS.pause, true),
   }),

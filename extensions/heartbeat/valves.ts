@@ -1,4 +1,5 @@
 import type { Finding } from './gate.ts';
+import { MAX_NOTE_CHARS } from './protocol.ts';
 
 /**
  * The heartbeat's safety valves, as pure functions over its state and a clock time: minimum interval
@@ -75,6 +76,16 @@ export class ValveConfigError extends Error {
 
 const MINUTE = 60_000;
 const DAY_MINUTES = 24 * 60;
+
+/** A pause without a time lasts this long: until resumed, in practice. */
+export const UNTIL_RESUMED_MS = 100 * 365 * DAY_MINUTES * MINUTE;
+/** The latest time a Date can hold; a later one is "Invalid time value". */
+const LATEST_TIME_MS = 8.64e15;
+
+/** Whether `time` (epoch ms) is a time a Date can hold. */
+export function isValidTime(time: number): boolean {
+  return Number.isFinite(time) && Math.abs(time) <= LATEST_TIME_MS;
+}
 
 /** Throws a ValveConfigError naming the first invalid key. */
 export function validateValveConfig(config: ValveConfig): void {
@@ -250,8 +261,6 @@ export function deferFindings(state: HeartbeatState, findings: readonly Finding[
 export function takeDeferredFindings(state: HeartbeatState): { state: HeartbeatState; findings: Finding[] } {
   return { state: { ...state, deferredFindings: [] }, findings: state.deferredFindings };
 }
-
-export const MAX_NOTE_CHARS = 500;
 
 export function addNote(state: HeartbeatState, note: string, keep = 20): HeartbeatState {
   const text = note.trim();

@@ -11,8 +11,8 @@ import { tools } from './tools.ts';
 const configSchema = z.strictObject({
   /** A file holding the passphrase; without it and without CLAUDE_EXT_VAULT_PASSPHRASE one is generated. */
   passphrase_file: z.string().min(1).optional(),
-  /** How long a vault_run command may run. */
-  run_timeout: duration.default(120_000),
+  /** How long a vault_run command may run: at most what a timer can wait (a longer one would end every command at once). */
+  run_timeout: duration.refine((ms) => ms >= 1000 && ms <= 2 ** 31 - 1, 'must be from 1s to 24d (the longest a timer can wait)').default(120_000),
   /** Output of a vault_run command beyond this is cut. */
   run_max_output: size.default(1024 * 1024),
 });

@@ -1,8 +1,9 @@
 /**
  * cron end to end: jobs from config, from the model through MCP and from the terminal fire and run
  * the real claude CLI; a one-shot fires once; fires missed while the daemon was down are caught up
- * by the misfire policy; a user cannot see or touch another user's jobs. (Timezones and DST are
- * covered on a fake clock in test/unit/cron-*.test.ts.)
+ * by the misfire policy; a user cannot see or touch another user's jobs; a session cannot make a job
+ * that fires more often than `min_interval` (the config job here fires every 2 s: config is not
+ * limited). (Timezones and DST are covered on a fake clock in test/unit/cron-*.test.ts.)
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -86,6 +87,12 @@ describe('cron', () => {
     assert.ok((await jobs('alice')).some((j) => j.id === id), 'the job is still there');
     const invalid = await prompt('bob', `@tool mcp__cron__cron_create ${JSON.stringify({ name: 'bad', prompt: 'x', schedule: '61 * * * *' })}\n@echo-tool`);
     assert.match(invalid, /schedule "61 \* \* \* \*": /);
+  });
+
+  test('the model cannot make a job that fires every second: the tool answers with the minimum, and no job is made', async () => {
+    const refused = await prompt('erin', `@tool mcp__cron__cron_create ${JSON.stringify({ name: 'every-second', prompt: '@reply too often', schedule: '* * * * * *' })}\n@echo-tool`);
+    assert.match(refused, /schedule "\* \* \* \* \* \*" fires 1s apart .*a job made by a session may fire at most once every 1m \(cron\.min_interval\)/);
+    assert.deepEqual(await jobs('erin'), []);
   });
 
   test('the model pauses and resumes its job; run-now from the terminal runs it at once', async () => {

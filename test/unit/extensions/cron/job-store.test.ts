@@ -8,6 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import {
   DuplicateJobError,
+  JobLimitError,
   JobNotFoundError,
   JobStore,
   JobValidationError,
@@ -238,6 +239,51 @@ describe('JobStore: runs', () => {
     assert.equal(store.runs(job.id, 2).length, 2);
     assert.throws(() => store.recordMissed('j_missing', 1, 'missed', 'x'), JobNotFoundError);
   });
+
+  test('only the newest keepRuns runs of a job are kept: older ones go as runs finish or fires are recorded', () => {
+    const store = JobStore.open(dbFile(), { now: () => NOW, keepRuns: 3 });
+    stores.push(store);
+    const job = store.create(digest);
+    const other = store.create({ ...digest, name: 'other' });
+    const otherRun = store.startRun(other.id, 1, 1);
+    store.finishRun(otherRun.id, { status: 'success' }, 2);
+    // A run going on is never removed, even when newer ones push it out of the newest three.
+    const going = store.startRun(job.id, 1000, 1000);
+    for (let at = 2000; at <= 6000; at += 1000) store.finishRun(store.startRun(job.id, at, at).id, { status: 'success' }, at + 10);
+    assert.deepEqual(store.runs(job.id, 100).map((r) => r.scheduledFor), [6000, 5000, 4000, 1000]);
+    store.finishRun(going.id, { status: 'error', detail: 'slow' }, 7000);
+    assert.deepEqual(store.runs(job.id, 100).map((r) => r.scheduledFor), [6000, 5000, 4000]);
+
+    store.recordMissed(job.id, 7000, 'skipped', 'previous run still going');
+    assert.deepEqual(store.runs(job.id, 100).map((r) => [r.scheduledFor, r.status]), [[7000, 'skipped'], [6000, 'success'], [5000, 'success']]);
+    assert.equal(store.runs(other.id, 100).length, 1, "another job's runs are its own");
+
+    store.setKeepRuns(1);
+    store.recordMissed(job.id, 8000, 'missed', 'daemon was down');
+    assert.deepEqual(store.runs(job.id, 100).map((r) => r.scheduledFor), [8000]);
+    assert.throws(() => store.setKeepRuns(0), RangeError);
+  });
+});
+
+describe('JobStore: a quota', () => {
+  test("a user's jobs from one source are limited; other sources, other users and fired one-shots do not count", () => {
+    const store = openStore();
+    const bySession = (name: string, extra: Partial<NewJob> = {}): NewJob => ({ ...digest, name, source: 'session', ...extra });
+    store.create(bySession('a'), { maxJobs: 2 });
+    const once = store.create(bySession('once', { schedule: undefined, runAt: NOW + MINUTE }), { maxJobs: 2 });
+    assert.throws(
+      () => store.create(bySession('c'), { maxJobs: 2 }),
+      (error: unknown) => error instanceof JobLimitError && error.user === 'alice' && error.limit === 2 && /already has 2 cron jobs made by sessions.*cron\.max_jobs_per_user/.test(error.message),
+    );
+    assert.deepEqual(store.list({ user: 'alice' }).map((j) => j.name), ['a', 'once'], 'nothing was stored');
+    store.create({ ...digest, name: 'from-cli' }, { maxJobs: 2 });
+    store.create(bySession('bobs', { user: 'bob' }), { maxJobs: 2 });
+    store.markDone(once.id);
+    store.create(bySession('c'), { maxJobs: 2 });
+    assert.throws(() => store.create(bySession('d'), { maxJobs: 2 }), JobLimitError);
+    store.create(bySession('d'));
+    assert.throws(() => store.create(bySession('e'), { maxJobs: 0 }), JobLimitError);
+  });
 });
 
 describe('JobStore: config jobs', () => {
@@ -303,7 +349,8 @@ describe('JobStore: two processes on one file', () => {
   const hooks = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../bin/register-hooks.mjs')).href;
   const writer = `
     const { JobStore } = await import(process.env.STORE_URL);
-    const store = JobStore.open(process.env.DB_FILE);
+    // Every run is kept, so that none lost can hide among the pruned.
+    const store = JobStore.open(process.env.DB_FILE, { keepRuns: 100000 });
     const tag = process.env.TAG;
     const count = Number(process.env.COUNT);
     process.stdout.write('ready\\n');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DEFAULT_INSTRUCTIONS, HeartbeatStore, InstructionsError, STATE_FILE } from '../../../../extensions/heartbeat/state-store.ts';
-import { addTick, deferFindings, initialState, recordRun } from '../../../../extensions/heartbeat/valves.ts';
+import { addTick, deferFindings, initialState, recordRun, UNTIL_RESUMED_MS } from '../../../../extensions/heartbeat/valves.ts';
 
 const dirs: string[] = [];
 after(() => {
@@ -68,6 +68,16 @@ describe('HeartbeatStore state', () => {
     const loaded = store.load(t0, tz);
     assert.equal(loaded.problem, undefined);
     assert.deepEqual(loaded.state, { ...initialState(t0, tz), runsToday: 2 });
+  });
+
+  test('a pause saved beyond the times a Date can hold (before pauses were bounded) reads as a pause until resumed', () => {
+    const store = new HeartbeatStore(dataDir());
+    const broken = { ...initialState(t0, tz), runsToday: 2, pausedUntil: t0 + 1e12 * 60_000 };
+    fs.writeFileSync(store.stateFile, JSON.stringify({ version: 1, state: broken }));
+    const loaded = store.load(t0, tz);
+    assert.equal(loaded.problem, undefined);
+    assert.deepEqual(loaded.state, { ...broken, pausedUntil: t0 + UNTIL_RESUMED_MS });
+    assert.equal(new Date(loaded.state.pausedUntil ?? NaN).toISOString(), '2124-12-22T12:00:00.000Z');
   });
 });
 
