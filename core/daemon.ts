@@ -168,7 +168,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     if (!session || !grants.hasExtension(session.id, grant.extension)) return undefined;
     return { kind: 'session', sessionId: session.id, user: session.user, extension: grant.extension };
   };
-  const server = new RpcServer({ socketPath: paths.socket, logger: logger.child('rpc'), authenticate });
+  const server = new RpcServer({ socketPath: paths.socket, logger: logger.child('rpc'), authenticate, maxConnections: config.bridge.max_connections });
   let extensionsStarted: () => void = () => undefined;
   endpoint = new McpEndpoint({
     logger: logger.child('mcp'),
@@ -205,6 +205,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       applyTemplates(templates, next);
       loaded = next;
       gatewayMode = next.config.engine.gateway_mode;
+      server.setMaxConnections(next.config.bridge.max_connections);
       engine.updateSettings(engineSettings(next.config));
       for (const [name, reason] of Object.entries(report.failed)) next.warnings.push(`extension ${name}: ${reason}`);
       eventLog.reconfigure({ maxBytes: next.config.logs.max_bytes, keep: next.config.logs.keep });
