@@ -14,7 +14,7 @@ import { redactEvent } from './shaping/redaction.ts';
 import { SessionComposer } from './shaping/session-composer.ts';
 import { TemplateRegistry } from './shaping/templates.ts';
 import { EventLog } from './sessions/event-log.ts';
-import { ensurePrivateDir, writeFileAtomic } from './util/files.ts';
+import { ensurePrivateDir, privateDirProblems, writeFileAtomic } from './util/files.ts';
 import { createLogger, fileSink, stderrSink, type Logger } from './util/log.ts';
 import { BUILTIN_EXTENSIONS_DIR, daemonPaths, PACKAGE_ROOT } from './config/paths.ts';
 import { chooseSandbox, type SandboxChoice } from './sessions/sandbox/sandbox-setup.ts';
@@ -85,6 +85,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const config = loaded.config;
   process.umask(0o077);
   ensurePrivateDir(config.state_dir);
+  // Sessions, tokens and the control socket live there: a directory others can reach is refused, not used.
+  const stateDirProblems = privateDirProblems(config.state_dir);
+  if (stateDirProblems.length > 0) {
+    throw new StartupError(`the state dir ${config.state_dir} is not private to the daemon's user: ${stateDirProblems.join('; ')}; then start again`);
+  }
   const paths = daemonPaths(config.state_dir);
   const logFile = fileSink(paths.log);
   const logger: Logger = createLogger({ level: config.log_level, sinks: options.logToStderr ? [logFile, stderrSink] : [logFile] });
