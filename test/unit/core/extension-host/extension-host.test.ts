@@ -97,7 +97,7 @@ describe('the extension host', () => {
   };
   const apply = (loaded: ReturnType<typeof loadConfig>, strict = false) => host.apply(loaded.config as Config, { strict, locate: loaded.locate });
   const emptyRegistries = (): void => {
-    assert.deepEqual(contributions.sizes(), { mcpServers: 0, systemPrompts: 0, customizers: 0, prePromptHooks: 0, services: 0, redactors: 0 });
+    assert.deepEqual(contributions.sizes(), { mcpServers: 0, systemPrompts: 0, customizers: 0, prePromptHooks: 0, services: 0, redactors: 0, hiddenPaths: 0 });
     assert.deepEqual(server.methodNames(), []);
     assert.equal(engine.deliveryCallbackCount, 0);
     assert.equal(engine.secretEnvCount, 0);
@@ -217,6 +217,19 @@ describe('the extension host', () => {
     } finally {
       await builtin.stopAll();
     }
+  });
+
+  test('stopAll with a deadline: stops that never return are given up on in time, and everything is undone', async () => {
+    const stuck = (name: string): string => fullExtension(name).replace(`stop() { trace.push('stop ${name}'); },`, `stop() { trace.push('stop ${name}'); return new Promise(() => undefined); },`);
+    const dir = writeExtensions(root, { first: stuck('first'), second: stuck('second'), third: fullExtension('third') });
+    await apply(configWith(dir, 'enabled: [first, second, third]\n'));
+    const started = Date.now();
+    await host.stopAll({ deadline: Date.now() + 300 });
+    const took = Date.now() - started;
+    assert.ok(took < 1500, `stopAll took ${took} ms`);
+    assert.deepEqual(trace().filter((t) => t.startsWith('stop')).sort(), ['stop first', 'stop second', 'stop third'], 'each was told to stop');
+    assert.deepEqual(host.unfinishedStops().sort(), ['first', 'second']);
+    emptyRegistries();
   });
 
   test('a health check that hangs counts as an error', async () => {
