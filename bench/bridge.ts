@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { connectAsAdmin } from '../core/bridge/admin-client.ts';
 import { RpcClient } from '../core/bridge/rpc-client.ts';
+import { bridgeMemoryBench } from './bridge-memory.ts';
 import { startDaemonProcess, writeConfig } from '../test/support/daemon-process.ts';
 import { createWorld } from '../test/support/harness.ts';
 
@@ -90,6 +91,7 @@ export async function bridgeBench(): Promise<void> {
         `    ${label}  ratio daemon/echo ${(ours.perSecond / limit.perSecond).toFixed(2)} overall, ${percentile(sorted, 50).toFixed(2)} median of rounds (${sorted[0]!.toFixed(2)} to ${sorted.at(-1)!.toFixed(2)})`,
       );
     }
+    await bridgeMemoryBench(world.stateDir, daemon.child.pid!);
   } finally {
     echo.kill();
     await daemon.stop();

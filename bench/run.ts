@@ -3,7 +3,8 @@
  *
  *   npm run bench            all
  *   npm run bench -- latency only the stream-to-callback delay (fast)
- *   npm run bench -- bridge  only the control socket's round trips, against a minimal echo server
+ *   npm run bench -- bridge  only the control socket: round trips against a minimal echo server, and
+ *                            the daemon's memory under a junk flood and a client that reads nothing
  *   npm run bench -- tools   only what extensions' tools cost a session (f, g, h)
  *   npm run bench -- sandbox only what the sandbox costs a prompt (i)
  *   npm run bench -- many    200 sessions, most idle, and the memory they take (j)

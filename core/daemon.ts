@@ -15,7 +15,7 @@ import { redactEvent } from './shaping/redaction.ts';
 import { SessionComposer } from './shaping/session-composer.ts';
 import { TemplateRegistry } from './shaping/templates.ts';
 import { EventLog } from './sessions/event-log.ts';
-import { ensurePrivateDir, writeFileAtomic } from './util/files.ts';
+import { ensurePrivateDir, privateDirProblems, writeFileAtomic } from './util/files.ts';
 import { createLogger, fileSink, stderrSink, type Logger } from './util/log.ts';
 import { BUILTIN_EXTENSIONS_DIR, daemonPaths, PACKAGE_ROOT } from './config/paths.ts';
 import { chooseSandbox, type SandboxChoice } from './sessions/sandbox/sandbox-setup.ts';
@@ -40,10 +40,29 @@ export interface RunningDaemon {
   readonly extensions: ExtensionHost;
   readonly contributions: Contributions;
   readonly config: Config;
+  readonly logger: Logger;
   reload(): Promise<{ ok: true; warnings: string[] } | { ok: false; error: string }>;
-  /** Stops serving; session processes keep running for the next start. */
-  shutdown(): Promise<void>;
+  /**
+   * Stops serving, within SHUTDOWN_TIMEOUT_MS whatever extensions do; session processes keep running
+   * for the next start.
+   */
+  shutdown(): Promise<ShutdownReport>;
+  /** What the shutdown is waiting for now ('' when it is not running or has finished). */
+  shutdownStep(): string;
 }
+
+/** How a shutdown ended. */
+export interface ShutdownReport {
+  /** Every step finished within the time allowed. */
+  readonly complete: boolean;
+  /** Work given up on: extensions whose stop() never returned, a step the deadline cut short. */
+  readonly unfinished: string[];
+}
+
+/** From the signal to the end of the process, whatever an extension does. */
+export const SHUTDOWN_TIMEOUT_MS = 15_000;
+/** Of it, what is kept for the engine and the logs after the extensions have had their turn. */
+const AFTER_EXTENSIONS_MS = 2_000;
 
 export class StartupError extends Error {
   constructor(message: string) {
@@ -87,6 +106,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const config = loaded.config;
   process.umask(0o077);
   ensurePrivateDir(config.state_dir);
+  // Sessions, tokens and the control socket live there: a directory others can reach is refused, not used.
+  const stateDirProblems = privateDirProblems(config.state_dir);
+  if (stateDirProblems.length > 0) {
+    throw new StartupError(`the state dir ${config.state_dir} is not private to the daemon's user: ${stateDirProblems.join('; ')}; then start again`);
+  }
   const paths = daemonPaths(config.state_dir);
   const logFile = fileSink(paths.log);
   const logger: Logger = createLogger({ level: config.log_level, sinks: options.logToStderr ? [logFile, stderrSink] : [logFile] });
@@ -171,7 +195,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     if (!session || !grants.hasExtension(session.id, grant.extension)) return undefined;
     return { kind: 'session', sessionId: session.id, user: session.user, extension: grant.extension };
   };
-  const server = new RpcServer({ socketPath: paths.socket, logger: logger.child('rpc'), authenticate });
+  const server = new RpcServer({ socketPath: paths.socket, logger: logger.child('rpc'), authenticate, maxConnections: config.bridge.max_connections });
   let extensionsStarted: () => void = () => undefined;
   endpoint = new McpEndpoint({
     logger: logger.child('mcp'),
@@ -219,6 +243,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       applyTemplates(templates, next);
       loaded = next;
       gatewayMode = next.config.engine.gateway_mode;
+      server.setMaxConnections(next.config.bridge.max_connections);
       engine.updateSettings(engineSettings(next.config));
       for (const [name, reason] of Object.entries(report.failed)) next.warnings.push(`extension ${name}: ${reason}`);
       eventLog.reconfigure({ maxBytes: next.config.logs.max_bytes, keep: next.config.logs.keep });
@@ -271,21 +296,48 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   eventLog.record('daemon_started', { pid: process.pid, config: loaded.file ?? null, claude: claude.path });
   logger.info('daemon started', { pid: process.pid, stateDir: config.state_dir, config: loaded.file ?? '(embedded defaults)', claude: claude.path });
 
-  let stopping: Promise<void> | undefined;
-  const shutdown = (): Promise<void> =>
+  let stopping: Promise<ShutdownReport> | undefined;
+  let step = '';
+  const shutdownStep = (): string => (step === 'extensions' ? `stopping extensions (${extensions.unfinishedStops().join(', ') || 'none left'})` : step);
+  const shutdown = (): Promise<ShutdownReport> =>
     (stopping ??= (async () => {
       logger.info('daemon stopping; session processes keep running');
-      await server.close();
-      await endpoint.close();
-      api.dispose();
-      await extensions.stopAll();
-      await engine.close();
-      eventLog.record('daemon_stopped', { pid: process.pid });
+      const deadline = Date.now() + SHUTDOWN_TIMEOUT_MS;
+      const steps = (async () => {
+        step = 'closing the control socket';
+        await server.close();
+        step = 'closing the MCP endpoint';
+        await endpoint.close();
+        api.dispose();
+        step = 'extensions';
+        await extensions.stopAll({ deadline: deadline - AFTER_EXTENSIONS_MS });
+        step = 'closing the engine (delivery callbacks still running)';
+        await engine.close();
+        step = '';
+      })();
+      const finished = await settlesWithin(steps, deadline - Date.now());
+      const unfinished = [...extensions.unfinishedStops().map((name) => `the stop() of extension ${name}`), ...(finished ? [] : [shutdownStep()])];
+      if (!finished) logger.error(`the daemon did not stop within ${SHUTDOWN_TIMEOUT_MS / 1000} s; giving up on: ${unfinished.join('; ')}`);
+      else if (unfinished.length > 0) logger.warn(`daemon stopped; given up on: ${unfinished.join('; ')}`);
+      else logger.info('daemon stopped');
+      eventLog.record('daemon_stopped', { pid: process.pid, ...(unfinished.length > 0 ? { unfinished } : {}) });
       eventLog.close();
       fs.rmSync(paths.pid, { force: true });
+      return { complete: finished, unfinished };
     })());
 
-  return { engine, extensions, contributions, config, reload, shutdown };
+  return { engine, extensions, contributions, config, logger, reload, shutdown, shutdownStep };
+}
+
+/** Whether `work` settles (either way) within `ms`. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  try {
+    return await Promise.race([work.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** What a user's sandbox hides of other users: their sessions' working directories and their configured roots. */
@@ -307,8 +359,11 @@ function applyTemplates(templates: TemplateRegistry, loaded: LoadedConfig): void
   if (first) throw new ConfigError(first.message, loaded.file);
 }
 
-/** Runs the daemon in the foreground until SIGTERM or SIGINT; SIGHUP reloads the configuration. */
-export async function runDaemonForeground(options: DaemonOptions): Promise<void> {
+/**
+ * Runs the daemon in the foreground until SIGTERM or SIGINT, then ends the process: within
+ * SHUTDOWN_TIMEOUT_MS, and at once at a second signal. SIGHUP reloads the configuration.
+ */
+export async function runDaemonForeground(options: DaemonOptions): Promise<never> {
   // Installed first: a SIGHUP during start-up is a reload once started, never the default exit.
   let daemon: RunningDaemon | undefined;
   let reloadAfterStart = false;
@@ -322,11 +377,21 @@ export async function runDaemonForeground(options: DaemonOptions): Promise<void>
   const started = await startDaemon({ ...options, logToStderr: true });
   daemon = started;
   if (reloadAfterStart) void started.reload();
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
+  const report = await new Promise<ShutdownReport>((resolve) => {
+    let signalled = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        const step = started.shutdownStep();
+        started.logger.warn(`${signal} during the shutdown: exiting at once${step ? ` (it was ${step})` : ''}`);
+        process.exit(1);
+      }
+      signalled = true;
       void started.shutdown().then(resolve);
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
+  // What an extension left behind (a retry timer, a socket, its stop() still running) must not keep
+  // the process alive: session processes run in tmux and are not affected.
+  process.exit(report.complete ? 0 : 1);
 }

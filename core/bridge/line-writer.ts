@@ -14,11 +14,20 @@ export class LineWriter {
     if (!this.holding) this.flush();
   };
 
-  constructor(private readonly socket: net.Socket) {}
+  constructor(
+    private readonly socket: net.Socket,
+    /** Called after each write that was not a read's own (answers that finished later). */
+    private readonly afterWrite: () => void = () => undefined,
+  ) {}
 
   /** Whether anything sent can still reach the peer. */
   get open(): boolean {
     return !this.socket.destroyed && this.socket.writable;
+  }
+
+  /** What the peer has not taken yet: lines not written and bytes in the socket's buffer (about: lines count in characters). */
+  get backlog(): number {
+    return this.pending.length + this.socket.writableLength;
   }
 
   /** Queues one line (without its newline). */
@@ -36,11 +45,24 @@ export class LineWriter {
       work();
     } finally {
       this.holding = false;
-      this.flush();
+      this.write();
     }
   }
 
+  /** Writes what waits now, then ends the connection; `destroy` is called once it is out (or could not go). */
+  end(destroy: () => void): void {
+    const text = this.pending;
+    this.pending = '';
+    if (this.open) this.socket.end(text, destroy);
+    else destroy();
+  }
+
   private flush(): void {
+    this.write();
+    this.afterWrite();
+  }
+
+  private write(): void {
     if (this.pending.length === 0) return;
     const text = this.pending;
     this.pending = '';

@@ -35,6 +35,8 @@ export class RpcClient {
   private readonly pending = new Map<RpcId, Pending>();
   private nextId = 1;
   private closedReason: string | undefined;
+  /** Why the daemon said it closes the connection (an error answer with id null and a code in `data`). */
+  private closingNotice: string | undefined;
   private readonly closeListeners = new Set<(reason: string) => void>();
 
   private constructor(private readonly socket: net.Socket) {
@@ -133,15 +135,19 @@ export class RpcClient {
       if (target !== undefined) this.pending.get(target)?.onProgress?.(message.params?.data);
       return;
     }
-    if (message.id === undefined || message.id === null) return;
+    if (message.id === undefined || message.id === null) {
+      if (message.error && new RpcError(message.error.code, message.error.message, message.error.data).dataCode) this.closingNotice = message.error.message;
+      return;
+    }
     const pending = this.settle(message.id);
     if (!pending) return;
     if (message.error) pending.reject(new RpcError(message.error.code, message.error.message, message.error.data));
     else pending.resolve(message.result);
   }
 
-  private fail(reason: string): void {
+  private fail(cause: string): void {
     if (this.closedReason !== undefined) return;
+    const reason = this.closingNotice ? `the daemon closed the connection: ${this.closingNotice}` : cause;
     this.closedReason = reason;
     for (const id of [...this.pending.keys()]) this.settle(id)?.reject(new RpcConnectionError(reason));
     for (const listener of this.closeListeners) listener(reason);

@@ -23,6 +23,10 @@ import type { RpcCallContext, RpcConnection } from './rpc-call.ts';
 export interface ConnectionHost {
   readonly logger: Logger;
   readonly maxLineBytes: number;
+  /** The longest line before the connection has authenticated; a longer one closes it. */
+  readonly maxUnauthenticatedLineBytes: number;
+  /** An unauthenticated connection is closed after this long. */
+  readonly authTimeoutMs: number;
   /** Maps a credential to its principal; `not-ready` closes the connection so the client tries again later. */
   authenticate(token: string): Principal | undefined | 'not-ready';
   /** Runs a method as `ctx.principal`: its result, or a promise of it. Throws for an unknown method or refused access. */
@@ -32,34 +36,60 @@ export interface ConnectionHost {
 type OutgoingMessage = RpcResponse | { jsonrpc: '2.0'; method: string; params: unknown };
 
 /**
+ * Answers a client does not read are kept only up to this many bytes (about): beyond it the connection
+ * stops reading requests until the client has taken them.
+ */
+export const MAX_REPLY_BACKLOG_BYTES = 256 * 1024;
+/** Requests of one connection running at once; beyond it the connection stops reading until some end. */
+export const MAX_RUNNING_CALLS = 1024;
+/** How long a closing connection may take to hand its last answer over before it is cut. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
  * One client on the socket: splits its bytes into request lines, runs each, and writes the answers.
- * A call whose handler answers at once is answered in the same tick, without a promise.
+ * A call whose handler answers at once is answered in the same tick, without a promise. A client that
+ * does not read its answers (or has too many calls running) is not read from either until it does.
  */
 export class SocketConnection implements RpcConnection {
   principal: Principal | undefined;
   private readonly writer: LineWriter;
+  private readonly splitter: LineSplitter;
   /** Calls still running, by id, so the client can cancel them and a closing socket aborts them. */
   private readonly running = new Map<RpcId, SocketCall>();
+  /** Calls running, notifications included. */
+  private runningCount = 0;
+  /** The rest of a read not handled yet, while reading is paused. */
+  private held: Buffer | undefined;
+  private readingPaused = false;
+  private closing = false;
+  private authTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: number,
-    socket: net.Socket,
+    private readonly socket: net.Socket,
     private readonly host: ConnectionHost,
     principal: Principal | undefined,
   ) {
     this.principal = principal;
-    this.writer = new LineWriter(socket);
-    const splitter = new LineSplitter(
-      host.maxLineBytes,
-      (line) => this.handleLine(line, socket),
-      () => {
-        host.logger.warn('dropped an oversized request', { connection: id });
-        this.send({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.InvalidRequest, message: `request line exceeds ${host.maxLineBytes} bytes` } });
-      },
+    this.writer = new LineWriter(socket, () => this.pauseIfBacklogged());
+    this.splitter = new LineSplitter(
+      principal ? host.maxLineBytes : Math.min(host.maxLineBytes, host.maxUnauthenticatedLineBytes),
+      (line) => this.handleLine(line),
+      () => this.oversized(),
     );
-    socket.on('data', (chunk: Buffer) => this.writer.batch(() => splitter.push(chunk)));
+    if (!principal) {
+      const seconds = host.authTimeoutMs / 1000;
+      this.authTimer = setTimeout(() => this.closeWith(RpcErrorCode.Unauthorized, `no valid credential within ${seconds} s: closing the connection (send auth first)`, 'auth_timeout'), host.authTimeoutMs);
+      this.authTimer.unref();
+    }
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('drain', () => this.resumeIfReady());
     socket.on('error', () => undefined);
-    socket.on('close', () => this.abortAll());
+    socket.on('close', () => {
+      if (this.authTimer) clearTimeout(this.authTimer);
+      this.held = undefined;
+      this.abortAll();
+    });
   }
 
   send(message: OutgoingMessage): void {
@@ -90,7 +120,79 @@ export class SocketConnection implements RpcConnection {
     this.send({ jsonrpc: '2.0', id: call.id, error });
   }
 
-  private handleLine(line: string, socket: net.Socket): void {
+  /** One read: its lines are handled, and their answers leave in one write, while the client keeps up. */
+  private receive(chunk: Buffer): void {
+    if (this.closing) return;
+    let rest: Buffer | undefined;
+    this.writer.batch(() => {
+      rest = this.splitter.push(chunk, () => this.closing || !this.canRead());
+    });
+    if (this.closing) return;
+    if (rest) this.held = rest;
+    if (rest || !this.canRead()) this.pauseReading();
+  }
+
+  /** Whether the client takes its answers and has room for more calls. */
+  private canRead(): boolean {
+    return this.writer.backlog <= MAX_REPLY_BACKLOG_BYTES && this.runningCount < MAX_RUNNING_CALLS;
+  }
+
+  private pauseIfBacklogged(): void {
+    if (!this.closing && !this.canRead()) this.pauseReading();
+  }
+
+  private pauseReading(): void {
+    if (!this.readingPaused) {
+      this.readingPaused = true;
+      this.socket.pause();
+    }
+    // A write the kernel took at once leaves no drain to wait for.
+    if (this.canRead()) setImmediate(() => this.resumeIfReady());
+  }
+
+  /** After a drain or a finished call: reads again (the held rest of a read first) if the client keeps up now. */
+  private resumeIfReady(): void {
+    if (!this.readingPaused || this.closing || this.socket.destroyed || !this.canRead()) return;
+    this.readingPaused = false;
+    const held = this.held;
+    this.held = undefined;
+    if (held) this.receive(held);
+    if (!this.readingPaused && !this.closing) this.socket.resume();
+  }
+
+  private oversized(): void {
+    const limit = this.splitter.maxLineBytes;
+    if (!this.principal) {
+      this.host.logger.warn('closed an unauthenticated connection that sent an oversized line', { connection: this.id });
+      this.closeWith(RpcErrorCode.InvalidRequest, `request line exceeds ${limit} bytes before authentication: closing the connection`, 'line_too_long');
+      return;
+    }
+    this.host.logger.warn('dropped an oversized request', { connection: this.id });
+    this.send({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.InvalidRequest, message: `request line exceeds ${limit} bytes` } });
+  }
+
+  /**
+   * Answers with an error (id null, `data.code` saying why: the client learns why the connection ends),
+   * hands over what waits, and closes; nothing more is read or run.
+   */
+  private closeWith(code: number, message: string, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.held = undefined;
+    this.send({ jsonrpc: '2.0', id: null, error: { code, message, data: { code: reason } } });
+    const cut = setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS);
+    cut.unref();
+    this.writer.end(() => {
+      clearTimeout(cut);
+      this.socket.destroy();
+    });
+    // What the client still sends is dropped, so its last writes do not fill the kernel's buffer.
+    this.socket.resume();
+  }
+
+  private handleLine(line: string): void {
+    if (this.closing) return;
     let decoded: unknown;
     try {
       decoded = JSON.parse(line);
@@ -104,7 +206,7 @@ export class SocketConnection implements RpcConnection {
       return;
     }
     if (request.method === AUTH_METHOD) {
-      this.authenticate(request, socket);
+      this.authenticate(request);
       return;
     }
     if (request.method === CANCEL_METHOD) {
@@ -133,18 +235,25 @@ export class SocketConnection implements RpcConnection {
       return;
     }
     if (call.id !== undefined) this.running.set(call.id, call);
+    this.runningCount += 1;
+    const ended = (outcome: { result: unknown } | { error: unknown }): void => {
+      this.runningCount -= 1;
+      this.settle(call, outcome);
+      this.resumeIfReady();
+    };
     Promise.resolve(result).then(
-      (value) => this.settle(call, { result: value }),
-      (error: unknown) => this.settle(call, { error }),
+      (value) => ended({ result: value }),
+      (error: unknown) => ended({ error }),
     );
   }
 
-  private authenticate(request: RpcRequest, socket: net.Socket): void {
+  private authenticate(request: RpcRequest): void {
     const id = request.id ?? null;
     const token = (request.params as { token?: unknown } | undefined)?.token;
     const answer = typeof token === 'string' && token.length > 0 ? this.host.authenticate(token) : undefined;
     if (answer === 'not-ready') {
-      socket.destroy();
+      this.closing = true;
+      this.socket.destroy();
       return;
     }
     if (!answer) {
@@ -153,6 +262,9 @@ export class SocketConnection implements RpcConnection {
       return;
     }
     this.principal = answer;
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.authTimer = undefined;
+    this.splitter.maxLineBytes = this.host.maxLineBytes;
     this.send({ jsonrpc: '2.0', id, result: answer });
   }
 

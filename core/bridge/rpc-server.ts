@@ -8,6 +8,12 @@ import { CANCEL_METHOD, DEFAULT_MAX_LINE_BYTES, PROGRESS_METHOD, RpcError, RpcEr
 
 /** Longest Unix socket path the kernel accepts (sun_path minus its terminator). */
 const MAX_SOCKET_PATH_BYTES = 107;
+export const DEFAULT_MAX_CONNECTIONS = 256;
+export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
+/** An `auth` request is a few hundred bytes: before it, a line may be no longer than this. */
+export const DEFAULT_MAX_UNAUTHENTICATED_LINE_BYTES = 64 * 1024;
+/** How long a refused connection may take to take its answer before it is cut. */
+const REFUSAL_GRACE_MS = 1000;
 
 export type { RpcCallContext, RpcConnection, RpcHandler } from './rpc-call.ts';
 import type { RpcCallContext, RpcConnection, RpcHandler } from './rpc-call.ts';
@@ -16,6 +22,12 @@ export interface RpcServerOptions {
   readonly socketPath: string;
   readonly logger: Logger;
   readonly maxLineBytes?: number;
+  /** Connections served at once (default 256); one more is answered with an error and closed. */
+  readonly maxConnections?: number;
+  /** An unauthenticated connection is closed after this long (default 10 s). */
+  readonly authTimeoutMs?: number;
+  /** The longest line before authentication (default 64 KiB); a longer one closes the connection. */
+  readonly maxUnauthenticatedLineBytes?: number;
   /**
    * Maps a credential to its principal; without it every connection is admin (tests, in-process use).
    * `not-ready` closes the connection so the client tries again later.
@@ -44,11 +56,18 @@ export class RpcServer {
   private server: net.Server | undefined;
   private nextConnectionId = 1;
   private readonly connectionHost: ConnectionHost;
+  private maxConnections: number;
+  /** When a refusal was last logged, so a flood of connections logs one line a minute. */
+  private lastRefusalLogged = 0;
+  private refusedSinceLog = 0;
 
   constructor(private readonly options: RpcServerOptions) {
+    this.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.connectionHost = {
       logger: options.logger,
       maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      maxUnauthenticatedLineBytes: options.maxUnauthenticatedLineBytes ?? DEFAULT_MAX_UNAUTHENTICATED_LINE_BYTES,
+      authTimeoutMs: options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS,
       authenticate: options.authenticate ?? (() => ({ kind: 'admin' })),
       invoke: (method, params, ctx) => this.invoke(method, params, ctx),
     };
@@ -65,6 +84,18 @@ export class RpcServer {
     });
   }
 
+
+  /** A new limit applies to connections opened from now on; none is closed for it. */
+  setMaxConnections(limit: number): void {
+    this.maxConnections = limit;
+  }
+
+  /** Connections open now, and the bytes of answers they hold that their clients have not read yet. */
+  stats(): { connections: number; unreadReplyBytes: number } {
+    let unreadReplyBytes = 0;
+    for (const socket of this.sockets) unreadReplyBytes += socket.writableLength;
+    return { connections: this.sockets.size, unreadReplyBytes };
+  }
 
   methodNames(): string[] {
     return [...this.methods.keys()].sort();
@@ -132,10 +163,35 @@ export class RpcServer {
   }
 
   private accept(socket: net.Socket): void {
+    if (this.sockets.size >= this.maxConnections) {
+      this.refuse(socket);
+      return;
+    }
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     const principal = this.options.authenticate ? undefined : ({ kind: 'admin' } as const);
     new SocketConnection(this.nextConnectionId++, socket, this.connectionHost, principal);
+  }
+
+  /** Answers a connection over the limit with an error that says so, and closes it without reading it. */
+  private refuse(socket: net.Socket): void {
+    const limit = this.maxConnections;
+    const message = `the daemon already serves ${limit} connections (bridge.max_connections): close one or raise the limit, and try again`;
+    const answer = { jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.ServerError, message, data: { code: 'connection_limit', limit } } };
+    socket.on('error', () => undefined);
+    const cut = setTimeout(() => socket.destroy(), REFUSAL_GRACE_MS);
+    cut.unref();
+    socket.end(`${JSON.stringify(answer)}\n`, () => {
+      clearTimeout(cut);
+      socket.destroy();
+    });
+    socket.resume();
+    this.refusedSinceLog += 1;
+    if (Date.now() - this.lastRefusalLogged >= 60_000) {
+      this.options.logger.warn(`refused ${this.refusedSinceLog} connection(s): ${limit} are open already (bridge.max_connections)`);
+      this.lastRefusalLogged = Date.now();
+      this.refusedSinceLog = 0;
+    }
   }
 }
 

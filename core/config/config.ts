@@ -58,6 +58,11 @@ const mcpSchema = z.strictObject({
   connect_timeout: duration.default(30_000),
 });
 
+const bridgeSchema = z.strictObject({
+  /** Connections the control socket serves at once; one more is answered with an error and closed. */
+  max_connections: z.number().int().min(1).default(256),
+});
+
 const logsSchema = z.strictObject({
   max_bytes: size.default(10 * 1024 ** 2),
   keep: z.number().int().min(0).default(5),
@@ -70,6 +75,7 @@ const configSchema = z.strictObject({
   sessions: sessionsSchema.default(() => sessionsSchema.parse({})),
   logs: logsSchema.default(() => logsSchema.parse({})),
   mcp: mcpSchema.default(() => mcpSchema.parse({})),
+  bridge: bridgeSchema.default(() => bridgeSchema.parse({})),
   sandbox: sandboxSchema.default(() => sandboxSchema.parse({})),
   enabled: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'not a valid extension name')).default([]),
   extensions_dirs: z.array(z.string().min(1)).nullable().default(null),

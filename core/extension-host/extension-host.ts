@@ -53,6 +53,10 @@ export class ExtensionHost {
   private readonly failed = new Map<string, string>();
   private order: string[] = [];
   private applying: Promise<unknown> = Promise.resolve();
+  /** Set by stopAll: a start or reload still running starts nothing more. */
+  private stopped = false;
+  /** Extensions whose stop() was called and has not returned (or failed) yet, timed out or not. */
+  private readonly stopsRunning = new Set<string>();
 
   constructor(
     private readonly deps: ContextDeps,
@@ -164,6 +168,7 @@ export class ExtensionHost {
 
   /** Starts one extension; returns why it failed, having undone all it registered. */
   private async startOne(name: string, item: Prepared): Promise<string | undefined> {
+    if (this.stopped) return 'the daemon is stopping';
     const store = new DisposableStore();
     const live = { config: item.config };
     let extension: Extension | undefined;
@@ -192,12 +197,22 @@ export class ExtensionHost {
     return undefined;
   }
 
-  private async stopOne(name: string): Promise<void> {
+  /**
+   * Calls the extension's stop() and waits for it up to `timeoutMs`, then undoes everything it
+   * registered either way: one that does not return is given up on, not waited for.
+   */
+  private async stopOne(name: string, timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
     const current = this.running.get(name);
     if (!current) return;
     this.running.delete(name);
     try {
-      if (current.extension.stop) await withTimeout(Promise.resolve(current.extension.stop()), STOP_TIMEOUT_MS, `stop() did not finish within ${STOP_TIMEOUT_MS / 1000} s`);
+      if (current.extension.stop) {
+        const stopping = Promise.resolve(current.extension.stop());
+        this.stopsRunning.add(name);
+        const settled = (): boolean => this.stopsRunning.delete(name);
+        stopping.then(settled, settled);
+        await withTimeout(stopping, Math.max(0, timeoutMs), `stop() did not finish within ${Math.round(Math.max(0, timeoutMs) / 100) / 10} s`);
+      }
     } catch (error) {
       this.deps.logger.error(`extension ${name}: ${(error as Error).message}`);
     }
@@ -206,12 +221,25 @@ export class ExtensionHost {
     this.deps.eventLog.record('extension_stopped', { extension: name });
   }
 
-  /** Stops every extension, dependents first. */
-  async stopAll(): Promise<void> {
-    await this.applying;
-    for (const name of [...this.order].reverse()) await this.stopOne(name);
-    for (const name of [...this.running.keys()]) await this.stopOne(name);
+  /**
+   * Stops every extension, dependents first. With a deadline (a time in ms since the epoch) the
+   * whole takes no longer: an extension whose turn comes after it is still told to stop and its
+   * registrations undone, but not waited for, and neither is a start or reload still running.
+   */
+  async stopAll(options: { deadline?: number } = {}): Promise<void> {
+    this.stopped = true;
+    const deadline = options.deadline ?? Infinity;
+    const left = (): number => Math.min(STOP_TIMEOUT_MS, deadline - Date.now());
+    if (deadline === Infinity) await this.applying;
+    else await withTimeout(this.applying, Math.max(0, deadline - Date.now()), 'an extension start or reload is still running').catch(() => undefined);
+    for (const name of [...this.order].reverse()) await this.stopOne(name, left());
+    for (const name of [...this.running.keys()]) await this.stopOne(name, left());
     this.order = [];
+  }
+
+  /** Extensions whose stop() has been called and has not returned yet. */
+  unfinishedStops(): string[] {
+    return [...this.stopsRunning];
   }
 
   /** Running extensions that (transitively) depend on one of `names`. */

@@ -103,7 +103,9 @@ export class Liveness {
       const running = await this.options.host.running();
       for (const rt of withProcess) {
         await rt.serial(async () => {
-          if (!rt.state.process) return;
+          // Deleted while the host was asked: its delete ended the process (the host no longer runs it)
+          // and removed its directory; it is neither dead nor anything left to write.
+          if (rt.isRemoved || !rt.state.process) return;
           this.options.tracker.readStream(rt);
           if (rt.state.process && !running.has(rt.state.id) && !(await this.options.host.isRunning(rt.state.id))) {
             this.processGone(rt, 'the session process is gone (its tmux session or server was killed)');

@@ -1,9 +1,35 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** Creates a directory (and its parents) readable only by its owner. */
 export function ensurePrivateDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/**
+ * What keeps an existing directory from being private to the user this process runs as (another
+ * owner, access for group or others), each with the command that fixes it; empty when it is private.
+ */
+export function privateDirProblems(dir: string): string[] {
+  const stat = fs.statSync(dir);
+  const problems: string[] = [];
+  const uid = process.geteuid?.();
+  if (uid !== undefined && stat.uid !== uid) {
+    const user = userName(uid);
+    problems.push(`it belongs to uid ${stat.uid}, not to ${user} who runs the daemon: \`chown ${user} ${dir}\` (as root), or use a state dir of your own`);
+  }
+  const mode = stat.mode & 0o777;
+  if (mode & 0o077) problems.push(`it is mode ${mode.toString(8).padStart(3, '0')}, open to other users: \`chmod 700 ${dir}\``);
+  return problems;
+}
+
+function userName(uid: number): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return String(uid);
+  }
 }
 
 let tempCounter = 0;

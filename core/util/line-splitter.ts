@@ -9,19 +9,25 @@ export class LineSplitter {
   private discarding = false;
 
   constructor(
-    private readonly maxLineBytes: number,
+    /** The longest line taken; it may change between pushes (a connection allowed more once authenticated). */
+    public maxLineBytes: number,
     private readonly onLine: (line: string) => void,
     private readonly onOversized: () => void,
   ) {}
 
-  push(chunk: Buffer): void {
+  /**
+   * Takes a chunk's lines in order. `stop` is asked before each complete line: once it says so, the
+   * rest of the chunk is returned untouched, for the caller to push again when it wants more.
+   */
+  push(chunk: Buffer, stop?: () => boolean): Buffer | undefined {
     let start = 0;
     for (;;) {
       const newline = chunk.indexOf(0x0a, start);
       if (newline === -1) {
         this.keep(chunk.subarray(start));
-        return;
+        return undefined;
       }
+      if (stop?.()) return chunk.subarray(start);
       const piece = chunk.subarray(start, newline);
       start = newline + 1;
       if (this.discarding) {

@@ -181,6 +181,17 @@ describe('configuration: start and reload', () => {
     assert.match(run.stderr, /sessions\.max_per_user/);
   });
 
+  test('a state dir open to other users is refused, and the message says how to fix it', async () => {
+    const open = path.join(world.root, 'open-state');
+    fs.mkdirSync(open, { mode: 0o755 });
+    fs.chmodSync(open, 0o755);
+    const run = await runCli(world, ['start'], { env: { ...world.env, CLAUDE_EXT_STATE_DIR: open }, timeoutMs: 30_000 });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, new RegExp(`the state dir ${open} is not private.*mode 755.*\`chmod 700 ${open}\``));
+    assert.equal(fs.existsSync(path.join(open, 'daemon.sock')), false);
+    assert.equal(fs.statSync(open).mode & 0o777, 0o755, 'left as it was');
+  });
+
   test('with no config file at all the daemon runs on its defaults', async () => {
     const empty = path.join(world.root, 'empty-cwd');
     fs.mkdirSync(empty);

@@ -219,6 +219,19 @@ describe('the extension host', () => {
     }
   });
 
+  test('stopAll with a deadline: stops that never return are given up on in time, and everything is undone', async () => {
+    const stuck = (name: string): string => fullExtension(name).replace(`stop() { trace.push('stop ${name}'); },`, `stop() { trace.push('stop ${name}'); return new Promise(() => undefined); },`);
+    const dir = writeExtensions(root, { first: stuck('first'), second: stuck('second'), third: fullExtension('third') });
+    await apply(configWith(dir, 'enabled: [first, second, third]\n'));
+    const started = Date.now();
+    await host.stopAll({ deadline: Date.now() + 300 });
+    const took = Date.now() - started;
+    assert.ok(took < 1500, `stopAll took ${took} ms`);
+    assert.deepEqual(trace().filter((t) => t.startsWith('stop')).sort(), ['stop first', 'stop second', 'stop third'], 'each was told to stop');
+    assert.deepEqual(host.unfinishedStops().sort(), ['first', 'second']);
+    emptyRegistries();
+  });
+
   test('a health check that hangs counts as an error', async () => {
     const dir = writeExtensions(root, {
       slow: `export default { name: 'slow', start() {}, healthCheck: () => new Promise(() => undefined) };`,

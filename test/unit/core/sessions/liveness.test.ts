@@ -2,6 +2,7 @@
 import { afterEach, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { waitFor } from '../../../support/harness.ts';
 import { cli, createFakeWorld, startFakeEngine, type FakeEngine, type FakeWorld } from '../../../support/fake-host.ts';
 
@@ -64,4 +65,30 @@ test('the CLI\'s last stderr lines say why its process ended', async () => {
   world.host.exit(session.id, 137);
   const done = await fx.finished(session.id, prompt.id);
   assert.equal(done.result?.text, 'claude exited with code 137: Error: out of memory');
+});
+
+test('a session deleted while a liveness check asks the host is not reported dead, and nothing is written for it', async () => {
+  const { session, prompt } = fx.engine.submit({ user: 'u', text: 'work' });
+  await started(prompt.id);
+  world.host.write(session.id, cli.init(), cli.result('done'));
+  await fx.finished(session.id, prompt.id);
+  // As tmux does: the session is gone from the host a while before terminate() returns (the process
+  // group is waited for), so a check in that while finds the process gone and waits for the session.
+  const terminate = world.host.terminate.bind(world.host);
+  world.host.terminate = async (name) => {
+    await terminate(name);
+    await settle(200);
+  };
+  await fx.engine.deleteSession(session.id);
+  await settle(300);
+  const events = fs
+    .readFileSync(path.join(world.stateDir, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { type: string; session?: string })
+    .filter((event) => event.session === session.id)
+    .map((event) => event.type);
+  assert.deepEqual(fx.logLines.filter((line) => /session process ended|liveness check failed/.test(line)), []);
+  assert.equal(events.at(-1), 'session_deleted', `events after the delete: ${events.join(', ')}`);
+  assert.equal(fs.existsSync(path.join(world.stateDir, 'sessions', session.id)), false);
 });
