@@ -251,7 +251,7 @@ describe('extensions, end to end', () => {
     const raw = net.connect(socket);
     await new Promise((resolve) => raw.once('connect', resolve));
     raw.write('{"jsonrpc":"2.0","id":1,"method":\n');
-    raw.write(`${'x'.repeat(2 * 1024 * 1024)}\n`);
+    raw.write(`${'x'.repeat(30_000)}\n`);
     raw.write(Buffer.from([0xff, 0xfe, 0x00, 0x0a]));
     raw.write('{"jsonrpc":"2.0","id":2,"method":"daemon.status"}\n');
     const answers = await new Promise<string>((resolve) => {
@@ -267,6 +267,18 @@ describe('extensions, end to end', () => {
       .map((line) => (JSON.parse(line) as { error?: { code: number } }).error?.code);
     assert.deepEqual(codes, [RpcErrorCode.ParseError, RpcErrorCode.InvalidRequest, RpcErrorCode.ParseError, RpcErrorCode.Unauthorized]);
     raw.destroy();
+
+    // 2 MB without a newline and without a credential: refused with an answer, the connection closed.
+    const junk = net.connect(socket);
+    await new Promise((resolve) => junk.once('connect', resolve));
+    junk.on('error', () => undefined);
+    const refused = new Promise<string>((resolve) => {
+      let text = '';
+      junk.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      junk.on('close', () => resolve(text));
+    });
+    junk.write(`${'x'.repeat(2 * 1024 * 1024)}`);
+    assert.match(await refused, /line_too_long/);
 
     const token = fs.readFileSync(path.join(world.stateDir, 'admin.token'), 'utf8').trim();
     const clients = await Promise.all(Array.from({ length: 8 }, () => RpcClient.connect(socket)));

@@ -61,7 +61,7 @@ describe('telegram', () => {
   test('commands are registered; a message streams back as edits and ends with the footer', async () => {
     const commands = await telegram.waitForCall((call) => call.method === 'setMyCommands');
     assert.ok(JSON.stringify(commands.params).includes('switch'));
-    send('@chunk 6 60\n@reply Hello **world**, this answer is streamed to you piece by piece 🌍');
+    send('@chunk 6 150\n@reply Hello **world**, this answer is streamed to you piece by piece 🌍');
     const done = await answer(/Hello world, this answer is streamed/);
     assert.ok(done.entities.some((e) => e.type === 'bold'), 'Markdown became formatting');
     assert.match(done.text, /🌍/);
