@@ -294,3 +294,64 @@ describe('telegram in webhook mode', () => {
     assert.ok(!telegram.calls.some((c) => c.method === 'getUpdates'), 'no polling in webhook mode');
   });
 });
+
+describe('telegram results while Telegram is unreachable', () => {
+  let world: TestWorld;
+  let telegram: FakeTelegram;
+  let config: string;
+  const cli = (args: string[]) => runCli(world, [...args, '--config', config]);
+
+  before(async () => {
+    world = await createWorld('tgdown');
+    telegram = await startFakeTelegram({ token: TOKEN });
+    config = writeConfig(
+      world,
+      [
+        // ask_user takes every event too: a result handed to it is not one the chat has.
+        'enabled: [ask_user, cron, telegram]',
+        'extensions:',
+        '  telegram:',
+        `    token: "${TOKEN}"`,
+        `    allowed_users: [${ALICE.id}]`,
+        `    api_root: ${telegram.apiRoot}`,
+        '',
+      ].join('\n'),
+    );
+    // Telegram refuses the bot at start-up: the extension fails to start.
+    telegram.failNext('getMe', { errorCode: 401 });
+    await startDaemonProcess(world, ['--config', config]);
+  });
+  after(async () => {
+    await stopStartedDaemons();
+    await telegram.close();
+    await world.cleanup();
+  });
+
+  test('a cron result for a chat waits while telegram is not running, and arrives exactly once when it is back, after a refused first send', async () => {
+    const status = JSON.parse((await cli(['status', '--json'])).stdout) as { extensions: Array<{ name: string; state: string }> };
+    assert.equal(status.extensions.find((e) => e.name === 'telegram')?.state, 'failed', 'telegram did not start');
+
+    const added = await cli(['cron', 'add', 'for-the-chat', '--user', `tg:${ALICE.id}`, '--schedule', '0 0 1 1 *', '--label', 'frontend=telegram', '--label', `chat=${ALICE.id}`, '@reply the scheduled answer for the chat']);
+    assert.equal(added.code, 0, added.stderr);
+    const jobId = /created (\S+)/.exec(added.stdout)?.[1] ?? '';
+    assert.equal((await cli(['cron', 'run-now', jobId])).code, 0);
+    await waitFor('the run to finish', () => readEventLog(world).find((e) => e.type === 'cron_result' && e.job === jobId && e.status === 'success'), 30_000);
+    assert.equal(telegram.messages(ALICE.id).length, 0, 'nothing could be sent yet');
+
+    // Telegram is back, but refuses the first send: the result is handed again and arrives once.
+    telegram.failNext('sendMessage', { errorCode: 403 });
+    const reload = await cli(['reload']);
+    assert.equal(reload.code, 0, reload.stderr);
+    const arrived = await waitFor(
+      'the result in the chat',
+      () => telegram.messages(ALICE.id).find((m) => m.sender === 'bot' && /the scheduled answer for the chat/.test(m.text) && /— \$\d/.test(m.text)),
+      30_000,
+    );
+    assert.ok(arrived);
+    const refused = telegram.calls.filter((c) => c.method === 'sendMessage' && c.response?.ok === false);
+    assert.equal(refused.length, 1, 'the first send was refused');
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(telegram.messages(ALICE.id).filter((m) => /the scheduled answer for the chat/.test(m.text)).length, 1, 'delivered exactly once');
+    assert.match(fs.readFileSync(path.join(world.stateDir, 'daemon.log'), 'utf8'), /the frontend "telegram" could not deliver a result/);
+  });
+});

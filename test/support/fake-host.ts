@@ -143,7 +143,7 @@ export interface FakeEngine {
 export async function startFakeEngine(
   world: FakeWorld,
   settings: Partial<EngineSettings> = {},
-  options: { record?: boolean } & Partial<Pick<EngineOptions, 'holdDelivery'>> = {},
+  options: { record?: boolean } & Partial<Pick<EngineOptions, 'holdDelivery' | 'frontendRetry' | 'ephemeralLingerMs'>> = {},
 ): Promise<FakeEngine> {
   const logLines: string[] = [];
   const engine = new ClaudeEngine({
@@ -156,6 +156,8 @@ export async function startFakeEngine(
     baseEnv: { PATH: process.env.PATH, HOME: path.join(world.root, 'home') },
     pollIntervalMs: 50,
     ...(options.holdDelivery !== undefined ? { holdDelivery: options.holdDelivery } : {}),
+    ...(options.frontendRetry ? { frontendRetry: options.frontendRetry } : {}),
+    ...(options.ephemeralLingerMs !== undefined ? { ephemeralLingerMs: options.ephemeralLingerMs } : {}),
   });
   const events: EngineEvent[] = [];
   if (options.record !== false) engine.onDelivery((event) => void events.push(event));
