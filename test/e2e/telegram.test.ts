@@ -14,6 +14,8 @@ import { startFakeTelegram, type FakeChatMessage, type FakeTelegram } from '../s
 const TOKEN = '123456789:AAFakeTokenForTheTestsOnly_0123456789';
 const ALICE = { id: 111, first_name: 'Alice', username: 'alice' };
 const STRANGER = { id: 999, first_name: 'Eve', username: 'eve' };
+/** A group Alice writes in. */
+const GROUP = -1001234;
 
 describe('telegram', () => {
   let world: TestWorld;
@@ -213,6 +215,20 @@ describe('telegram', () => {
     send('/vault list');
     const listed = await waitFor('the list', () => botMessages().find((m) => /🔑 github\/token/.test(m.text)));
     assert.ok(!listed.text.includes('ghp_FromTheChat'));
+  });
+
+  test('a private message and a group message moments apart become two prompts, each answered in its own chat', async () => {
+    telegram.injectMessage({ from: ALICE, text: '@reply answered in private\nPRIVATE-WORDS' });
+    telegram.injectMessage({ from: ALICE, chatId: GROUP, text: '@reply answered in the group\nGROUP-WORDS' });
+    await answer(/answered in private/);
+    await answer(/answered in the group/, GROUP);
+    const sessions = JSON.parse((await runCli(world, ['sessions', '--config', config, '--user', `tg:${ALICE.id}`, '--json'])).stdout) as Array<{ labels: Record<string, string>; lastPrompt?: string }>;
+    const inChat = (chat: number): string => sessions.filter((x) => x.labels.chat === String(chat)).map((x) => x.lastPrompt ?? '').join(' | ');
+    assert.match(inChat(ALICE.id), /PRIVATE-WORDS/);
+    assert.doesNotMatch(inChat(GROUP), /PRIVATE-WORDS/, 'the private text never reaches the group session');
+    assert.match(inChat(GROUP), /GROUP-WORDS/);
+    assert.ok(!botMessages(GROUP).some((m) => /answered in private/.test(m.text)), 'nothing private is answered in the group');
+    assert.ok(!botMessages().some((m) => /answered in the group/.test(m.text)));
   });
 
   test('an answer that finished while the daemon was killed reaches the chat once after the restart', async () => {
