@@ -26,6 +26,8 @@ interface StoredState {
   lastUpdateId: number;
   /** Prompts whose results the chat was sent lately, newest last: a result handed again is not sent twice. */
   sentResults?: string[];
+  /** Usernames of `allowed_users` (lower case, no `@`) → the id of the account that had the name at first contact. */
+  usernames?: Record<string, number>;
 }
 
 const MAX_REMEMBERED_MESSAGES = 5000;
@@ -34,7 +36,7 @@ const MAX_REMEMBERED_RESULTS = 2000;
 
 /**
  * What the bot remembers across restarts: active sessions, verbosity, who wrote which message, the last
- * update handled, the results sent.
+ * update handled, the results sent, the accounts usernames were bound to.
  */
 export class BotState {
   private state: StoredState;
@@ -141,6 +143,16 @@ export class BotState {
     if (sent.includes(promptId)) return;
     sent.push(promptId);
     if (sent.length > MAX_REMEMBERED_RESULTS) sent.splice(0, sent.length - MAX_REMEMBERED_RESULTS);
+    this.save({ durable: true });
+  }
+
+  /** The account id a username of `allowed_users` was bound to at first contact. */
+  usernameOwner(username: string): number | undefined {
+    return this.state.usernames?.[username];
+  }
+
+  bindUsername(username: string, id: number): void {
+    (this.state.usernames ??= {})[username] = id;
     this.save({ durable: true });
   }
 

@@ -14,6 +14,10 @@ import { startFakeTelegram, type FakeChatMessage, type FakeTelegram } from '../s
 const TOKEN = '123456789:AAFakeTokenForTheTestsOnly_0123456789';
 const ALICE = { id: 111, first_name: 'Alice', username: 'alice' };
 const STRANGER = { id: 999, first_name: 'Eve', username: 'eve' };
+/** Allowed by username: the account that has the name first gets it. */
+const BOB = { id: 222, first_name: 'Bob', username: 'bob' };
+/** Another account that later registers the name @bob. */
+const IMPOSTOR = { id: 333, first_name: 'Not Bob', username: 'bob' };
 /** A group Alice writes in. */
 const GROUP = -1001234;
 
@@ -43,7 +47,7 @@ describe('telegram', () => {
         'extensions:',
         '  telegram:',
         '    token: ${TELEGRAM_BOT_TOKEN}',
-        `    allowed_users: [${ALICE.id}]`,
+        `    allowed_users: [${ALICE.id}, "@${BOB.username}"]`,
         `    api_root: ${telegram.apiRoot}`,
         '    batch_window: 300ms',
         '    edit_interval: 200ms',
@@ -81,6 +85,17 @@ describe('telegram', () => {
     assert.match(botMessages(STRANGER.id)[0]?.text ?? '', /private/);
     assert.ok(!JSON.stringify(world.api.requests.map((r) => r.body)).includes('leaked'), 'no prompt reached the model');
     assert.deepEqual(await sessionsOf(`tg:${STRANGER.id}`), []);
+  });
+
+  test('a user allowed by @username is bound to the first account with the name; another account with it later is refused', async () => {
+    telegram.injectMessage({ from: BOB, text: '/help' });
+    await waitFor('the help for bob', () => botMessages(BOB.id).find((m) => /What this bot does|active session/.test(m.text)));
+    await waitFor('the binding to be recorded', () => readEventLog(world).find((e) => e.type === 'telegram_username_bound' && e.user === BOB.id));
+    telegram.injectMessage({ from: IMPOSTOR, text: '/help' });
+    await waitFor('the refusal of the impostor', () => readEventLog(world).find((e) => e.type === 'telegram_refused' && e.user === IMPOSTOR.id));
+    await waitFor('the impostor to be told', () => botMessages(IMPOSTOR.id).find((m) => /private/.test(m.text)));
+    assert.equal(botMessages(IMPOSTOR.id).length, 1, 'the impostor gets nothing but the refusal');
+    assert.match(fs.readFileSync(path.join(world.stateDir, 'daemon.log'), 'utf8'), new RegExp(`@bob of allowed_users belongs to the account ${BOB.id}`));
   });
 
   test('two sessions, /switch, and a reply to a message goes to the session that wrote it', async () => {
