@@ -8,6 +8,7 @@ import type { Tool } from '../../mcp/tool.ts';
 import type { MethodAccess, Principal } from '../bridge/bridge-protocol.ts';
 import type { Disposable } from '../util/disposable.ts';
 import type { EngineEvent } from '../sessions/events.ts';
+import type { Frontend } from '../sessions/frontends.ts';
 import type { Logger } from '../util/log.ts';
 import type { SessionOverrides } from '../shaping/session-overrides.ts';
 import type { NewSessionRequest, PromptOptions, PromptRecord, SessionSummary } from '../sessions/session-types.ts';
@@ -26,7 +27,8 @@ export { backgroundLabels, isBackgroundSession } from './session-labels.ts';
 export type { Disposable } from '../util/disposable.ts';
 export type { MethodAccess, Principal } from '../bridge/bridge-protocol.ts';
 export type { SessionOverrides } from '../shaping/session-overrides.ts';
-export type { EngineEvent, StreamEvent, TurnOutcome, TurnResult } from '../sessions/events.ts';
+export type { EngineEvent, ResultEvent, StreamEvent, TurnOutcome, TurnResult } from '../sessions/events.ts';
+export type { Frontend } from '../sessions/frontends.ts';
 export type { NewSessionRequest, PromptOptions, SessionSummary, PromptRecord } from '../sessions/session-types.ts';
 
 export type Health = { readonly status: 'ok'; readonly detail?: string } | { readonly status: 'degraded' | 'error'; readonly reason: string };
@@ -207,6 +209,12 @@ export interface ExtensionContext<Config = unknown> {
   ): Disposable;
   /** Every session event, in order; a slow callback only delays itself. */
   onEvent(callback: (event: EngineEvent) => void | Promise<void>): Disposable;
+  /**
+   * Makes this extension the frontend named after it: results of sessions labelled `frontend: <name>`
+   * go to `frontend.deliver` until it acknowledges them (kept on disk meanwhile, across restarts and
+   * while the extension is not running); `frontend.onEvent` gets every other event, as `onEvent` would.
+   */
+  addFrontend(frontend: Frontend): Disposable;
   addSessionCustomizer(customizer: SessionCustomizer): Disposable;
   addPrePromptHook(hook: PrePromptHook): Disposable;
   addTemplate(template: Omit<Template, 'source'>): Disposable;

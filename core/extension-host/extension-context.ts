@@ -97,6 +97,7 @@ export function createExtensionContext<Config>(
     addSystemPrompt: (fragment) => own(deps.contributions.addSystemPrompt(name, fragment)),
     addBridgeMethod: (method, spec, handler) => own(registerBridgeMethod(deps, name, method, spec.params, spec.access ?? 'session', handler as BridgeHandler<z.ZodType, MethodAccess>)),
     onEvent: (callback) => own(deps.engine.onDelivery(callback)),
+    addFrontend: (frontend) => own(deps.engine.addFrontend(name, frontend)),
     addSessionCustomizer: (customizer) => own(deps.contributions.addCustomizer(name, customizer)),
     addPrePromptHook: (hook) => own(deps.contributions.addPrePromptHook(name, hook)),
     addTemplate: (template) => own(deps.templates.register({ ...template, source: `extension:${name}` })),

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Delivery, type DeliveryCallback } from './delivery.ts';
 import type { EngineSettings } from './engine-settings.ts';
 import type { EngineEvent } from './events.ts';
+import type { Frontend } from './frontends.ts';
 import type { EventLog } from './event-log.ts';
 import type { SessionHost } from './host/host.ts';
 import { Liveness } from './liveness.ts';
@@ -20,6 +21,7 @@ import { InvalidRequestError, PromptNotFoundError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 
 export type { DeliveryCallback } from './delivery.ts';
+export type { Frontend } from './frontends.ts';
 export type { EngineSettings } from './engine-settings.ts';
 export type { ComposedLaunch, LaunchComposer } from './turn-runner.ts';
 
@@ -46,6 +48,8 @@ export interface EngineOptions {
   readonly composer?: LaunchComposer;
   /** Where sessions' processes are confined; none when absent. */
   readonly sandbox?: SessionSandbox;
+  /** The wait before a frontend's rejected delivery is tried again, doubling up to `maxMs` (default 1 s to 1 min). */
+  readonly frontendRetry?: { readonly firstMs: number; readonly maxMs: number };
 }
 
 export interface SubmitRequest {
@@ -98,7 +102,12 @@ export class ClaudeEngine {
     const { logger: log, eventLog, host } = options;
     const settings = (): EngineSettings => this.settings;
     const schedulePump = (rt: SessionRuntime): void => this.runner.schedulePump(rt);
-    this.delivery = new Delivery({ log, open: options.holdDelivery !== true, redact: options.redact, markDelivered: (sessionId, promptId) => store.markDelivered(sessionId, promptId) });
+    // An ephemeral session kept for its frontend goes once the frontend has its results.
+    const settled = (sessionId: string): void => {
+      const rt = this.registry.get(sessionId);
+      if (rt?.state.ephemeral) schedulePump(rt);
+    };
+    this.delivery = new Delivery({ log, open: options.holdDelivery !== true, redact: options.redact, store, settled, frontendRetry: options.frontendRetry });
     this.registry = new SessionRegistry({ store, eventLog, settings, stateDir: options.stateDir, templateCwd: options.templateCwd, endWork: (rt) => this.runner.retire(rt) });
     this.tracker = new TurnTracker({ store, delivery: this.delivery, log, eventLog, schedulePump, onProcessExited: (rt) => this.liveness.processExited(rt) });
     this.liveness = new Liveness({
@@ -129,7 +138,7 @@ export class ClaudeEngine {
       sessions: () => this.registry.all(),
       checkWorkingDir: (state) => assertWorkingDirAllowed(this.settings.roots, state.user, state.cwd, options.stateDir),
       ephemeralLingerMs: options.ephemeralLingerMs,
-      deleteSession: (sessionId) => this.deleteSession(sessionId),
+      deleteSession: (sessionId) => this.removeEphemeral(sessionId),
     });
   }
 
@@ -183,6 +192,15 @@ export class ClaudeEngine {
    */
   onDelivery(callback: DeliveryCallback): Disposable {
     return this.delivery.register(callback);
+  }
+
+  /**
+   * Registers a frontend: the results of sessions labelled `frontend: <name>` go to `frontend.deliver`
+   * until it acknowledges them (kept on disk meanwhile, across restarts); its `onEvent` gets every
+   * other event, like a delivery callback.
+   */
+  addFrontend(name: string, frontend: Frontend): Disposable {
+    return this.delivery.registerFrontend(name, frontend);
   }
 
   /** Hands held results to every registered callback; from now on results go out as they come. */
@@ -254,6 +272,16 @@ export class ClaudeEngine {
 
   async deleteSession(sessionId: string): Promise<void> {
     await this.registry.delete(sessionId);
+    this.delivery.forgetSession(sessionId);
+  }
+
+  /** An ephemeral session whose work is done is removed, unless a result of it still waits for its frontend. */
+  private async removeEphemeral(sessionId: string): Promise<void> {
+    if (this.delivery.awaitsFrontend(sessionId)) {
+      this.log.info('an ephemeral session is kept until its frontend has its results', { session: sessionId });
+      return;
+    }
+    await this.deleteSession(sessionId);
   }
 
   // ---- prompts ----------------------------------------------------------------------------------
@@ -361,6 +389,7 @@ export class ClaudeEngine {
       rt.stopTimers();
       rt.unwatch();
     }
+    this.delivery.close();
     await this.delivery.drained();
   }
 

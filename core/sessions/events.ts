@@ -49,6 +49,9 @@ export type EngineEvent = EventBase &
 
 export type EngineEventType = EngineEvent['type'];
 
+/** A prompt's result, as delivery callbacks and frontends get it. */
+export type ResultEvent = Extract<EngineEvent, { type: 'result' }>;
+
 /** An event as parsed from one stream line, before the engine tags it with its session and prompt. */
 export type StreamEvent =
   | { readonly type: 'init'; readonly model: string; readonly tools: readonly string[]; readonly mcpServers: readonly { name: string; status: string }[]; readonly cwd: string }

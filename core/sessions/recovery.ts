@@ -22,7 +22,7 @@ export interface RecoveryOptions {
   readonly eventLog: EventLog;
   readonly settings: () => Pick<EngineSettings, 'interruptGraceMs'>;
   readonly registry: Pick<SessionRegistry, 'add' | 'all' | 'size'>;
-  readonly delivery: Pick<Delivery, 'hold' | 'releaseHeld'>;
+  readonly delivery: Pick<Delivery, 'recoverResult' | 'releaseHeld'>;
   readonly tracker: Pick<TurnTracker, 'follow' | 'persistDeliveredOffset' | 'finishTurn' | 'completePrompt'>;
   readonly liveness: Pick<Liveness, 'processGone' | 'ensurePolling'>;
   readonly runner: Pick<TurnRunner, 'schedulePump' | 'armTurnTimeout' | 'armGraceKill'>;
@@ -44,11 +44,7 @@ export async function recoverSessions(options: RecoveryOptions): Promise<void> {
     const rt = registry.add(state);
     const prompts = store.loadPrompts(state.id, (file, error) => log.error('unreadable prompt; skipped', { file, error }));
     rt.queue.push(...prompts.filter((p) => p.status === 'queued'));
-    for (const prompt of prompts) {
-      if (prompt.status === 'done' && !prompt.delivered && prompt.result) {
-        delivery.hold({ type: 'result', result: prompt.result, sessionId: state.id, user: state.user, promptId: prompt.id });
-      }
-    }
+    for (const prompt of prompts) delivery.recoverResult(state, prompt);
     const alive = running.has(state.id) || (state.process !== undefined && (await host.isRunning(state.id)));
     await rt.serial(async () => {
       recoverSession(options, rt, alive);

@@ -67,7 +67,9 @@ export class SessionRegistry {
     validateUser(request.user);
     const settings = this.options.settings();
     const owned = this.ownedBy(request.user);
-    if (owned.length >= settings.maxPerUser) throw new SessionLimitError(request.user, settings.maxPerUser);
+    // A one-off session whose work is done (kept a while, or until its frontend has its result) holds no place.
+    const finishedOneOff = (rt: SessionRuntime): boolean => rt.state.ephemeral === true && rt.state.counters.prompts > 0 && !rt.state.current && rt.queue.length === 0;
+    if (owned.filter((rt) => !finishedOneOff(rt)).length >= settings.maxPerUser) throw new SessionLimitError(request.user, settings.maxPerUser);
     const name = request.name ?? uniqueName(owned.map((rt) => rt.state.name));
     validateSessionName(name);
     if (owned.some((rt) => rt.state.name === name)) throw new InvalidRequestError(`user "${request.user}" already has a session named "${name}"`);

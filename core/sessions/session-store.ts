@@ -67,13 +67,14 @@ export class SessionStore {
   }
 
   /**
-   * Prompts still queued, running or waiting for delivery live in `prompts/`; a finished, delivered one
-   * moves to `prompts/done/`, so a start reads only what is still open.
+   * Prompts still queued, running or waiting for delivery live in `prompts/`; a finished one that was
+   * delivered (and acknowledged by each of its frontends) moves to `prompts/done/`, so a start reads only
+   * what is still open.
    */
   savePrompt(prompt: PromptRecord): void {
     const prompts = this.files(prompt.sessionId).prompts;
     const active = path.join(prompts, `${prompt.id}.json`);
-    if (prompt.status === 'done' && prompt.delivered) {
+    if (prompt.status === 'done' && prompt.delivered && unacknowledged(prompt).length === 0) {
       const done = path.join(prompts, 'done');
       ensurePrivateDir(done);
       writeJsonAtomic(path.join(done, `${prompt.id}.json`), prompt, { durable: true });
@@ -93,6 +94,13 @@ export class SessionStore {
   markDelivered(sessionId: string, promptId: string): void {
     const prompt = this.loadPrompt(sessionId, promptId);
     if (prompt && !prompt.delivered) this.savePrompt({ ...prompt, delivered: true });
+  }
+
+  /** Records (durably) that a frontend acknowledged a prompt's result. */
+  markAcknowledged(sessionId: string, promptId: string, frontend: string): void {
+    const prompt = this.loadPrompt(sessionId, promptId);
+    if (!prompt || (prompt.deliveredTo ?? []).includes(frontend)) return;
+    this.savePrompt({ ...prompt, deliveredTo: [...(prompt.deliveredTo ?? []), frontend] });
   }
 
   loadPrompts(sessionId: string, onUnreadable: (file: string, error: Error) => void): PromptRecord[] {
@@ -128,4 +136,10 @@ export class SessionStore {
   writeDeliveredOffset(id: string, offset: number): void {
     writeFileAtomic(this.files(id).delivered, `${offset}\n`);
   }
+}
+
+/** The frontends a finished prompt's result is for that have not acknowledged it yet. */
+export function unacknowledged(prompt: Pick<PromptRecord, 'frontends' | 'deliveredTo'>): string[] {
+  const acknowledged = prompt.deliveredTo ?? [];
+  return (prompt.frontends ?? []).filter((frontend) => !acknowledged.includes(frontend));
 }

@@ -89,6 +89,10 @@ export interface PromptRecord {
   readonly result?: TurnResult;
   /** Handed to the delivery callbacks; a result is delivered once, across restarts. */
   readonly delivered: boolean;
+  /** The frontends the result is for (the session's `frontend` label): each must acknowledge it. */
+  readonly frontends?: readonly string[];
+  /** The frontends that acknowledged the result: it reached them, and is never handed to them again. */
+  readonly deliveredTo?: readonly string[];
 }
 
 export interface SessionSummary {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Delivery } from './delivery.ts';
 import type { StreamEvent, TurnResult } from './events.ts';
 import type { EventLog } from './event-log.ts';
+import { resultFrontends } from './frontends.ts';
 import type { SessionRuntime } from './session-runtime.ts';
 import type { SessionStore } from './session-store.ts';
 import type { PromptRecord } from './session-types.ts';
@@ -81,12 +82,16 @@ export class TurnTracker {
     this.options.schedulePump(rt);
   }
 
-  /** Persists a prompt's result, then hands it over: exactly once, since `delivered` is on disk first. */
+  /**
+   * Persists a prompt's result, then hands it over: exactly once, since `delivered` is on disk first, and
+   * to the session's frontend until it acknowledges it (`frontends`, `deliveredTo`).
+   */
   completePrompt(rt: SessionRuntime, prompt: PromptRecord, raw: TurnResult): void {
     const { delivery } = this.options;
     const result = delivery.redact({ type: 'result', result: raw, sessionId: rt.state.id, user: rt.state.user, promptId: prompt.id }).result;
     const delivered = delivery.takesResults;
-    const done: PromptRecord = { ...prompt, status: 'done', finishedAt: new Date().toISOString(), result, delivered };
+    const frontends = resultFrontends(rt.state.labels);
+    const done: PromptRecord = { ...prompt, status: 'done', finishedAt: new Date().toISOString(), result, delivered, ...(frontends.length > 0 ? { frontends, deliveredTo: [] } : {}) };
     this.options.store.savePrompt(done);
     rt.lastFinishedPromptId = prompt.id;
     this.options.eventLog.record('result', {
@@ -97,9 +102,7 @@ export class TurnTracker {
       duration_ms: result.durationMs,
       turns: result.numTurns,
     });
-    const event = { type: 'result', result, sessionId: rt.state.id, user: rt.state.user, promptId: prompt.id } as const;
-    if (!delivered) delivery.hold(event);
-    delivery.emit(rt.state, prompt.id, { type: 'result', result }, delivered);
+    delivery.emitResult(rt.state, done);
   }
 
   /** Completes every queued prompt as cancelled; returns how many there were. */

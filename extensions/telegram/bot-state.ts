@@ -24,12 +24,20 @@ interface StoredState {
   /** `<chat>:<message>` of the bot's messages → the session that wrote them, newest last. */
   messages: Array<[string, string]>;
   lastUpdateId: number;
+  /** Prompts whose results the chat was sent lately, newest last: a result handed again is not sent twice. */
+  sentResults?: string[];
+  /** Usernames of `allowed_users` (lower case, no `@`) → the id of the account that had the name at first contact. */
+  usernames?: Record<string, number>;
 }
 
 const MAX_REMEMBERED_MESSAGES = 5000;
 const MAX_REMEMBERED_UPDATES = 2000;
+const MAX_REMEMBERED_RESULTS = 2000;
 
-/** What the bot remembers across restarts: active sessions, verbosity, who wrote which message, the last update handled. */
+/**
+ * What the bot remembers across restarts: active sessions, verbosity, who wrote which message, the last
+ * update handled, the results sent, the accounts usernames were bound to.
+ */
 export class BotState {
   private state: StoredState;
   private readonly messageIndex = new Map<string, string>();
@@ -124,10 +132,34 @@ export class BotState {
     this.save();
   }
 
-  save(): void {
+  /** Whether a prompt's result was sent to its chat. */
+  resultSent(promptId: string): boolean {
+    return (this.state.sentResults ?? []).includes(promptId);
+  }
+
+  /** Records (durably, before the engine is told) that a prompt's result was sent to its chat. */
+  markResultSent(promptId: string): void {
+    const sent = (this.state.sentResults ??= []);
+    if (sent.includes(promptId)) return;
+    sent.push(promptId);
+    if (sent.length > MAX_REMEMBERED_RESULTS) sent.splice(0, sent.length - MAX_REMEMBERED_RESULTS);
+    this.save({ durable: true });
+  }
+
+  /** The account id a username of `allowed_users` was bound to at first contact. */
+  usernameOwner(username: string): number | undefined {
+    return this.state.usernames?.[username];
+  }
+
+  bindUsername(username: string, id: number): void {
+    (this.state.usernames ??= {})[username] = id;
+    this.save({ durable: true });
+  }
+
+  save(options: { durable?: boolean } = {}): void {
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
-    writeJsonAtomic(this.file, this.state);
+    writeJsonAtomic(this.file, this.state, options);
   }
 
   private saveSoon(): void {

@@ -9,14 +9,21 @@ export class ChatOutbox {
 
   constructor(private readonly logger: Logger) {}
 
+  /** Runs `task` after the chat's earlier calls; a failure is logged, and the promise resolves all the same. */
   run(chatId: string, task: () => Promise<void>): Promise<void> {
+    return this.send(chatId, task).catch((error: unknown) => this.logger.warn('a Telegram call failed', { chat: chatId, error: (error as Error).message }));
+  }
+
+  /** Runs `task` after the chat's earlier calls; the promise rejects when it fails (the chat's queue goes on). */
+  send(chatId: string, task: () => Promise<void>): Promise<void> {
     const previous = this.tails.get(chatId) ?? Promise.resolve();
-    const next = previous.then(task).catch((error: unknown) => this.logger.warn('a Telegram call failed', { chat: chatId, error: (error as Error).message }));
+    const attempt = previous.then(task);
+    const next = attempt.catch(() => undefined);
     this.tails.set(chatId, next);
     void next.finally(() => {
       if (this.tails.get(chatId) === next) this.tails.delete(chatId);
     });
-    return next;
+    return attempt;
   }
 
   /** Resolves when every chat's queue is empty. */

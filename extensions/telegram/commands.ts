@@ -200,7 +200,7 @@ export function commandsComposer(runtime: TelegramRuntime): Composer<Context> {
   bot.command(
     'cancel',
     guarded(async (c) => {
-      const dropped = runtime.cancelPending(userOf(c));
+      const dropped = runtime.cancelPending(userOf(c), chatOf(c));
       return c.reply(dropped > 0 ? `Dropped ${dropped} message${dropped === 1 ? '' : 's'} not sent yet.` : 'Nothing to cancel.');
     }),
   );

@@ -8,7 +8,10 @@ export const telegramConfigSchema = z
   .strictObject({
     /** The bot's token from @BotFather; write it as ${TELEGRAM_BOT_TOKEN} and keep it in .env. */
     token: z.string().regex(/^\d+:[A-Za-z0-9_-]{20,}$/, 'not a bot token (expected 123456:ABC...)'),
-    /** Telegram user ids or @usernames allowed to use the bot. Required unless allow_all is true. */
+    /**
+     * Telegram user ids or @usernames allowed to use the bot (a username is bound to the account that
+     * has it at first contact). Required unless allow_all is true.
+     */
     allowed_users: z.array(z.union([z.number().int(), z.string().min(1)])).default([]),
     /** Lets anyone who finds the bot use it (and your Claude account). */
     allow_all: z.boolean().default(false),
@@ -43,13 +46,3 @@ export const telegramConfigSchema = z
   .refine((c) => c.mode !== 'webhook' || c.webhook !== undefined, { message: 'mode webhook needs webhook.url and webhook.secret_token', path: ['webhook'] });
 
 export type TelegramConfig = z.output<typeof telegramConfigSchema>;
-
-/** Whether a Telegram user may use the bot: by numeric id or by @username. */
-export function isAllowed(config: TelegramConfig, user: { id: number; username?: string | undefined } | undefined): boolean {
-  if (!user) return false;
-  if (config.allow_all) return true;
-  const username = user.username?.toLowerCase();
-  return config.allowed_users.some((entry) =>
-    typeof entry === 'number' ? entry === user.id : entry.replace(/^@/, '').toLowerCase() === username || entry === String(user.id),
-  );
-}

@@ -88,7 +88,7 @@ export default (): Extension<TelegramConfig> => {
     async stop() {
       await bot?.stop().catch(() => undefined);
       await polling;
-      // Answers already taken from the engine still go out (for a few seconds at most).
+      // Calls under way get a few seconds; an answer not sent by then is handed again at the next start.
       await Promise.race([outboxes.drained(), new Promise((resolve) => setTimeout(resolve, 5000))]);
       if (webhookServer) await new Promise<void>((resolve) => webhookServer?.close(() => resolve()));
     },

@@ -26,10 +26,10 @@ export interface TelegramRuntime {
   readonly outbox: ChatOutbox;
   /** The user's active session, created on first use. */
   activeSession(user: string, chatId: string): SessionSummary;
-  /** Queues text from a user for their session, batched with what follows within the window. */
+  /** Queues text from a user for their session, batched with what follows in the same chat within the window. */
   enqueue(c: Context, text: string, sessionId?: string): void;
-  /** Drops what a user typed that has not been sent yet. */
-  cancelPending(user: string): number;
+  /** Drops what a user typed in a chat that has not been sent yet. */
+  cancelPending(user: string, chatId: string): number;
   /** Which user message each submitted prompt answers, so its reply threads under it. */
   readonly replyTo: Map<string, number | undefined>;
 }
@@ -65,13 +65,14 @@ export function createRuntime(ctx: ExtensionContext<TelegramConfig>, bot: Bot, s
       const chatId = String(c.chat?.id ?? from?.id);
       if (!from) return;
       const user = engineUser(from.id);
-      const key = `${user}|${sessionId ?? ''}`;
+      // One batch per user, chat and session: a private chat's text never joins a group's prompt.
+      const key = `${user}|${chatId}|${sessionId ?? ''}`;
       state.addPending(key, { chatId, user, ...(sessionId ? { sessionId } : {}), ...(c.msg?.message_id ? { replyTo: c.msg.message_id } : {}) }, text, c.update.update_id);
       windows.touch(key);
     },
-    cancelPending(user: string): number {
+    cancelPending(user: string, chatId: string): number {
       let dropped = 0;
-      for (const key of state.pendingKeys().filter((k) => k.startsWith(`${user}|`))) {
+      for (const key of state.pendingKeys().filter((k) => k.startsWith(`${user}|`) && state.peekPending(k)?.chatId === chatId)) {
         windows.cancel(key);
         dropped += state.takePending(key)?.texts.length ?? 0;
       }

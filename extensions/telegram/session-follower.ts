@@ -1,11 +1,14 @@
-import type { EngineEvent, SessionSummary } from 'claude-ext/extension';
+import type { EngineEvent, ResultEvent, SessionSummary } from 'claude-ext/extension';
 import { markdownToTelegramHtml } from './format.ts';
 import { LiveReply } from './live-reply.ts';
 import type { QuestionPrompts } from './question-prompts.ts';
 import type { TelegramRuntime } from './runtime.ts';
 import { splitTelegramHtml } from './split.ts';
 
-/** Streams each session's events to its chat: live message, typing indicator, final answer. */
+/**
+ * Streams each session's events to its chat (live message, typing indicator) as the frontend named
+ * `telegram`, and sends the final answer of each result the engine hands it, acknowledging it once sent.
+ */
 export function followSessions(runtime: TelegramRuntime, questions: QuestionPrompts): void {
   const { ctx, bot, outbox, state } = runtime;
   const replies = new Map<string, LiveReply>();
@@ -64,51 +67,75 @@ export function followSessions(runtime: TelegramRuntime, questions: QuestionProm
     );
   };
 
-  ctx.onEvent((event: EngineEvent) => {
-    const session = ctx.sessions.get(event.sessionId);
-    if (!session || session.labels.frontend !== 'telegram' || !session.labels.chat) return;
-    const chatId = session.labels.chat;
-    if (session.labels.delivery === 'reports') {
-      // Background work (a heartbeat run) speaks only when it has something to report, or a question.
-      if (event.type === 'extension' && event.extension === 'ask_user') {
+  /** The session and chat a telegram frontend event belongs to, if any. */
+  const chatOf = (sessionId: string): { session: SessionSummary; chatId: string } | undefined => {
+    const session = ctx.sessions.get(sessionId);
+    if (!session || session.labels.frontend !== 'telegram' || !session.labels.chat) return undefined;
+    return { session, chatId: session.labels.chat };
+  };
+
+  ctx.addFrontend({
+    onEvent(event: EngineEvent): void {
+      const target = chatOf(event.sessionId);
+      if (!target) return;
+      const { session, chatId } = target;
+      if (session.labels.delivery === 'reports') {
+        // Background work (a heartbeat run) speaks only when it has something to report, or a question.
+        if (event.type === 'extension' && event.extension === 'ask_user') {
+          questions.onEvent(session, chatId, event);
+          return;
+        }
+        if (event.type === 'extension' && event.kind === 'report' && typeof event.data.text === 'string') {
+          const html = markdownToTelegramHtml(event.data.text);
+          void outbox.run(chatId, async () => {
+            for (const part of splitTelegramHtml(html)) {
+              const sent = await bot.api.sendMessage(chatId, part, { parse_mode: 'HTML' });
+              state.rememberMessage(chatId, sent.message_id, session.id);
+            }
+          });
+        }
+        return;
+      }
+      if (event.type === 'extension') {
         questions.onEvent(session, chatId, event);
         return;
       }
-      if (event.type === 'extension' && event.kind === 'report' && typeof event.data.text === 'string') {
-        const html = markdownToTelegramHtml(event.data.text);
-        void outbox.run(chatId, async () => {
-          for (const part of splitTelegramHtml(html)) {
-            const sent = await bot.api.sendMessage(chatId, part, { parse_mode: 'HTML' });
-            state.rememberMessage(chatId, sent.message_id, session.id);
-          }
-        });
-      }
-      return;
-    }
-    if (event.type === 'extension') {
-      questions.onEvent(session, chatId, event);
-      return;
-    }
-    const promptId = event.promptId;
-    if (!promptId) return;
-    switch (event.type) {
-      case 'started':
+      const promptId = event.promptId;
+      if (!promptId || event.type === 'result') return;
+      if (event.type === 'started') {
         setTyping(chatId, promptId, true);
         return;
-      case 'result': {
-        setTyping(chatId, promptId, false);
-        const reply = replyFor(session, chatId, promptId);
-        replies.delete(promptId);
-        const timer = refreshTimers.get(promptId);
-        if (timer) clearTimeout(timer);
-        refreshTimers.delete(promptId);
-        void outbox.run(chatId, () => reply.finish(event.result));
+      }
+      const reply = replyFor(session, chatId, promptId);
+      if (reply.absorb(event)) scheduleRefresh(chatId, promptId, reply);
+    },
+
+    /**
+     * A result of a telegram session: resolves once the chat has the whole answer. A result handed again
+     * (the daemon died before the engine recorded that it was sent) is recognised and not sent twice.
+     */
+    async deliver(event: ResultEvent): Promise<void> {
+      const target = chatOf(event.sessionId);
+      const promptId = event.promptId ?? '';
+      if (!target || !promptId) {
+        ctx.logger.warn('a result for telegram has no chat to go to (its session is gone or has no chat label); not sent', { session: event.sessionId, prompt: promptId });
         return;
       }
-      default: {
-        const reply = replyFor(session, chatId, promptId);
-        if (reply.absorb(event)) scheduleRefresh(chatId, promptId, reply);
+      const { session, chatId } = target;
+      setTyping(chatId, promptId, false);
+      const timer = refreshTimers.get(promptId);
+      if (timer) clearTimeout(timer);
+      refreshTimers.delete(promptId);
+      // A report session's result is not shown (its reports are); a result sent before is not sent again.
+      if (session.labels.delivery === 'reports' || state.resultSent(promptId)) {
+        replies.delete(promptId);
+        return;
       }
-    }
+      const reply = replyFor(session, chatId, promptId);
+      // On failure the reply is kept: the engine hands the result again, and parts already shown stay as they are.
+      await outbox.send(chatId, () => reply.finish(event.result));
+      replies.delete(promptId);
+      state.markResultSent(promptId);
+    },
   });
 }

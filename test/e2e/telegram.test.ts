@@ -14,6 +14,12 @@ import { startFakeTelegram, type FakeChatMessage, type FakeTelegram } from '../s
 const TOKEN = '123456789:AAFakeTokenForTheTestsOnly_0123456789';
 const ALICE = { id: 111, first_name: 'Alice', username: 'alice' };
 const STRANGER = { id: 999, first_name: 'Eve', username: 'eve' };
+/** Allowed by username: the account that has the name first gets it. */
+const BOB = { id: 222, first_name: 'Bob', username: 'bob' };
+/** Another account that later registers the name @bob. */
+const IMPOSTOR = { id: 333, first_name: 'Not Bob', username: 'bob' };
+/** A group Alice writes in. */
+const GROUP = -1001234;
 
 describe('telegram', () => {
   let world: TestWorld;
@@ -41,7 +47,7 @@ describe('telegram', () => {
         'extensions:',
         '  telegram:',
         '    token: ${TELEGRAM_BOT_TOKEN}',
-        `    allowed_users: [${ALICE.id}]`,
+        `    allowed_users: [${ALICE.id}, "@${BOB.username}"]`,
         `    api_root: ${telegram.apiRoot}`,
         '    batch_window: 300ms',
         '    edit_interval: 200ms',
@@ -79,6 +85,17 @@ describe('telegram', () => {
     assert.match(botMessages(STRANGER.id)[0]?.text ?? '', /private/);
     assert.ok(!JSON.stringify(world.api.requests.map((r) => r.body)).includes('leaked'), 'no prompt reached the model');
     assert.deepEqual(await sessionsOf(`tg:${STRANGER.id}`), []);
+  });
+
+  test('a user allowed by @username is bound to the first account with the name; another account with it later is refused', async () => {
+    telegram.injectMessage({ from: BOB, text: '/help' });
+    await waitFor('the help for bob', () => botMessages(BOB.id).find((m) => /What this bot does|active session/.test(m.text)));
+    await waitFor('the binding to be recorded', () => readEventLog(world).find((e) => e.type === 'telegram_username_bound' && e.user === BOB.id));
+    telegram.injectMessage({ from: IMPOSTOR, text: '/help' });
+    await waitFor('the refusal of the impostor', () => readEventLog(world).find((e) => e.type === 'telegram_refused' && e.user === IMPOSTOR.id));
+    await waitFor('the impostor to be told', () => botMessages(IMPOSTOR.id).find((m) => /private/.test(m.text)));
+    assert.equal(botMessages(IMPOSTOR.id).length, 1, 'the impostor gets nothing but the refusal');
+    assert.match(fs.readFileSync(path.join(world.stateDir, 'daemon.log'), 'utf8'), new RegExp(`@bob of allowed_users belongs to the account ${BOB.id}`));
   });
 
   test('two sessions, /switch, and a reply to a message goes to the session that wrote it', async () => {
@@ -215,6 +232,20 @@ describe('telegram', () => {
     assert.ok(!listed.text.includes('ghp_FromTheChat'));
   });
 
+  test('a private message and a group message moments apart become two prompts, each answered in its own chat', async () => {
+    telegram.injectMessage({ from: ALICE, text: '@reply answered in private\nPRIVATE-WORDS' });
+    telegram.injectMessage({ from: ALICE, chatId: GROUP, text: '@reply answered in the group\nGROUP-WORDS' });
+    await answer(/answered in private/);
+    await answer(/answered in the group/, GROUP);
+    const sessions = JSON.parse((await runCli(world, ['sessions', '--config', config, '--user', `tg:${ALICE.id}`, '--json'])).stdout) as Array<{ labels: Record<string, string>; lastPrompt?: string }>;
+    const inChat = (chat: number): string => sessions.filter((x) => x.labels.chat === String(chat)).map((x) => x.lastPrompt ?? '').join(' | ');
+    assert.match(inChat(ALICE.id), /PRIVATE-WORDS/);
+    assert.doesNotMatch(inChat(GROUP), /PRIVATE-WORDS/, 'the private text never reaches the group session');
+    assert.match(inChat(GROUP), /GROUP-WORDS/);
+    assert.ok(!botMessages(GROUP).some((m) => /answered in private/.test(m.text)), 'nothing private is answered in the group');
+    assert.ok(!botMessages().some((m) => /answered in the group/.test(m.text)));
+  });
+
   test('an answer that finished while the daemon was killed reaches the chat once after the restart', async () => {
     send('@wait 2500\n@reply finished while the daemon was away');
     await waitFor('the turn to reach the model', () => JSON.stringify(world.api.requests.map((r) => r.body)).includes('finished while the daemon was away'));
@@ -292,5 +323,66 @@ describe('telegram in webhook mode', () => {
     await waitFor('the answer', () => telegram.messages(ALICE.id).find((m) => m.sender === 'bot' && /through the webhook/.test(m.text) && /— \$\d/.test(m.text)), 30_000);
     assert.ok(!JSON.stringify(world.api.requests.map((r) => r.body)).includes('forged'), 'the forged update never reached the model');
     assert.ok(!telegram.calls.some((c) => c.method === 'getUpdates'), 'no polling in webhook mode');
+  });
+});
+
+describe('telegram results while Telegram is unreachable', () => {
+  let world: TestWorld;
+  let telegram: FakeTelegram;
+  let config: string;
+  const cli = (args: string[]) => runCli(world, [...args, '--config', config]);
+
+  before(async () => {
+    world = await createWorld('tgdown');
+    telegram = await startFakeTelegram({ token: TOKEN });
+    config = writeConfig(
+      world,
+      [
+        // ask_user takes every event too: a result handed to it is not one the chat has.
+        'enabled: [ask_user, cron, telegram]',
+        'extensions:',
+        '  telegram:',
+        `    token: "${TOKEN}"`,
+        `    allowed_users: [${ALICE.id}]`,
+        `    api_root: ${telegram.apiRoot}`,
+        '',
+      ].join('\n'),
+    );
+    // Telegram refuses the bot at start-up: the extension fails to start.
+    telegram.failNext('getMe', { errorCode: 401 });
+    await startDaemonProcess(world, ['--config', config]);
+  });
+  after(async () => {
+    await stopStartedDaemons();
+    await telegram.close();
+    await world.cleanup();
+  });
+
+  test('a cron result for a chat waits while telegram is not running, and arrives exactly once when it is back, after a refused first send', async () => {
+    const status = JSON.parse((await cli(['status', '--json'])).stdout) as { extensions: Array<{ name: string; state: string }> };
+    assert.equal(status.extensions.find((e) => e.name === 'telegram')?.state, 'failed', 'telegram did not start');
+
+    const added = await cli(['cron', 'add', 'for-the-chat', '--user', `tg:${ALICE.id}`, '--schedule', '0 0 1 1 *', '--label', 'frontend=telegram', '--label', `chat=${ALICE.id}`, '@reply the scheduled answer for the chat']);
+    assert.equal(added.code, 0, added.stderr);
+    const jobId = /created (\S+)/.exec(added.stdout)?.[1] ?? '';
+    assert.equal((await cli(['cron', 'run-now', jobId])).code, 0);
+    await waitFor('the run to finish', () => readEventLog(world).find((e) => e.type === 'cron_result' && e.job === jobId && e.status === 'success'), 30_000);
+    assert.equal(telegram.messages(ALICE.id).length, 0, 'nothing could be sent yet');
+
+    // Telegram is back, but refuses the first send: the result is handed again and arrives once.
+    telegram.failNext('sendMessage', { errorCode: 403 });
+    const reload = await cli(['reload']);
+    assert.equal(reload.code, 0, reload.stderr);
+    const arrived = await waitFor(
+      'the result in the chat',
+      () => telegram.messages(ALICE.id).find((m) => m.sender === 'bot' && /the scheduled answer for the chat/.test(m.text) && /— \$\d/.test(m.text)),
+      30_000,
+    );
+    assert.ok(arrived);
+    const refused = telegram.calls.filter((c) => c.method === 'sendMessage' && c.response?.ok === false);
+    assert.equal(refused.length, 1, 'the first send was refused');
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.equal(telegram.messages(ALICE.id).filter((m) => /the scheduled answer for the chat/.test(m.text)).length, 1, 'delivered exactly once');
+    assert.match(fs.readFileSync(path.join(world.stateDir, 'daemon.log'), 'utf8'), /the frontend "telegram" could not deliver a result/);
   });
 });

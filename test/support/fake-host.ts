@@ -143,7 +143,7 @@ export interface FakeEngine {
 export async function startFakeEngine(
   world: FakeWorld,
   settings: Partial<EngineSettings> = {},
-  options: { record?: boolean } & Partial<Pick<EngineOptions, 'holdDelivery' | 'redact'>> = {},
+  options: { record?: boolean } & Partial<Pick<EngineOptions, 'holdDelivery' | 'redact' | 'frontendRetry' | 'ephemeralLingerMs'>> = {},
 ): Promise<FakeEngine> {
   const logLines: string[] = [];
   const engine = new ClaudeEngine({
@@ -157,6 +157,8 @@ export async function startFakeEngine(
     pollIntervalMs: 50,
     ...(options.holdDelivery !== undefined ? { holdDelivery: options.holdDelivery } : {}),
     ...(options.redact ? { redact: options.redact } : {}),
+    ...(options.frontendRetry ? { frontendRetry: options.frontendRetry } : {}),
+    ...(options.ephemeralLingerMs !== undefined ? { ephemeralLingerMs: options.ephemeralLingerMs } : {}),
   });
   const events: EngineEvent[] = [];
   if (options.record !== false) engine.onDelivery((event) => void events.push(event));

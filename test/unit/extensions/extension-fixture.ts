@@ -108,6 +108,7 @@ export async function startExtension<Config>(extension: Extension<Config>, confi
       return own(() => methods.delete(method));
     },
     onEvent: none,
+    addFrontend: none,
     addSessionCustomizer: none,
     addPrePromptHook: none,
     addTemplate: none,
