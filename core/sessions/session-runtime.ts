@@ -80,8 +80,11 @@ export class SessionRuntime {
     return run;
   }
 
-  /** Reads the stream from `offset` and re-reads it whenever the stream or the exit marker changes. */
-  follow(offset: number, onLine: (line: string, endOffset: number) => void, onActivity: () => void, onLineError: (error: unknown, endOffset: number) => void): void {
+  /**
+   * Reads the stream from `offset` and re-reads it whenever the stream or the exit marker changes.
+   * Returns the error when the file system cannot be watched (the stream is then read on each poll).
+   */
+  follow(offset: number, onLine: (line: string, endOffset: number) => void, onActivity: () => void, onLineError: (error: unknown, endOffset: number) => void): Error | undefined {
     this.unwatch();
     this.tail = new StreamTail(this.files.stream, offset, onLine, onLineError);
     const watched = new Set([path.basename(this.files.stream), path.basename(this.files.exit)]);
@@ -90,8 +93,10 @@ export class SessionRuntime {
         if (filename === null || watched.has(filename.toString())) onActivity();
       });
       this.watcher.on('error', () => this.unwatchFiles());
-    } catch {
+      return undefined;
+    } catch (error) {
       this.watcher = undefined;
+      return error as Error;
     }
   }
 

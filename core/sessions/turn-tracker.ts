@@ -26,16 +26,25 @@ export interface TurnTrackerOptions {
  * turn, and every prompt's result is recorded and handed over exactly once.
  */
 export class TurnTracker {
+  private watchWarned = false;
+
   constructor(private readonly options: TurnTrackerOptions) {}
 
   /** Reads the session's stream from `offset` on, now and whenever it grows. */
   follow(rt: SessionRuntime, offset: number): void {
-    rt.follow(
+    const watchError = rt.follow(
       offset,
       (line, endOffset) => this.handleLine(rt, line, endOffset),
       () => this.readStream(rt),
       (error, endOffset) => this.lineFailed(rt, endOffset, error),
     );
+    if (watchError && !this.watchWarned) {
+      this.watchWarned = true;
+      this.options.log.warn(
+        `cannot watch session files (${watchError.message}): streams are read every poll (2 s) instead of as they are written; ` +
+          'if it says EMFILE or ENOSPC, raise fs.inotify.max_user_instances / max_user_watches (sysctl)',
+      );
+    }
   }
 
   /** Takes whatever the stream holds now, and notices when the process has exited. */

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { Bot, webhookCallback } from 'grammy';
-import { silentLogger, valuesRedactor, type Extension } from 'claude-ext/extension';
+import { silentLogger, valuesRedactor, type Extension, type Logger } from 'claude-ext/extension';
 import { accessGuard } from './access.ts';
 import { BotState } from './bot-state.ts';
 import { ChatOutbox } from './chat-outbox.ts';
@@ -19,12 +19,14 @@ export default (): Extension<TelegramConfig> => {
   let pollingError: string | undefined;
   let polling: Promise<void> | undefined;
   let outboxes = new ChatOutbox(silentLogger);
+  let logger: Logger = silentLogger;
   return {
     name: 'telegram',
     description: 'Chat with your sessions from Telegram',
     softDependencies: ['ask_user', 'vault'],
     configSchema: telegramConfigSchema,
     async start(ctx) {
+      logger = ctx.logger;
       const config = ctx.config;
       ctx.markSecretEnv('TELEGRAM_BOT_TOKEN');
       // The bot token belongs to no user: it is hidden in every user's text.
@@ -86,10 +88,13 @@ export default (): Extension<TelegramConfig> => {
       ctx.track({ dispose: () => runtime.dispose() });
     },
     async stop() {
-      await bot?.stop().catch(() => undefined);
-      await polling;
+      // grammY's stop confirms the last updates with one more request, which a Bot API out of reach
+      // (retried without end) never answers: the updates are fetched again at the next start instead.
+      const stopped = Promise.all([bot?.stop().catch(() => undefined), polling]);
+      const gaveUp = await Promise.race([stopped.then(() => false), delay(3000).then(() => true)]);
+      if (gaveUp) logger.warn('the Bot API did not answer while stopping; its last updates come again at the next start');
       // Calls under way get a few seconds; an answer not sent by then is handed again at the next start.
-      await Promise.race([outboxes.drained(), new Promise((resolve) => setTimeout(resolve, 5000))]);
+      await Promise.race([outboxes.drained(), delay(5000)]);
       if (webhookServer) await new Promise<void>((resolve) => webhookServer?.close(() => resolve()));
     },
     healthCheck() {
@@ -98,3 +103,7 @@ export default (): Extension<TelegramConfig> => {
     },
   };
 };
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

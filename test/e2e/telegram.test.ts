@@ -266,6 +266,27 @@ describe('telegram', () => {
   });
 });
 
+describe('telegram when the Bot API is gone', () => {
+  test('SIGTERM ends the daemon promptly: stopping Telegram gives up on the unreachable API', async () => {
+    const world = await createWorld('tggone');
+    const telegram = await startFakeTelegram({ token: TOKEN });
+    try {
+      const config = writeConfig(world, ['enabled: [telegram]', 'extensions:', '  telegram:', `    token: "${TOKEN}"`, `    allowed_users: [${ALICE.id}]`, `    api_root: ${telegram.apiRoot}`, ''].join('\n'));
+      const daemon = await startDaemonProcess(world, ['--config', config]);
+      await telegram.waitForCall((call) => call.method === 'getUpdates', 10_000);
+      await telegram.close();
+      const signalled = Date.now();
+      await daemon.stop();
+      const took = Date.now() - signalled;
+      assert.ok(took < 10_000, `the daemon took ${took} ms to end`);
+      assert.match(daemon.output(), /did not answer while stopping/);
+    } finally {
+      await stopStartedDaemons();
+      await world.cleanup();
+    }
+  });
+});
+
 describe('telegram in webhook mode', () => {
   let world: TestWorld;
   let telegram: FakeTelegram;
