@@ -265,7 +265,7 @@ describe('extensions, end to end', () => {
       .split('\n')
       .filter(Boolean)
       .map((line) => (JSON.parse(line) as { error?: { code: number } }).error?.code);
-    assert.deepEqual(codes, [RpcErrorCode.ParseError, RpcErrorCode.InvalidRequest, RpcErrorCode.ParseError, RpcErrorCode.Unauthorized]);
+    assert.deepEqual(codes, [RpcErrorCode.ParseError, RpcErrorCode.ParseError, RpcErrorCode.ParseError, RpcErrorCode.Unauthorized]);
     raw.destroy();
 
     // 2 MB without a newline and without a credential: refused with an answer, the connection closed.
