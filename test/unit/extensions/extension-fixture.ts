@@ -12,6 +12,8 @@ import { parseParams } from '../../../core/bridge/bridge-params.ts';
 import { actingUser, visibleUser } from '../../../core/extension-host/acting-user.ts';
 import type { BridgeCall, Disposable, Extension, ExtensionContext, ExtensionSessions, SessionSummary } from '../../../core/extension-host/extension-api.ts';
 import { silentLogger } from '../../../core/util/log.ts';
+import assert from 'node:assert/strict';
+import { RpcError, RpcErrorCode } from '../../../core/bridge/rpc-protocol.ts';
 
 interface Method {
   readonly params: z.ZodType;
@@ -152,5 +154,16 @@ export async function startExtension<Config>(extension: Extension<Config>, confi
       for (const disposable of owned.reverse()) disposable.dispose();
       fs.rmSync(root, { recursive: true, force: true });
     },
+  };
+}
+
+/** An InvalidParams error whose message starts with the field's name: for `assert.rejects`. */
+export function invalidField(field: string, pattern: RegExp = /./) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof RpcError, String(error));
+    assert.equal(error.code, RpcErrorCode.InvalidParams);
+    assert.ok(error.message.startsWith(`${field}: `), error.message);
+    assert.match(error.message, pattern);
+    return true;
   };
 }

@@ -5,19 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import askUserExtension from '../../../../extensions/ask_user/extension.ts';
 import type { AskOutcome } from '../../../../extensions/ask_user/protocol.ts';
 import type { Question } from '../../../../extensions/ask_user/question-store.ts';
-import { RpcError, RpcErrorCode } from '../../../../core/bridge/rpc-protocol.ts';
-import { fakeSession, startExtension, type ExtensionFixture } from '../extension-fixture.ts';
+import { fakeSession, startExtension, type ExtensionFixture, invalidField } from '../extension-fixture.ts';
 
-/** An InvalidParams error whose message starts with the field's name. */
-function invalidField(field: string, pattern: RegExp = /./) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof RpcError, String(error));
-    assert.equal(error.code, RpcErrorCode.InvalidParams);
-    assert.ok(error.message.startsWith(`${field}: `), error.message);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 describe('ask_user methods refuse what they cannot save, before saving anything', () => {
   let askUser: ExtensionFixture<unknown>;

@@ -4,8 +4,7 @@ import cronExtension from '../../../../extensions/cron/extension.ts';
 import { JobLimitError } from '../../../../extensions/cron/job-store.ts';
 import type { JobView } from '../../../../extensions/cron/protocol.ts';
 import { checkMinInterval, ScheduleTooFrequentError } from '../../../../extensions/cron/quotas.ts';
-import { RpcError, RpcErrorCode } from '../../../../core/bridge/rpc-protocol.ts';
-import { fakeSession, startExtension, type ExtensionFixture } from '../extension-fixture.ts';
+import { fakeSession, startExtension, type ExtensionFixture, invalidField } from '../extension-fixture.ts';
 
 const NOW = Date.parse('2026-05-01T12:00:00.500Z');
 const MINUTE = 60_000;
@@ -21,16 +20,6 @@ function refusal(schedule: string, minIntervalMs = MINUTE): ScheduleTooFrequentE
   }
 }
 
-/** An InvalidParams error whose message starts with the field's name. */
-function invalidField(field: string, pattern: RegExp = /./) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof RpcError, String(error));
-    assert.equal(error.code, RpcErrorCode.InvalidParams);
-    assert.ok(error.message.startsWith(`${field}: `), error.message);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 describe('cron quotas: how often a job made by a session may fire', () => {
   test('every second and every 30 seconds are refused, naming the schedule, the gap and the minimum', () => {

@@ -6,21 +6,10 @@ import heartbeatExtension from '../../../../extensions/heartbeat/extension.ts';
 import type { PauseResult, StatusView, TickView } from '../../../../extensions/heartbeat/protocol.ts';
 import { Heartbeat, type HeartbeatSettings } from '../../../../extensions/heartbeat/heartbeat.ts';
 import { HeartbeatStore, INSTRUCTIONS_FILE, STATE_FILE } from '../../../../extensions/heartbeat/state-store.ts';
-import { RpcError, RpcErrorCode } from '../../../../core/bridge/rpc-protocol.ts';
-import { startExtension, type ExtensionFixture } from '../extension-fixture.ts';
+import { startExtension, type ExtensionFixture, invalidField } from '../extension-fixture.ts';
 
 const MINUTE = 60_000;
 
-/** An InvalidParams error whose message starts with the field's name. */
-function invalidField(field: string, pattern: RegExp = /./) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof RpcError, String(error));
-    assert.equal(error.code, RpcErrorCode.InvalidParams);
-    assert.ok(error.message.startsWith(`${field}: `), error.message);
-    assert.match(error.message, pattern);
-    return true;
-  };
-}
 
 describe('heartbeat methods refuse what they cannot save, before saving anything', () => {
   let heartbeat: ExtensionFixture<unknown>;

@@ -4,22 +4,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import vaultExtension from '../../../../extensions/vault/extension.ts';
 import type { ListedEntry } from '../../../../extensions/vault/protocol.ts';
-import { RpcError, RpcErrorCode } from '../../../../core/bridge/rpc-protocol.ts';
-import { fakeSession, startExtension, type ExtensionFixture } from '../extension-fixture.ts';
+import { fakeSession, startExtension, type ExtensionFixture, invalidField } from '../extension-fixture.ts';
 
 const SECRET = 'ghp_S3cretValueThatMustNeverLeak0123456789';
 
-/** An InvalidParams error whose message starts with the field's name and never shows the secret. */
-function invalidField(field: string, pattern: RegExp = /./) {
-  return (error: unknown): boolean => {
-    assert.ok(error instanceof RpcError, String(error));
-    assert.equal(error.code, RpcErrorCode.InvalidParams);
-    assert.ok(error.message.startsWith(`${field}: `), error.message);
-    assert.match(error.message, pattern);
-    assert.ok(!error.message.includes(SECRET), error.message);
-    return true;
-  };
-}
 
 describe('vault methods check every field before storing or running anything', () => {
   let vault: ExtensionFixture<unknown>;
