@@ -150,15 +150,9 @@ describe('the control socket\'s limits', () => {
     assert.ok(most > 0, 'answers were waiting');
     assert.ok(most < MAX_REPLY_BACKLOG_BYTES + 512 * 1024, `${most} bytes of answers held for a client that does not read`);
 
-    let received = 0;
-    let rest = '';
-    client.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString()).split('\n');
-      rest = lines.pop() ?? '';
-      received += lines.length;
-    });
+    const received = countLines(client);
     client.resume();
-    await waitFor(`all ${count} answers`, () => received === count, 10_000);
+    await waitFor(`all ${count} answers`, () => received() === count, 10_000);
   });
 
   test('a client that starts many slow calls at once has at most MAX_RUNNING_CALLS of them running; all end', { timeout: 15_000 }, async () => {
@@ -177,17 +171,11 @@ describe('the control socket\'s limits', () => {
     const client = await connect(socketPath);
     sockets.push(client);
     const count = 5000;
-    let received = 0;
-    let rest = '';
-    client.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString()).split('\n');
-      rest = lines.pop() ?? '';
-      received += lines.length;
-    });
+    const received = countLines(client);
     let text = '';
     for (let id = 1; id <= count; id += 1) text += request(id, 'slow');
     client.write(text);
-    await waitFor(`all ${count} answers`, () => received === count, 10_000);
+    await waitFor(`all ${count} answers`, () => received() === count, 10_000);
     assert.ok(most <= MAX_RUNNING_CALLS, `${most} calls ran at once`);
     assert.ok(most >= MAX_RUNNING_CALLS / 2, `${most} calls ran at once: the limit holds back, it does not serialise`);
   });
@@ -237,3 +225,15 @@ test('a flood of unauthenticated connections, each sending 1 MB without a newlin
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** How many complete lines the socket has received so far. */
+function countLines(socket: net.Socket): () => number {
+  let received = 0;
+  let rest = '';
+  socket.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString()).split('\n');
+    rest = lines.pop() ?? '';
+    received += lines.length;
+  });
+  return () => received;
+}
