@@ -216,7 +216,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       if (!startedAt || Date.parse(startedAt) >= daemonStartedAt) return;
       eventLog.record('tool_call_abandoned', { session: sessionId, server: call.server, tool: call.tool });
       logger.warn('a tool call cut by a restart was not resumed by its session; stopping that turn', { session: sessionId, tool: call.tool });
-      void engine.stop(sessionId).catch((error: unknown) => logger.warn('could not stop the turn', { session: sessionId, error }));
+      void engine.stopForLostToolCall(sessionId, call).catch((error: unknown) => logger.warn('could not stop the turn', { session: sessionId, error }));
     },
   });
   const extensions = new ExtensionHost(

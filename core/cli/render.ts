@@ -38,6 +38,9 @@ export class EventPrinter {
       case 'error':
         this.note(`error: ${event.message}`);
         break;
+      case 'tool_call_lost':
+        this.note(`✗ the ${event.tool} call was cut by a daemon restart and not made again; the turn is stopped`);
+        break;
       case 'extension':
         if (typeof event.data.summary === 'string') this.note(`[${event.extension}] ${event.data.summary}`);
         break;

@@ -355,6 +355,13 @@ export class ClaudeEngine {
     return { sessionId: rt.state.id, interruptedPromptId, clearedPrompts };
   }
 
+  /** A tool call of the running turn was cut by a restart and never made again: say so, then stop the turn. */
+  async stopForLostToolCall(sessionId: string, call: { readonly server: string; readonly tool: string }): Promise<StopResult> {
+    const rt = this.registry.require(sessionId);
+    this.delivery.emit(rt.state, rt.state.current?.promptId, { type: 'tool_call_lost', server: call.server, tool: call.tool });
+    return this.stop(sessionId);
+  }
+
   // ---- start-up and shut-down -------------------------------------------------------------------
 
   /**

@@ -43,6 +43,8 @@ export type EngineEvent = EventBase &
     | { readonly type: 'tool_result'; readonly toolUseId: string; readonly content: string; readonly isError: boolean }
     | { readonly type: 'result'; readonly result: TurnResult }
     | { readonly type: 'error'; readonly message: string }
+    /** A tool call cut by a daemon restart that the CLI did not make again: the turn is stopped next. */
+    | { readonly type: 'tool_call_lost'; readonly server: string; readonly tool: string }
     /** An extension's event about the session, e.g. ask_user's `question`; `data` is the extension's to define. */
     | { readonly type: 'extension'; readonly extension: string; readonly kind: string; readonly data: Readonly<Record<string, unknown>> }
   );

@@ -36,12 +36,14 @@ export default (): Extension<AskUserConfig> => {
       const questions = new QuestionBook(new QuestionStore(path.join(ctx.dataDir, 'questions')), {
         opened: (q) => publish(ctx, q, 'question', { summary: `question ${q.id}: ${q.question}${q.options.length ? ` [${q.options.join(' / ')}]` : ''} — answer with: claude-ext answer ${q.id} TEXT` }),
         closed: (q) => publish(ctx, q, 'question_closed', { status: q.status, ...(q.answer !== undefined ? { answer: q.answer } : {}), ...(q.reason ? { reason: q.reason } : {}) }),
+        answeredAfterItsTurn: (q) => deliverLateAnswer(ctx, q),
       });
       book = questions;
       ctx.track({ dispose: () => questions.dispose() });
       ctx.addTools({ server: 'ask_user', tools: [askUser] });
       ctx.addSessionCustomizer(() => ({ disallowedTools: ['AskUserQuestion'] }));
       ctx.onEvent((event) => {
+        if (event.type === 'tool_call_lost' && event.server === 'ask_user') questions.keepAfterTurn(event.sessionId, event.promptId);
         if (event.type === 'result') questions.cancelTurn(event.sessionId, event.promptId, `the turn ended (${event.result.outcome})`);
       });
       ctx.addBridgeMethod(METHODS.ask, { params: askParams }, async (params, call) => {
@@ -84,5 +86,21 @@ function publish(ctx: ExtensionContext<AskUserConfig>, q: Question, kind: string
     ctx.publish(q.sessionId, kind, { id: q.id, question: q.question, options: q.options, expiresAt: q.expiresAt, user: q.user, ...extra });
   } catch {
     // the session was deleted meanwhile: nobody is left to tell
+  }
+}
+
+/** The asking turn is over: the answer reaches the session as a prompt of its own. */
+function deliverLateAnswer(ctx: ExtensionContext<AskUserConfig>, q: Question): void {
+  const text = [
+    `The person answered the question you asked with ask_user (${q.id}) after that turn had ended (the daemon restarted while you waited).`,
+    `Question: ${q.question}`,
+    `Answer: ${q.answer ?? ''}`,
+    'Carry on with what you were doing when you asked.',
+  ].join('\n');
+  try {
+    const { prompt } = ctx.sessions.submit({ user: q.user, session: q.sessionId, text });
+    ctx.logger.info('an answer to a question whose turn had ended went to its session as a prompt', { question: q.id, session: q.sessionId, prompt: prompt.id });
+  } catch (error) {
+    ctx.logger.warn('could not hand an answer to its session', { question: q.id, session: q.sessionId, error });
   }
 }

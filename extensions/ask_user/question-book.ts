@@ -13,6 +13,8 @@ export type AnswerResult = { readonly ok: true; readonly question: Question } | 
 export interface QuestionEvents {
   opened(question: Question): void;
   closed(question: Question): void;
+  /** A question whose asking call was lost was answered: the session hears it as a new prompt. */
+  answeredAfterItsTurn(question: Question): void;
 }
 
 /**
@@ -70,16 +72,33 @@ export class QuestionBook {
       return { ok: false, reason: question.status === 'answered' ? `too late: question ${id} was already answered${when}` : `too late: question ${id} ${question.status === 'timeout' ? 'timed out' : 'was cancelled'}${when}`, question };
     }
     const closed = this.close(question, 'answered', { answer: text, answeredBy });
+    if (closed.followUp) this.events.answeredAfterItsTurn(closed);
     return { ok: true, question: closed };
   }
 
-  /** Cancels the open questions of a turn that ended (stopped, timed out, finished). */
-  cancelTurn(sessionId: string, promptId: string | undefined, reason: string): void {
+  /**
+   * The turn's asking call is gone for good (its CLI gave up on it during a restart): the turn's open
+   * questions outlive it, and an answer becomes a new prompt of the session.
+   */
+  keepAfterTurn(sessionId: string, promptId: string | undefined): void {
     for (const question of this.questions.values()) {
-      if (question.status === 'open' && question.sessionId === sessionId && (promptId === undefined || question.promptId === promptId)) {
-        this.close(question, 'cancelled', { reason });
+      if (question.status === 'open' && !question.followUp && this.inTurn(question, sessionId, promptId)) {
+        const kept: Question = { ...question, followUp: true };
+        this.store.save(kept);
+        this.questions.set(kept.id, kept);
       }
     }
+  }
+
+  /** Cancels the open questions of a turn that ended (stopped, timed out, finished), except those kept after it. */
+  cancelTurn(sessionId: string, promptId: string | undefined, reason: string): void {
+    for (const question of this.questions.values()) {
+      if (question.status === 'open' && !question.followUp && this.inTurn(question, sessionId, promptId)) this.close(question, 'cancelled', { reason });
+    }
+  }
+
+  private inTurn(question: Question, sessionId: string, promptId: string | undefined): boolean {
+    return question.sessionId === sessionId && (promptId === undefined || question.promptId === promptId);
   }
 
   list(filter: { user?: string; sessionId?: string; includeClosed?: boolean } = {}): Question[] {

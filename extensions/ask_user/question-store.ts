@@ -20,6 +20,11 @@ export interface Question {
   readonly answeredBy?: string;
   readonly closedAt?: string;
   readonly reason?: string;
+  /**
+   * The asking tool call was lost (its CLI gave up on it during a daemon restart) and its turn ended:
+   * an answer reaches the session as a new prompt instead.
+   */
+  readonly followUp?: boolean;
 }
 
 /** Closed questions are kept this long, so a late answer is told it was late. */

@@ -102,6 +102,27 @@ describe('ask_user', () => {
     assert.match(log, /resuming a tool call after a restart.*"tool":"ask_user"/, 'the CLI came back for the answer and the new daemon re-ran the call');
   });
 
+  test('a daemon down longer than the CLI retries the call: the turn is stopped, the question stays, its answer comes as a prompt', async () => {
+    const ids = await ask('erin', { question: 'Which branch?' });
+    const question = await openQuestion('Which branch?');
+    await daemon.kill();
+    // The CLI gives up on a cut MCP call after about 2.5 s of retries.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    daemon = await startDaemonProcess(world, ['--config', config]);
+    assert.equal((await resultOf(ids)).result?.outcome, 'stopped');
+    assert.ok(readEventLog(world).some((event) => event.type === 'tool_call_abandoned' && event.session === ids.sessionId && event.tool === 'ask_user'));
+    const stillOpen = await openQuestion('Which branch?');
+    assert.equal(stillOpen.id, question.id);
+    const answered = await cli(['answer', question.id, 'release-7']);
+    assert.equal(answered.code, 0, answered.stderr);
+    const followUp = await waitFor('the answer as a prompt of its own', () =>
+      readEventLog(world).find((event) => event.type === 'result' && event.session === ids.sessionId && event.prompt !== ids.promptId),
+    );
+    const reply = await resultOf({ sessionId: ids.sessionId, promptId: String(followUp.prompt) });
+    assert.equal(reply.result?.outcome, 'success');
+    assert.match(reply.result?.text ?? '', /Question: Which branch\?\nAnswer: release-7/);
+  });
+
   test('a question times out', async () => {
     const ids = await ask('carol', { question: 'Anyone there?', timeout: 1 });
     const result = await resultOf(ids);

@@ -17,5 +17,6 @@ test('SIGKILLs of the daemon under a mixed load lose and duplicate nothing', asy
     { promptsLost: 0, promptsDuplicated: 0, deliveriesLost: 0, deliveriesDuplicated: 0, telegramLost: 0, telegramDuplicated: 0, questionsLost: 0, queuedLost: 0 },
     summary,
   );
+  assert.equal(report.questions.answered, report.questions.asked, `the open question was answered after the kills\n${summary}`);
   assert.ok(report.cronResults > 0, `the cron job ran\n${summary}`);
 });

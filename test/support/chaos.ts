@@ -133,13 +133,15 @@ export async function runChaos(options: { rounds: number; seed?: number; keep?: 
         log(`prompt ${ids.promptId} did not finish: ${(error as Error).message} (${new Date().toISOString()}; the daemon lists ${listed.length} sessions${listed.some((s) => s.id === ids.sessionId) ? ', this one among them' : ''})`);
       }
     }
-    // The question must survive every kill: still open and answerable, or closed with a reason the
-    // person is told (its session's CLI gave up on the call during a restart); never silently gone.
+    // The question must survive every kill: still open and answerable. Its answer reaches the session
+    // either through the resumed tool call or, when the session's CLI gave up on the call during a
+    // restart, as a prompt of its own after that turn was stopped.
     let questionsLost = 0;
     let questionsAnswered = 0;
     let questionsCancelled = 0;
     if (question) {
-      // A call its CLI did not resume is given up 20 s after the start: look after that.
+      const asker = question;
+      // A call its CLI did not resume is given up 20 s after the start: answer after that.
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, lastStart + 23_000 - Date.now())));
       const all = JSON.parse((await runCli(world, ['questions', '--all', '--config', config, '--json'])).stdout) as { id: string; question: string; status: string; reason?: string }[];
       const asked = all.find((q) => q.question === 'which colour?');
@@ -148,8 +150,18 @@ export async function runChaos(options: { rounds: number; seed?: number; keep?: 
       else if (asked.status !== 'open') questionsLost = 1;
       else {
         await runCli(world, ['answer', asked.id, 'teal', '--config', config]);
-        const answered = await client.call<{ prompt: PromptRecord }>('prompt.wait', { session: question.sessionId, prompt: question.promptId }, { timeoutMs: 60_000 }).catch(() => undefined);
-        if (answered?.prompt.result?.text.includes('teal')) questionsAnswered = 1;
+        const answered = await client.call<{ prompt: PromptRecord }>('prompt.wait', { session: asker.sessionId, prompt: asker.promptId }, { timeoutMs: 60_000 }).catch(() => undefined);
+        const lateAnswer = async (): Promise<PromptRecord | undefined> => {
+          const followUp = readEventLog(world).find((event) => event.type === 'result' && event.session === asker.sessionId && event.prompt !== asker.promptId);
+          if (!followUp) return undefined;
+          return (await client.call<{ prompt: PromptRecord }>('prompt.wait', { session: asker.sessionId, prompt: String(followUp.prompt) }, { timeoutMs: 60_000 })).prompt;
+        };
+        let reply = answered?.prompt.result?.text;
+        if (!reply?.includes('teal') && answered?.prompt.result?.outcome === 'stopped') {
+          await waitFor('the answer as a prompt of its own', async () => (await lateAnswer()) !== undefined, 60_000).catch(() => undefined);
+          reply = (await lateAnswer())?.result?.text;
+        }
+        if (reply?.includes('teal')) questionsAnswered = 1;
         else questionsLost = 1;
       }
     }
