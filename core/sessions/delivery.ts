@@ -167,6 +167,7 @@ export class Delivery {
     const event = this.redact<ResultEvent>({ type: 'result', result: prompt.result, sessionId: session.id, user: session.user, promptId: prompt.id });
     const frontends = prompt.frontends ?? [];
     this.toWatchers(event);
+    if (prompt.options.silent) return;
     if (prompt.delivered) this.toCallbacks(event, frontends);
     else this.hold(event, frontends);
     this.acks.expect(session.id, prompt.id, frontends);

@@ -22,6 +22,15 @@ export interface TurnResult {
   readonly usage: TurnUsage;
   /** The answer as structured data, when the prompt asked for it with a JSON schema. */
   readonly structuredOutput?: unknown;
+  /** How full the conversation's context was at the turn's last model call, and how large it is. */
+  readonly context?: TurnContext;
+}
+
+export interface TurnContext {
+  /** Input tokens of the last model call (cached ones included): what the conversation takes up. */
+  readonly usedTokens: number;
+  /** The model's context window, as the CLI reports it. */
+  readonly windowTokens: number;
 }
 
 interface EventBase {
@@ -45,6 +54,8 @@ export type EngineEvent = EventBase &
     | { readonly type: 'error'; readonly message: string }
     /** A tool call cut by a daemon restart that the CLI did not make again: the turn is stopped next. */
     | { readonly type: 'tool_call_lost'; readonly server: string; readonly tool: string }
+    /** The CLI compacted the conversation (`manual`: asked with /compact; `auto`: the context was full). */
+    | { readonly type: 'compacted'; readonly trigger: string; readonly preTokens: number }
     /** An extension's event about the session, e.g. ask_user's `question`; `data` is the extension's to define. */
     | { readonly type: 'extension'; readonly extension: string; readonly kind: string; readonly data: Readonly<Record<string, unknown>> }
   );
@@ -61,5 +72,8 @@ export type StreamEvent =
   | { readonly type: 'thinking'; readonly text: string; readonly partial: boolean }
   | { readonly type: 'tool_use'; readonly toolUseId: string; readonly name: string; readonly input: unknown }
   | { readonly type: 'tool_result'; readonly toolUseId: string; readonly content: string; readonly isError: boolean }
-  | { readonly type: 'cli_result'; readonly subtype: string; readonly isError: boolean; readonly text: string; readonly totalCostUsd: number; readonly durationMs: number; readonly numTurns: number; readonly usage: TurnUsage; readonly structuredOutput?: unknown }
+  | { readonly type: 'compacted'; readonly trigger: string; readonly preTokens: number }
+  /** The input size of one top-level model call: how full the context is. */
+  | { readonly type: 'context_used'; readonly tokens: number }
+  | { readonly type: 'cli_result'; readonly subtype: string; readonly isError: boolean; readonly text: string; readonly totalCostUsd: number; readonly durationMs: number; readonly numTurns: number; readonly usage: TurnUsage; readonly structuredOutput?: unknown; readonly contextWindow?: number }
   | { readonly type: 'control_response'; readonly requestId: string; readonly ok: boolean };

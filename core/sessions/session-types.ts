@@ -10,6 +10,11 @@ export interface PromptOptions {
   readonly jsonSchema?: Readonly<Record<string, unknown>>;
   /** At most this many model turns (`--max-turns`). */
   readonly maxTurns?: number;
+  /**
+   * The turn is the daemon's own business (an extension's housekeeping): its events and result reach
+   * only those who follow this prompt, never delivery callbacks or frontends.
+   */
+  readonly silent?: boolean;
 }
 
 /** A pending interrupt: sent to the CLI, waiting for its answer and the turn's end. */
@@ -26,6 +31,8 @@ export interface CurrentTurn {
   readonly streamOffset: number;
   readonly startedAt: string;
   readonly interrupt?: PendingInterrupt;
+  /** The prompt is silent (see PromptOptions.silent). */
+  readonly silent?: boolean;
 }
 
 /** The warm CLI process of a session. */

@@ -21,7 +21,7 @@ export function outcomeOf(own: TurnOutcome, completed: boolean, interrupt: Pendi
  * A turn's result from the CLI's result line. The CLI reports a running cost total per process, so the
  * turn's cost is the growth since `costBase` (the total at the process's previous result).
  */
-export function resultFromCli(event: CliResult, interrupt: PendingInterrupt | undefined, costBase: number): TurnResult {
+export function resultFromCli(event: CliResult, interrupt: PendingInterrupt | undefined, costBase: number, contextTokens?: number): TurnResult {
   const outcome = outcomeOf(event.isError ? 'error' : 'success', event.subtype === 'success', interrupt);
   return {
     outcome,
@@ -33,6 +33,7 @@ export function resultFromCli(event: CliResult, interrupt: PendingInterrupt | un
     numTurns: event.numTurns,
     usage: event.usage,
     ...(event.structuredOutput !== undefined ? { structuredOutput: event.structuredOutput } : {}),
+    ...(event.contextWindow && contextTokens !== undefined ? { context: { usedTokens: contextTokens, windowTokens: event.contextWindow } } : {}),
   };
 }
 

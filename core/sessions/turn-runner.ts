@@ -23,6 +23,8 @@ import type { Logger } from '../util/log.ts';
 export interface ComposedLaunch {
   readonly args: readonly string[];
   readonly systemPrompt: readonly string[];
+  /** Sent with this prompt's text, in the same message; not part of the process's arguments. */
+  readonly promptContext?: readonly string[];
   readonly model?: string;
   /** Changes whenever something the arguments point at (e.g. the MCP config file) changes. */
   readonly key: string;
@@ -93,7 +95,7 @@ export class TurnRunner {
     rt.queue.push(prompt);
     const position = rt.queue.length - 1 + (rt.state.current ? 1 : 0);
     this.options.eventLog.record('prompt_queued', { session: rt.state.id, prompt: prompt.id, position });
-    this.options.delivery.emit(rt.state, prompt.id, { type: 'queued', position });
+    this.options.delivery.emit(rt.state, prompt.id, { type: 'queued', position }, !options.silent);
     this.schedulePump(rt);
     return { prompt, position };
   }
@@ -253,21 +255,21 @@ export class TurnRunner {
     rt.queue.shift();
     rt.tail?.readAvailable();
     const now = new Date().toISOString();
-    const current = { promptId: next.id, inputOffset: fileSize(rt.files.input), streamOffset: fileSize(rt.files.stream), startedAt: now };
+    const current = { promptId: next.id, inputOffset: fileSize(rt.files.input), streamOffset: fileSize(rt.files.stream), startedAt: now, ...(next.options.silent ? { silent: true } : {}) };
     rt.update({
       current,
       status: 'busy',
       statusReason: undefined,
       lastActiveAt: now,
-      lastPrompt: next.text.slice(0, 200),
+      ...(next.options.silent ? {} : { lastPrompt: next.text.slice(0, 200) }),
       counters: { ...rt.state.counters, prompts: rt.state.counters.prompts + 1 },
     });
     store.savePrompt({ ...next, status: 'running', startedAt: now });
-    appendPrivate(rt.files.input, userTurnLine(next.text));
+    appendPrivate(rt.files.input, userTurnLine(next.text, composed.promptContext));
     rt.turn = new Turn({ sawInit: false });
     this.armTurnTimeout(rt, 0);
     eventLog.record('prompt_started', { session: rt.state.id, prompt: next.id });
-    delivery.emit(rt.state, next.id, { type: 'started' });
+    delivery.emit(rt.state, next.id, { type: 'started' }, !next.options.silent);
     this.options.liveness.ensurePolling();
   }
 

@@ -98,8 +98,8 @@ export class TurnTracker {
   completePrompt(rt: SessionRuntime, prompt: PromptRecord, raw: TurnResult): void {
     const { delivery } = this.options;
     const result = delivery.redact({ type: 'result', result: raw, sessionId: rt.state.id, user: rt.state.user, promptId: prompt.id }).result;
-    const delivered = delivery.takesResults;
-    const frontends = resultFrontends(rt.state.labels);
+    const delivered = delivery.takesResults || prompt.options.silent === true;
+    const frontends = prompt.options.silent ? [] : resultFrontends(rt.state.labels);
     const done: PromptRecord = { ...prompt, status: 'done', finishedAt: new Date().toISOString(), result, delivered, ...(frontends.length > 0 ? { frontends, deliveredTo: [] } : {}) };
     this.options.store.savePrompt(done);
     rt.lastFinishedPromptId = prompt.id;
@@ -139,9 +139,11 @@ export class TurnTracker {
           this.onControlResponse(rt, event.requestId);
         } else if (event.type === 'cli_result') {
           if (inTurn) this.finishTurn(rt, this.turnResult(rt, event));
+        } else if (event.type === 'context_used') {
+          if (inTurn && rt.turn) rt.turn.contextTokens = event.tokens;
         } else if (inTurn) {
           if (event.type === 'init' && rt.turn) rt.turn.sawInit = true;
-          this.options.delivery.emit(rt.state, current.promptId, event);
+          this.options.delivery.emit(rt.state, current.promptId, event, !current.silent);
         }
       } catch (error) {
         this.lineFailed(rt, endOffset, error);
@@ -169,7 +171,7 @@ export class TurnTracker {
 
   /** The turn's result from the CLI's; the process's running cost total becomes the base of its next turn. */
   private turnResult(rt: SessionRuntime, event: CliResult): TurnResult {
-    const result = resultFromCli(event, rt.state.current?.interrupt, rt.state.process?.costBase ?? 0);
+    const result = resultFromCli(event, rt.state.current?.interrupt, rt.state.process?.costBase ?? 0, rt.turn?.contextTokens);
     if (rt.state.process) rt.update({ process: { ...rt.state.process, costBase: event.totalCostUsd } });
     return result;
   }

@@ -10,6 +10,8 @@ export class Turn {
   sawInit: boolean;
   /** The CLI answered this turn's interrupt request, so no answer is left to wait for once the turn ends. */
   interruptAnswered = false;
+  /** Input tokens of the turn's latest top-level model call. */
+  contextTokens: number | undefined;
 
   constructor(options: { readonly sawInit: boolean }) {
     this.sawInit = options.sawInit;

@@ -71,6 +71,7 @@ export class SessionComposer implements LaunchComposer {
     return {
       args: ['--mcp-config', file, '--strict-mcp-config', ...claudeToolArgs(merged)],
       systemPrompt: systemPrompt ? [systemPrompt] : [],
+      promptContext: merged.promptContext,
       ...(merged.model ? { model: merged.model } : {}),
       key: crypto.createHash('sha256').update(text).digest('hex'),
     };

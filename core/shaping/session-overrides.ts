@@ -6,6 +6,11 @@
 export interface SessionOverrides {
   /** Fragments appended to the system prompt. */
   readonly systemPrompt?: string | readonly string[];
+  /**
+   * Context for this prompt only (recalled notes, a reminder), sent with the prompt's text in the same
+   * user message: unlike the system prompt, it changes per prompt without restarting the process.
+   */
+  readonly promptContext?: string | readonly string[];
   readonly model?: string;
   /** Allowlist of built-in tools (`--tools`); `[]` means no built-in tools at all. */
   readonly tools?: readonly string[];
@@ -22,6 +27,7 @@ export interface SessionOverrides {
 /** Overrides combined; `undefined` allowlists mean "no restriction". */
 export interface MergedOverrides {
   systemPrompt: string[];
+  promptContext: string[];
   model: string | undefined;
   tools: string[] | undefined;
   disallowedTools: string[];
@@ -36,6 +42,7 @@ export function mergeOverrides(list: readonly (SessionOverrides | undefined)[]):
   const failClosed = present.find((overrides) => overrides.failClosed)?.failClosed;
   return {
     systemPrompt: unique(present.flatMap((overrides) => fragmentsOf(overrides.systemPrompt))),
+    promptContext: unique(present.flatMap((overrides) => fragmentsOf(overrides.promptContext))),
     model: present.find((overrides) => overrides.model)?.model,
     tools: failClosed !== undefined ? [] : intersectAllowlists(present.map((overrides) => overrides.tools)),
     disallowedTools: unite(present.map((overrides) => overrides.disallowedTools)),
@@ -78,8 +85,8 @@ export function systemPromptText(merged: MergedOverrides): string | undefined {
   return merged.systemPrompt.length > 0 ? merged.systemPrompt.join('\n\n') : undefined;
 }
 
-function fragmentsOf(systemPrompt: SessionOverrides['systemPrompt']): string[] {
-  const fragments = typeof systemPrompt === 'string' ? [systemPrompt] : (systemPrompt ?? []);
+function fragmentsOf(texts: string | readonly string[] | undefined): string[] {
+  const fragments = typeof texts === 'string' ? [texts] : (texts ?? []);
   return fragments.filter((fragment) => fragment.trim() !== '');
 }
 

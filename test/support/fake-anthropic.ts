@@ -12,6 +12,7 @@
  *   @wait MS            modifier: wait MS before the next answer (a stall, if long)
  *   @think TEXT         modifier: a thinking block before the next answer
  *   @chunk N MS         modifier: stream the next text in pieces of N characters, MS apart
+ *   @context N          modifier: report N input tokens for the next answer (a context that full)
  * Answers are consumed in order across the turn's round trips (the first request of a turn gets the
  * first answer, the request carrying its tool result gets the second, ...). A prompt without any
  * answer directive is answered with `echo: <prompt>`.
@@ -59,6 +60,7 @@ interface ScriptedStep {
   waitMs: number;
   thinking: string | undefined;
   chunk: { size: number; delayMs: number } | undefined;
+  inputTokens?: number;
 }
 
 export interface FakeAnthropic {
@@ -136,10 +138,10 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
     const stopReason = a.kind === 'tool' ? 'tool_use' : 'end_turn';
     if (body.stream === false || body.stream === undefined) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(messageEnvelope(body.model, blocks, stopReason)));
+      res.end(JSON.stringify(messageEnvelope(body.model, blocks, stopReason, step.inputTokens)));
       return;
     }
-    await streamAnswer(res, body.model, blocks, stopReason, step.chunk, closed);
+    await streamAnswer(res, body.model, blocks, stopReason, step, closed);
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -157,7 +159,7 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
   };
 }
 
-function messageEnvelope(model: string, content: unknown[], stopReason: string): object {
+function messageEnvelope(model: string, content: unknown[], stopReason: string, inputTokens = TOKENS_PER_REQUEST.input): object {
   return {
     id: `msg_fake_${Math.random().toString(36).slice(2)}`,
     type: 'message',
@@ -166,7 +168,7 @@ function messageEnvelope(model: string, content: unknown[], stopReason: string):
     content,
     stop_reason: stopReason,
     stop_sequence: null,
-    usage: { input_tokens: TOKENS_PER_REQUEST.input, output_tokens: TOKENS_PER_REQUEST.output },
+    usage: { input_tokens: inputTokens, output_tokens: TOKENS_PER_REQUEST.output },
   };
 }
 
@@ -175,7 +177,7 @@ async function streamAnswer(
   model: string,
   blocks: ({ type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown } | { type: 'thinking'; thinking: string })[],
   stopReason: string,
-  chunk: { size: number; delayMs: number } | undefined,
+  { chunk, inputTokens = TOKENS_PER_REQUEST.input }: Pick<ScriptedStep, 'chunk' | 'inputTokens'>,
   closed: Promise<void>,
 ): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -183,7 +185,7 @@ async function streamAnswer(
     if (!res.destroyed) res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
   };
   const envelope = messageEnvelope(model, [], '') as Record<string, unknown>;
-  send('message_start', { message: { ...envelope, stop_reason: null, usage: { input_tokens: TOKENS_PER_REQUEST.input, output_tokens: 1 } } });
+  send('message_start', { message: { ...envelope, stop_reason: null, usage: { input_tokens: inputTokens, output_tokens: 1 } } });
   let index = 0;
   for (const block of blocks) {
     if (block.type === 'text') {
@@ -287,6 +289,9 @@ export function parseScript(text: string, options: { structuredOutput?: boolean 
         break;
       case 'think':
         pending.thinking = rest;
+        break;
+      case 'context':
+        pending.inputTokens = Number(rest);
         break;
       case 'chunk': {
         const [size = '1', delay = '0'] = rest.split(' ');

@@ -37,8 +37,10 @@ export function conversationArgs(conversationId: string, stored: boolean): strin
 }
 
 /** A user turn and an interrupt, as lines of the CLI's stream-json input. */
-export function userTurnLine(text: string): string {
-  return `${JSON.stringify({ type: 'user', message: { role: 'user', content: text } })}\n`;
+/** A prompt for the CLI's input; context for it goes first, as its own block of the same message. */
+export function userTurnLine(text: string, context: readonly string[] = []): string {
+  const content = context.length === 0 ? text : [{ type: 'text', text: context.join('\n\n') }, { type: 'text', text }];
+  return `${JSON.stringify({ type: 'user', message: { role: 'user', content } })}\n`;
 }
 
 export function interruptLine(requestId: string): string {

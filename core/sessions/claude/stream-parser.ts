@@ -26,7 +26,8 @@ export function parseStreamLine(line: string): StreamEvent[] {
   if (!isObject(value) || typeof value.type !== 'string') throw new MalformedLineError(line, 'not an object with a type');
   switch (value.type) {
     case 'system':
-      return value.subtype === 'init' ? [initEvent(value)] : [];
+      if (value.subtype === 'init') return [initEvent(value)];
+      return value.subtype === 'compact_boundary' ? [compactEvent(value)] : [];
     case 'assistant':
       return assistantEvents(value);
     case 'user':
@@ -53,15 +54,24 @@ function initEvent(line: Json): StreamEvent {
   };
 }
 
+function compactEvent(line: Json): StreamEvent {
+  const metadata = isObject(line.compact_metadata) ? line.compact_metadata : {};
+  return { type: 'compacted', trigger: str(metadata.trigger), preTokens: num(metadata.pre_tokens) };
+}
+
 function assistantEvents(line: Json): StreamEvent[] {
   if (isSubagentLine(line)) return [];
   const content = isObject(line.message) && Array.isArray(line.message.content) ? line.message.content.filter(isObject) : [];
-  return content.flatMap((block): StreamEvent[] => {
+  const usage = isObject(line.message) && isObject(line.message.usage) ? line.message.usage : undefined;
+  const contextUsed: StreamEvent[] = usage
+    ? [{ type: 'context_used', tokens: num(usage.input_tokens) + num(usage.cache_read_input_tokens) + num(usage.cache_creation_input_tokens) }]
+    : [];
+  return contextUsed.concat(content.flatMap((block): StreamEvent[] => {
     if (block.type === 'text') return [{ type: 'text', text: str(block.text), partial: false }];
     if (block.type === 'thinking') return [{ type: 'thinking', text: str(block.thinking), partial: false }];
     if (block.type === 'tool_use') return [{ type: 'tool_use', toolUseId: str(block.id), name: str(block.name), input: boundedDepth(block.input ?? {}, MAX_INPUT_DEPTH) }];
     return [];
-  });
+  }));
 }
 
 function toolResultEvents(line: Json): StreamEvent[] {
@@ -92,6 +102,7 @@ function resultEvent(line: Json): StreamEvent {
     cacheCreationInputTokens: num(usage.cache_creation_input_tokens),
   };
   const errors = Array.isArray(line.errors) ? line.errors.filter((e): e is string => typeof e === 'string') : [];
+  const contextWindow = largestContextWindow(line.modelUsage);
   return {
     type: 'cli_result',
     subtype: str(line.subtype),
@@ -102,7 +113,14 @@ function resultEvent(line: Json): StreamEvent {
     numTurns: num(line.num_turns),
     usage: tokens,
     ...(line.structured_output !== undefined ? { structuredOutput: line.structured_output } : {}),
+    ...(contextWindow > 0 ? { contextWindow } : {}),
   };
+}
+
+/** The result's per-model usage names each model's context window; the main model's is the largest. */
+function largestContextWindow(modelUsage: unknown): number {
+  if (!isObject(modelUsage)) return 0;
+  return Math.max(0, ...Object.values(modelUsage).map((usage) => (isObject(usage) ? num(usage.contextWindow) : 0)));
 }
 
 function controlResponse(line: Json): StreamEvent[] {
