@@ -27,7 +27,7 @@ export function compactionWatch(ctx: ExtensionContext<MemoryConfig>, marks: Sess
     marks.update(event.sessionId, { flushed: true });
     let promptId: string;
     try {
-      promptId = ctx.sessions.submit({ user: event.user, session: event.sessionId, text: FLUSH_PROMPT, options: { silent: true } }).prompt.id;
+      promptId = ctx.sessions.submit({ user: event.user, session: event.sessionId, text: ctx.config.flush_prompt ?? FLUSH_PROMPT, options: { silent: true } }).prompt.id;
     } catch (error) {
       ctx.logger.warn('could not ask the session to save its memory', { session: event.sessionId, error: (error as Error).message });
       return;

@@ -27,6 +27,8 @@ export const configSchema = z.strictObject({
   recall_min_words: z.number().int().min(1).max(10).default(2),
   /** Past this share of the context window, the session is asked to save what it must keep. */
   flush_at: share.default(0.8),
+  /** What the session is asked in that silent turn; the default asks it to save what it must keep. */
+  flush_prompt: z.string().min(1).max(8000).optional(),
   max_note_bytes: size.pipe(z.number().min(1024).max(8 * 1024 * 1024)).default(256 * 1024),
   max_user_bytes: size.pipe(z.number().min(1024)).default(50 * 1024 * 1024),
 });

@@ -23,7 +23,7 @@ const REMEMBERED = 'remembered.md';
 
 export default (): Extension<MemoryConfig> => {
   let index: NoteIndex | undefined;
-  let watching = false;
+  let sync: IndexSync | undefined;
   return {
     name: 'memory',
     description: 'Long-term memory for sessions: Markdown notes with full-text search, recalled when they matter',
@@ -37,12 +37,14 @@ export default (): Extension<MemoryConfig> => {
       const noteIndex = new NoteIndex(path.join(ctx.dataDir, 'index.sqlite'));
       index = noteIndex;
       ctx.track({ dispose: () => noteIndex.close() });
-      const sync = new IndexSync(root, noteIndex, ctx.logger);
-      const scanned = sync.scan();
+      const noteSync = new IndexSync(root, noteIndex, ctx.logger);
+      sync = noteSync;
+      const scanned = noteSync.scan();
       ctx.logger.info('memory indexed', { root, notes: scanned.files, reindexed: scanned.indexed, removed: scanned.removed });
-      watching = sync.watch();
-      ctx.track({ dispose: () => sync.unwatch() });
-      const book = new MemoryBook(root, noteIndex, sync, () => ({ maxNoteBytes: ctx.config.max_note_bytes, maxUserBytes: ctx.config.max_user_bytes }));
+      noteSync.watch();
+      ctx.track({ dispose: () => noteSync.unwatch() });
+      ctx.setInterval(() => noteSync.probe(), 60_000);
+      const book = new MemoryBook(root, noteIndex, noteSync, () => ({ maxNoteBytes: ctx.config.max_note_bytes, maxUserBytes: ctx.config.max_user_bytes }));
       const marks = new SessionMarks(path.join(ctx.dataDir, 'sessions.json'));
       marks.keepOnly(new Set(ctx.sessions.list().map((s) => s.id)));
 
@@ -62,7 +64,7 @@ export default (): Extension<MemoryConfig> => {
           marks.update(session.id, { indexDue: false });
         }
         if (ctx.config.auto_recall) {
-          sync.settle();
+          noteSync.settle();
           const recalled = recallFor(book, noteIndex, session.user, prompt.text, { budget: ctx.config.recall_budget, minWords: ctx.config.recall_min_words });
           if (recalled) context.push(recalled);
         }
@@ -110,7 +112,7 @@ export default (): Extension<MemoryConfig> => {
     healthCheck() {
       if (!index) return { status: 'error', reason: 'not started' };
       const detail = `${index.all().length} notes indexed`;
-      return watching ? { status: 'ok', detail } : { status: 'degraded', reason: `${detail}; the folder is not watched, searches scan it first` };
+      return sync?.watching ? { status: 'ok', detail } : { status: 'degraded', reason: `${detail}; the folder is not watched, searches scan it first` };
     },
   };
 };

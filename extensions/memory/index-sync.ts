@@ -5,6 +5,10 @@ import type { NoteIndex } from './note-index.ts';
 import { userOfFolder, type NoteRef } from './note-path.ts';
 import { readNoteText } from './note-text.ts';
 
+/** Written into the folder to learn whether the watcher works; the scan skips dot-files. */
+const PROBE_FILE = '.watch-probe';
+const PROBE_MS = 2000;
+
 /** What a scan found and changed. */
 export interface ScanReport {
   readonly files: number;
@@ -21,6 +25,8 @@ export class IndexSync {
   private readonly dirty = new Set<string>();
   private rescanDue = false;
   private flushTimer: NodeJS.Timeout | undefined;
+  private confirmed = false;
+  private probeSentAt: number | undefined;
 
   constructor(
     private readonly root: string,
@@ -28,9 +34,9 @@ export class IndexSync {
     private readonly logger: Logger,
   ) {}
 
-  /** Whether changes made by hand are seen as they happen. */
+  /** Whether changes made by hand are seen as they happen (the watcher answered its last probe). */
   get watching(): boolean {
-    return this.watcher !== undefined;
+    return this.watcher !== undefined && this.confirmed;
   }
 
   /** Compares every note file with the index; reindexes what changed, drops what is gone. */
@@ -63,19 +69,45 @@ export class IndexSync {
     this.indexFile(ref, file, stat);
   }
 
-  /** Starts watching the folder; false when this system cannot. */
-  watch(): boolean {
+  /**
+   * Starts watching the folder. A watcher can fail without a word (no inotify instance left), so it
+   * counts only once it reported a probe file written into the folder; until then searches scan.
+   */
+  watch(): void {
     try {
-      this.watcher = fs.watch(this.root, { recursive: true, persistent: false }, (_event, name) => this.changed(name === null ? undefined : String(name)));
+      this.watcher = fs.watch(this.root, { recursive: true }, (_event, name) => this.changed(name === null ? undefined : String(name)));
       this.watcher.on('error', (error) => {
         this.logger.warn('the memory folder can no longer be watched; searches scan it first', { error: (error as Error).message });
         this.unwatch();
       });
-      return true;
     } catch (error) {
       this.logger.warn('the memory folder cannot be watched; searches scan it first', { error: (error as Error).message });
-      return false;
+      return;
     }
+    this.probe();
+  }
+
+  /** Writes the probe file; a watcher that does not report it within PROBE_MS is given up (and tried again). */
+  probe(): void {
+    if (!this.watcher) {
+      this.watch();
+      return;
+    }
+    const sentAt = Date.now();
+    this.probeSentAt = sentAt;
+    try {
+      fs.writeFileSync(path.join(this.root, PROBE_FILE), String(sentAt));
+    } catch (error) {
+      this.logger.warn('could not write the watch probe', { error: (error as Error).message });
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (this.probeSentAt !== sentAt || !this.watcher) return;
+      if (this.confirmed) this.logger.warn('the memory folder watcher stopped reporting changes; searches scan the folder first');
+      this.confirmed = false;
+      this.unwatch();
+    }, PROBE_MS);
+    timer.unref();
   }
 
   /** Applies the changes seen so far at once (a search calls this so it never sees a stale note). */
@@ -103,11 +135,18 @@ export class IndexSync {
   unwatch(): void {
     this.watcher?.close();
     this.watcher = undefined;
+    this.confirmed = false;
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
   }
 
   private changed(relative: string | undefined): void {
+    if (relative === PROBE_FILE) {
+      this.probeSentAt = undefined;
+      if (!this.confirmed) this.logger.info('watching the memory folder for changes made by hand');
+      this.confirmed = true;
+      return;
+    }
     if (relative !== undefined) {
       const top = relative.split(path.sep)[0];
       // Only the notes' folders count: the index's own files may live next to them.

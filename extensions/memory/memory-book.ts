@@ -122,7 +122,7 @@ export class MemoryBook {
 
   search(user: string, query: string, options: { scope?: SearchScopeName; tag?: string; limit?: number } = {}): SearchResult[] {
     if (query.trim().length === 0) throw new MemoryError('query: must not be empty');
-    if (!this.sync.watching) this.sync.scan();
+    this.sync.settle();
     const scope = options.scope ?? 'all';
     const hits = this.index.search(query, { ...(scope !== 'shared' ? { user } : {}), shared: scope !== 'mine' }, { ...(options.tag ? { tag: options.tag } : {}), limit: options.limit ?? 10 });
     const words = plainWords(query);

@@ -56,8 +56,10 @@ export function withTags(markdown: string, tags: readonly string[]): string {
       // an unreadable front matter is replaced by one that can be read
     }
   }
-  const front2 = `---\n${YAML.stringify({ ...data, tags: merged }, { flowCollectionPadding: false }).trimEnd()}\n---\n`;
-  return front2 + (front ? markdown.slice(front[0].length) : markdown);
+  const document = new YAML.Document({ ...data, tags: merged });
+  const tagList = document.get('tags', true);
+  if (YAML.isSeq(tagList)) tagList.flow = true;
+  return `---\n${document.toString({ flowCollectionPadding: false }).trimEnd()}\n---\n${front ? markdown.slice(front[0].length) : markdown}`;
 }
 
 export function isValidTag(tag: string): boolean {

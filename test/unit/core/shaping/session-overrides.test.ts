@@ -22,6 +22,7 @@ describe('mergeOverrides', () => {
     const merged = mergeOverrides([undefined, {}]);
     assert.deepEqual(merged, {
       systemPrompt: [],
+      promptContext: [],
       model: undefined,
       tools: undefined,
       disallowedTools: [],
