@@ -17,6 +17,8 @@ export const TELEGRAM_COMMANDS = [
   { command: 'verbose', description: 'Tool activity shown: quiet, tools or all' },
   { command: 'cancel', description: 'Drop what you typed that was not sent yet' },
   { command: 'vault', description: 'Your secrets: /vault list | set KEY VALUE | delete KEY' },
+  { command: 'memory', description: 'Search your memory: /memory words' },
+  { command: 'remember', description: 'Keep a line in your memory: /remember text' },
   { command: 'help', description: 'What this bot does' },
 ];
 

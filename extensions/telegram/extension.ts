@@ -6,6 +6,7 @@ import { accessGuard } from './access.ts';
 import { BotState } from './bot-state.ts';
 import { ChatOutbox } from './chat-outbox.ts';
 import { commandsComposer, TELEGRAM_COMMANDS } from './commands.ts';
+import { memoryComposer } from './memory-commands.ts';
 import { telegramConfigSchema, type TelegramConfig } from './config.ts';
 import { addFileTools, incomingFilesComposer } from './files.ts';
 import { messagesComposer } from './messages.ts';
@@ -23,7 +24,7 @@ export default (): Extension<TelegramConfig> => {
   return {
     name: 'telegram',
     description: 'Chat with your sessions from Telegram',
-    softDependencies: ['ask_user', 'vault'],
+    softDependencies: ['ask_user', 'vault', 'memory'],
     configSchema: telegramConfigSchema,
     async start(ctx) {
       logger = ctx.logger;
@@ -47,6 +48,7 @@ export default (): Extension<TelegramConfig> => {
       const questions = new QuestionPrompts(runtime);
       created.use(accessGuard(ctx, state));
       created.use(commandsComposer(runtime));
+      created.use(memoryComposer(runtime));
       created.use(questions.composer);
       created.use(incomingFilesComposer(runtime));
       created.use(messagesComposer(runtime, questions));

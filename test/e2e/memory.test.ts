@@ -9,6 +9,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
+import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.ts';
+
+const TOKEN = '123456789:AAMemoryTokenForTheTestsOnly_0123456';
+const ERIN = { id: 4242, first_name: 'Erin' };
 
 /** Records every event delivery callbacks get: what a frontend could have shown. */
 const RECORDER = `
@@ -30,6 +34,7 @@ describe('memory', () => {
   let world: TestWorld;
   let config: string;
   let daemon: DaemonProcess;
+  let telegram: FakeTelegram;
   const cli = (args: string[]) => runCli(world, [...args, '--config', config]);
   const notesDir = (): string => path.join(world.stateDir, 'data', 'memory');
   const prompt = async (user: string, text: string, session?: string): Promise<{ text: string; sessionId: string; promptId: string }> => {
@@ -56,18 +61,21 @@ describe('memory', () => {
 
   before(async () => {
     world = await createWorld('memory');
+    telegram = await startFakeTelegram({ token: TOKEN });
     const extensions = path.join(world.root, 'extensions');
     fs.mkdirSync(path.join(extensions, 'event_recorder'), { recursive: true });
     fs.writeFileSync(path.join(extensions, 'event_recorder', 'extension.js'), RECORDER);
     config = writeConfig(
       world,
-      ['  max_per_user: 50', `extensions_dirs: [${extensions}]`, 'enabled: [memory, event_recorder]', 'extensions:', '  memory:', '    max_note_bytes: 4KiB', `    flush_prompt: ${JSON.stringify(FLUSH_SCRIPT)}`, ''].join('\n'),
+      ['  max_per_user: 50', `extensions_dirs: [${extensions}]`, 'enabled: [memory, event_recorder, telegram]', 'extensions:', '  telegram:', `    token: ${TOKEN}`, `    allowed_users: [${ERIN.id}]`, `    api_root: ${telegram.apiRoot}`, '  memory:', '    max_note_bytes: 4KiB', `    flush_prompt: ${JSON.stringify(FLUSH_SCRIPT)}`, ''].join('\n'),
     );
     daemon = await startDaemonProcess(world, ['--config', config]);
   });
   after(async () => {
     await stopStartedDaemons();
-    await world.cleanup();
+    await telegram.close();
+    if (process.env.KEEP_WORLD) console.log('kept', world.root);
+    else await world.cleanup();
   });
 
   test('a session saves a note; another session of the user finds and reads it; another user cannot', async () => {
@@ -175,6 +183,24 @@ describe('memory', () => {
     assert.match(after.text, /projects\/acme\.md: Acme deploys/);
     const later = await prompt('alice', '@echo\nhello once more', first.sessionId);
     assert.equal(later.text.split('Your conversation was compacted').length - 1, 1, 'only the first prompt after the compaction carries the index');
+  });
+
+  test('Telegram: /remember keeps a line in the person\'s memory, /memory finds it', async () => {
+    const botSays = async (text: string, expected: RegExp): Promise<string> => {
+      const before = telegram.messages(ERIN.id).length;
+      telegram.injectMessage({ from: ERIN, text });
+      const answer = await waitFor(`the bot's answer to ${text}`, () => telegram.messages(ERIN.id).slice(before).find((m) => m.sender === 'bot')?.text);
+      assert.match(answer, expected);
+      return answer;
+    };
+    await botSays('/remember the gate code is 4711', /Kept in remembered\.md/);
+    await botSays('/remember the bins go out on Thursday', /Kept in remembered\.md/);
+    const shown = await cli(['memory', 'show', 'remembered.md', '--user', `tg:${ERIN.id}`]);
+    assert.match(shown.stdout, /^# Remembered\n\n- .*: the gate code is 4711\n- .*: the bins go out on Thursday\n$/);
+    await botSays('/memory gate code', /Remembered remembered\.md\n {2}3: - .*the gate code is 4711/);
+    await botSays('/memory espresso', /Nothing in your memory matches/);
+    // Another person's notes are not Erin's.
+    assert.deepEqual(await search('gate code', 'alice'), []);
   });
 
   test('a restart keeps everything; the index is rebuilt from the files when deleted', async () => {
