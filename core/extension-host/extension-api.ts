@@ -130,6 +130,11 @@ export interface ExtensionSessions {
   submit(request: SessionPromptRequest): { readonly session: SessionSummary; readonly prompt: PromptRecord; readonly position: number };
   /** Interrupts the running turn; with `clear`, drops the queued prompts too. */
   stop(ref: string, options?: { readonly user?: string; readonly clear?: boolean }): Promise<{ readonly sessionId: string; readonly interruptedPromptId: string | undefined; readonly clearedPrompts: number }>;
+  /**
+   * Takes back a prompt that is still queued: it gets a `cancelled` result saying `reason`, and never
+   * runs. False when it has started or finished (it then runs to its end as usual).
+   */
+  withdraw(sessionId: string, promptId: string, reason: string): Promise<boolean>;
   getPrompt(sessionId: string, promptId: string): PromptRecord;
   /** Resolves once the prompt has its result (at once when it has one). */
   waitForPrompt(sessionId: string, promptId: string, signal?: AbortSignal): Promise<PromptRecord>;
@@ -152,6 +157,8 @@ export interface SessionPromptRequest {
   readonly newSession?: NewSessionRequest;
   readonly text: string;
   readonly options?: PromptOptions;
+  /** The session sending this prompt, when a session does: kept as the prompt's `fromSession`. */
+  readonly fromSession?: string;
 }
 
 export type SystemPromptFragment = string | ((session: SessionSummary) => string | undefined);

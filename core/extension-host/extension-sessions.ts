@@ -19,6 +19,7 @@ export function extensionSessions(engine: ClaudeEngine, store: DisposableStore):
     delete: (sessionId) => engine.deleteSession(sessionId),
     submit: (request) => engine.submit(request),
     stop: (ref, options) => engine.stop(ref, options),
+    withdraw: (sessionId, promptId, reason) => engine.withdraw(sessionId, promptId, reason),
     getPrompt: (sessionId, promptId) => engine.getPrompt(sessionId, promptId),
     waitForPrompt: (sessionId, promptId, signal) => engine.waitForPrompt(sessionId, promptId, AbortSignal.any(signal ? [signal, lifetime.signal] : [lifetime.signal])),
     watchPrompt: (promptId, listener) => store.addTransient(engine.watchPrompt(promptId, listener)),

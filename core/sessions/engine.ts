@@ -12,7 +12,7 @@ import { SessionRegistry, validateUser } from './session-registry.ts';
 import type { SessionRuntime } from './session-runtime.ts';
 import { NO_SANDBOX, type SandboxMode, type SessionSandbox } from './sandbox/session-sandbox.ts';
 import { SessionStore } from './session-store.ts';
-import type { NewSessionRequest, PromptOptions, PromptRecord, SessionSummary } from './session-types.ts';
+import type { NewSessionRequest, PromptRecord, SessionSummary, StopResult, SubmitRequest, Submitted } from './session-types.ts';
 import { TurnRunner, type LaunchComposer } from './turn-runner.ts';
 import { TurnTracker } from './turn-tracker.ts';
 import { assertWorkingDirAllowed } from './working-roots.ts';
@@ -23,6 +23,7 @@ import type { Logger } from '../util/log.ts';
 export type { DeliveryCallback } from './delivery.ts';
 export type { Frontend } from './frontends.ts';
 export type { EngineSettings } from './engine-settings.ts';
+export type { StopResult, SubmitRequest, Submitted } from './session-types.ts';
 export type { ComposedLaunch, LaunchComposer } from './turn-runner.ts';
 
 export interface EngineOptions {
@@ -50,29 +51,6 @@ export interface EngineOptions {
   readonly sandbox?: SessionSandbox;
   /** The wait before a frontend's rejected delivery is tried again, doubling up to `maxMs` (default 1 s to 1 min). */
   readonly frontendRetry?: { readonly firstMs: number; readonly maxMs: number };
-}
-
-export interface SubmitRequest {
-  readonly user: string;
-  /** A session id or name of this user; omitted: the user's most recently active session. */
-  readonly session?: string;
-  /** Create a new session for this prompt. */
-  readonly newSession?: NewSessionRequest;
-  readonly text: string;
-  readonly options?: PromptOptions;
-}
-
-export interface Submitted {
-  readonly session: SessionSummary;
-  readonly prompt: PromptRecord;
-  /** How many prompts are ahead of this one (0: it runs now). */
-  readonly position: number;
-}
-
-export interface StopResult {
-  readonly sessionId: string;
-  readonly interruptedPromptId: string | undefined;
-  readonly clearedPrompts: number;
 }
 
 /**
@@ -299,7 +277,7 @@ export class ClaudeEngine {
     } else {
       rt = this.registry.latestOf(request.user) ?? this.registry.create({ user: request.user });
     }
-    const { prompt, position } = this.runner.enqueue(rt, request.text, request.options ?? {});
+    const { prompt, position } = this.runner.enqueue(rt, request.text, request.options ?? {}, request.fromSession);
     return { session: rt.summary(), prompt, position };
   }
 
@@ -341,6 +319,11 @@ export class ClaudeEngine {
         reject(new Error('aborted'));
       });
     });
+  }
+
+  /** Drops a prompt that has not started (its result: cancelled); false when it started or finished. */
+  withdraw(sessionId: string, promptId: string, reason: string): Promise<boolean> {
+    return this.runner.withdraw(this.registry.require(sessionId), promptId, reason);
   }
 
   /**

@@ -89,6 +89,8 @@ export interface PromptRecord {
   readonly seq: number;
   readonly text: string;
   readonly options: PromptOptions;
+  /** The session that sent this prompt, when another session did (a question through session_ask). */
+  readonly fromSession?: string;
   readonly status: PromptStatus;
   readonly enqueuedAt: string;
   readonly startedAt?: string;
@@ -119,4 +121,29 @@ export interface SessionSummary {
   readonly counters: SessionState['counters'];
   readonly createdAt: string;
   readonly lastActiveAt: string;
+}
+
+export interface SubmitRequest {
+  readonly user: string;
+  /** A session id or name of this user; omitted: the user's most recently active session. */
+  readonly session?: string;
+  /** Create a new session for this prompt. */
+  readonly newSession?: NewSessionRequest;
+  readonly text: string;
+  readonly options?: PromptOptions;
+  /** The session sending this prompt, when a session does. */
+  readonly fromSession?: string;
+}
+
+export interface Submitted {
+  readonly session: SessionSummary;
+  readonly prompt: PromptRecord;
+  /** How many prompts are ahead of this one (0: it runs now). */
+  readonly position: number;
+}
+
+export interface StopResult {
+  readonly sessionId: string;
+  readonly interruptedPromptId: string | undefined;
+  readonly clearedPrompts: number;
 }

@@ -77,7 +77,7 @@ export class TurnRunner {
   }
 
   /** Queues a prompt (persisted before this returns) and starts it when the session is free. */
-  enqueue(rt: SessionRuntime, text: string, options: PromptOptions): { prompt: PromptRecord; position: number } {
+  enqueue(rt: SessionRuntime, text: string, options: PromptOptions, fromSession?: string): { prompt: PromptRecord; position: number } {
     const now = new Date().toISOString();
     const prompt: PromptRecord = {
       id: newId('p'),
@@ -86,6 +86,7 @@ export class TurnRunner {
       seq: rt.state.nextSeq,
       text,
       options,
+      ...(fromSession !== undefined ? { fromSession } : {}),
       status: 'queued',
       enqueuedAt: now,
       delivered: false,
@@ -98,6 +99,22 @@ export class TurnRunner {
     this.options.delivery.emit(rt.state, prompt.id, { type: 'queued', position }, !options.silent);
     this.schedulePump(rt);
     return { prompt, position };
+  }
+
+  /**
+   * Drops a prompt that is still queued (its result: cancelled, with `reason`); false when it has
+   * started or finished. Waits for a pump in progress, which may be starting this very prompt.
+   */
+  withdraw(rt: SessionRuntime, promptId: string, reason: string): Promise<boolean> {
+    return rt.serial(() => {
+      const index = rt.queue.findIndex((prompt) => prompt.id === promptId);
+      const [prompt] = index < 0 ? [] : rt.queue.splice(index, 1);
+      if (!prompt) return false;
+      this.options.tracker.completePrompt(rt, prompt, syntheticResult('cancelled', reason));
+      this.options.eventLog.record('prompt_withdrawn', { session: rt.state.id, prompt: promptId });
+      this.schedulePump(rt);
+      return true;
+    });
   }
 
   schedulePump(rt: SessionRuntime): void {
