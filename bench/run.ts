@@ -8,6 +8,8 @@
  *   npm run bench -- tools   only what extensions' tools cost a session (f, g, h)
  *   npm run bench -- sandbox only what the sandbox costs a prompt (i)
  *   npm run bench -- many    200 sessions, most idle, and the memory they take (j)
+ *   npm run bench -- idle    the memory of idle sessions
+ *   npm run bench -- memory  the memory extension's index: search over 10,000 notes, rebuild, reindex
  *
  * Each figure that has a baseline is a ratio against a bare `claude -p` run in the same process, so
  * the numbers mean the same on a slow and a fast machine.
@@ -166,9 +168,10 @@ async function claudeProcessesRssKiB(world: TestWorld): Promise<number> {
 const only = process.argv[2];
 if (!only || only === 'prompt') await startupAndFollowUp();
 if (!only || only === 'latency') await streamLatency();
-if (!only || only === 'memory') await idleMemory();
+if (!only || only === 'idle') await idleMemory();
 if (!only || only === 'bridge') await bridgeBench();
 if (!only || only === 'tools') await extensionToolsBench();
 if (!only || only === 'sandbox') await (await import('./sandbox.ts')).sandboxBench();
 if (!only || only === 'many') await (await import('./many-sessions.ts')).manySessionsBench();
 if (!only || only === 'cli') await (await import('./cli.ts')).cliBench();
+if (!only || only === 'memory') await (await import('./memory-notes.ts')).memoryNotesBench();
