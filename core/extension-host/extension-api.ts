@@ -159,6 +159,12 @@ export interface SessionPromptRequest {
   readonly options?: PromptOptions;
   /** The session sending this prompt, when a session does: kept as the prompt's `fromSession`. */
   readonly fromSession?: string;
+  /**
+   * The prompt's id, chosen by the caller (`newId('p')`) to make a submit safe to repeat: when the
+   * session already has a prompt with this id (a caller that died before it learnt that its submit was
+   * taken), that prompt is returned and nothing is queued.
+   */
+  readonly promptId?: string;
 }
 
 export type SystemPromptFragment = string | ((session: SessionSummary) => string | undefined);

@@ -277,7 +277,7 @@ export class ClaudeEngine {
     } else {
       rt = this.registry.latestOf(request.user) ?? this.registry.create({ user: request.user });
     }
-    const { prompt, position } = this.runner.enqueue(rt, request.text, request.options ?? {}, request.fromSession);
+    const { prompt, position } = this.runner.enqueue(rt, request.text, request.options ?? {}, { fromSession: request.fromSession, id: request.promptId });
     return { session: rt.summary(), prompt, position };
   }
 

@@ -133,6 +133,8 @@ export interface SubmitRequest {
   readonly options?: PromptOptions;
   /** The session sending this prompt, when a session does. */
   readonly fromSession?: string;
+  /** Chosen by the caller (`newId('p')`) so that a submit can be repeated: see `SessionPromptRequest`. */
+  readonly promptId?: string;
 }
 
 export interface Submitted {

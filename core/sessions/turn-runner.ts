@@ -15,6 +15,7 @@ import type { PromptOptions, PromptRecord, SessionState, SessionSummary } from '
 import { Turn } from './turn.ts';
 import { resultOfKilledTurn, syntheticResult } from './turn-results.ts';
 import type { TurnTracker } from './turn-tracker.ts';
+import { InvalidRequestError } from '../util/errors.ts';
 import { appendPrivate, fileSize } from '../util/files.ts';
 import { newId } from '../util/ids.ts';
 import type { Logger } from '../util/log.ts';
@@ -76,11 +77,17 @@ export class TurnRunner {
     this.closed = true;
   }
 
-  /** Queues a prompt (persisted before this returns) and starts it when the session is free. */
-  enqueue(rt: SessionRuntime, text: string, options: PromptOptions, fromSession?: string): { prompt: PromptRecord; position: number } {
+  /**
+   * Queues a prompt (persisted before this returns) and starts it when the session is free. With an
+   * `id` the session already has a prompt under (a submit repeated), that prompt is returned instead.
+   */
+  enqueue(rt: SessionRuntime, text: string, options: PromptOptions, { fromSession, id }: { fromSession?: string | undefined; id?: string | undefined } = {}): { prompt: PromptRecord; position: number } {
+    if (id !== undefined && !/^p_[a-z0-9]{6,40}$/.test(id)) throw new InvalidRequestError(`"${id}" is not a prompt id (p_ and 6 to 40 lower-case letters or digits)`);
+    const known = id === undefined ? undefined : this.options.store.loadPrompt(rt.state.id, id);
+    if (known) return { prompt: known, position: this.positionOf(rt, known.id) };
     const now = new Date().toISOString();
     const prompt: PromptRecord = {
-      id: newId('p'),
+      id: id ?? newId('p'),
       sessionId: rt.state.id,
       user: rt.state.user,
       seq: rt.state.nextSeq,
@@ -94,7 +101,7 @@ export class TurnRunner {
     this.options.store.savePrompt(prompt);
     rt.update({ nextSeq: rt.state.nextSeq + 1, lastActiveAt: now });
     rt.queue.push(prompt);
-    const position = rt.queue.length - 1 + (rt.state.current ? 1 : 0);
+    const position = this.positionOf(rt, prompt.id);
     this.options.eventLog.record('prompt_queued', { session: rt.state.id, prompt: prompt.id, position });
     this.options.delivery.emit(rt.state, prompt.id, { type: 'queued', position }, !options.silent);
     this.schedulePump(rt);
@@ -115,6 +122,12 @@ export class TurnRunner {
       this.schedulePump(rt);
       return true;
     });
+  }
+
+  /** How many prompts are ahead of this one: 0 when it runs or has run. */
+  positionOf(rt: SessionRuntime, promptId: string): number {
+    const queued = rt.queue.findIndex((p) => p.id === promptId);
+    return queued < 0 ? 0 : queued + (rt.state.current ? 1 : 0);
   }
 
   schedulePump(rt: SessionRuntime): void {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { readJsonFile, writeJsonAtomic } from 'claude-ext/extension';
+import { newId, readJsonFile, writeJsonAtomic } from 'claude-ext/extension';
 import type { Verbosity } from './config.ts';
 
 interface UserState {
@@ -14,6 +14,8 @@ export interface PendingBatch {
   readonly sessionId?: string;
   readonly texts: string[];
   readonly replyTo?: number;
+  /** The id the prompt is submitted with: a batch submitted again after a crash is not queued twice. */
+  readonly promptId?: string;
 }
 
 interface StoredState {
@@ -26,6 +28,8 @@ interface StoredState {
   lastUpdateId: number;
   /** Prompts whose results the chat was sent lately, newest last: a result handed again is not sent twice. */
   sentResults?: string[];
+  /** Prompt → the messages its answer is shown in, until the answer is sent in full: a reply continued after a crash edits them. */
+  replies?: Record<string, number[]>;
   /** Usernames of `allowed_users` (lower case, no `@`) → the id of the account that had the name at first contact. */
   usernames?: Record<string, number>;
 }
@@ -33,6 +37,7 @@ interface StoredState {
 const MAX_REMEMBERED_MESSAGES = 5000;
 const MAX_REMEMBERED_UPDATES = 2000;
 const MAX_REMEMBERED_RESULTS = 2000;
+const MAX_UNFINISHED_REPLIES = 500;
 
 /**
  * What the bot remembers across restarts: active sessions, verbosity, who wrote which message, the last
@@ -81,7 +86,7 @@ export class BotState {
   /** Adds a message to a user's pending batch and marks its update handled, in one write. */
   addPending(key: string, batch: Omit<PendingBatch, 'texts'>, text: string, updateId: number): void {
     const current = this.state.pending[key];
-    this.state.pending[key] = { ...batch, texts: [...(current?.texts ?? []), text], ...(current?.replyTo ? { replyTo: current.replyTo } : {}) };
+    this.state.pending[key] = { ...batch, texts: [...(current?.texts ?? []), text], ...(current?.replyTo ? { replyTo: current.replyTo } : {}), promptId: current?.promptId ?? newId('p') };
     const handled = (this.state.handled ??= []);
     if (!handled.includes(updateId)) handled.push(updateId);
     this.state.lastUpdateId = Math.max(this.state.lastUpdateId, updateId);
@@ -140,9 +145,26 @@ export class BotState {
   /** Records (durably, before the engine is told) that a prompt's result was sent to its chat. */
   markResultSent(promptId: string): void {
     const sent = (this.state.sentResults ??= []);
-    if (sent.includes(promptId)) return;
-    sent.push(promptId);
+    if (!sent.includes(promptId)) sent.push(promptId);
     if (sent.length > MAX_REMEMBERED_RESULTS) sent.splice(0, sent.length - MAX_REMEMBERED_RESULTS);
+    delete this.state.replies?.[promptId];
+    this.save({ durable: true });
+  }
+
+  /** The messages a prompt's answer is shown in so far (recorded before anything of the answer is put in them). */
+  replyMessages(promptId: string): number[] {
+    return [...(this.state.replies?.[promptId] ?? [])];
+  }
+
+  /** Records (durably, before the reply puts the answer in them) the messages a prompt's answer is shown in. */
+  setReplyMessages(promptId: string, messageIds: readonly number[]): void {
+    const replies = (this.state.replies ??= {});
+    delete replies[promptId];
+    replies[promptId] = [...messageIds];
+    const keys = Object.keys(replies);
+    for (const old of keys.slice(0, Math.max(0, keys.length - MAX_UNFINISHED_REPLIES))) delete replies[old];
+    // In place before the fsync, which can take long: a crash during it must not lose a message already created.
+    this.save();
     this.save({ durable: true });
   }
 

@@ -7,6 +7,9 @@ import { plainTextFallback, splitPlain, splitTelegramHtml } from './split.ts';
 /** A streaming message is continued in a new one before it gets near Telegram's 4096 limit. */
 const LIVE_LIMIT = 3500;
 
+/** What a message of a reply shows from its creation until the reply puts its part in it. */
+const PLACEHOLDER = '…';
+
 export interface LiveReplyOptions {
   readonly api: Api;
   readonly chatId: string;
@@ -14,6 +17,10 @@ export interface LiveReplyOptions {
   readonly editIntervalMs: number;
   /** Messages of this reply, remembered so a reply to one of them reaches the same session. */
   readonly remember: (messageId: number) => void;
+  /** The messages this reply was shown in before (by the daemon before a restart): they are edited, not sent again. */
+  readonly messageIds?: readonly number[];
+  /** Records the reply's messages; called when they change, and must be on disk when it returns. */
+  readonly recordMessages: (messageIds: number[]) => void;
   /** The message this answers (the user's prompt), for threading. */
   readonly replyTo?: number;
 }
@@ -22,16 +29,22 @@ export interface LiveReplyOptions {
  * One prompt's answer in one chat: a live message edited as text arrives (throttled), continued
  * in a new message before the limit, replaced at the end by the formatted answer and a footer.
  * Every method is meant to be called through the chat's outbox, one at a time.
+ *
+ * Telegram cannot tell a message sent twice from two messages, so text is only ever put into a
+ * message by editing it: a new message starts as a placeholder, and is recorded before it is filled.
+ * A reply handed again after a crash edits the recorded messages, and the chat shows the answer once.
  */
 export class LiveReply {
   private text = '';
   private readonly toolLines: string[] = [];
   private partialBlock = false;
-  private readonly messages: Array<{ id: number; shown: string }> = [];
+  private readonly messages: Array<{ id: number; shown: string | undefined }>;
   private lastEditAt = 0;
   private dirty = false;
 
-  constructor(private readonly options: LiveReplyOptions) {}
+  constructor(private readonly options: LiveReplyOptions) {
+    this.messages = (options.messageIds ?? []).map((id) => ({ id, shown: undefined }));
+  }
 
   /** Takes an event; returns true when the live message should be refreshed. */
   absorb(event: EngineEvent): boolean {
@@ -86,23 +99,27 @@ export class LiveReply {
     const html = `${answer ? markdownToTelegramHtml(answer) : ''}${answer ? '\n\n' : ''}${footer}`;
     const parts = splitTelegramHtml(html);
     for (let i = 0; i < parts.length; i++) await this.show(i, parts[i] ?? '', 'HTML');
-    for (const extra of this.messages.splice(parts.length)) {
-      await this.options.api.deleteMessage(this.options.chatId, extra.id).catch(() => undefined);
-    }
+    const extras = this.messages.splice(parts.length);
+    for (const extra of extras) await this.options.api.deleteMessage(this.options.chatId, extra.id).catch(() => undefined);
+    if (extras.length > 0) this.record();
   }
 
-  /** Puts `text` into the i-th message of this reply: edits it, or sends it when it does not exist yet. */
+  /** Puts `text` into the i-th message of this reply: edits it, creating it first when it does not exist yet. */
   private async show(index: number, text: string, parseMode: 'HTML'): Promise<void> {
-    const existing = this.messages[index];
-    if (existing?.shown === text) return;
+    if (this.messages[index]?.shown === text) return;
     try {
       await this.put(index, text, parseMode);
     } catch (error) {
       if (!(error instanceof GrammyError) || error.error_code !== 400) throw error;
-      if (/not modified/i.test(error.description)) return;
+      if (/not modified/i.test(error.description)) {
+        const message = this.messages[index];
+        if (message) message.shown = text;
+        return;
+      }
       if (/message to edit not found|message can't be edited/i.test(error.description)) {
         // The user deleted the message: continue in a new one.
         this.messages.splice(index, 1);
+        this.record();
         await this.put(index, text, parseMode);
         return;
       }
@@ -112,19 +129,27 @@ export class LiveReply {
   }
 
   private async put(index: number, text: string, parseMode: 'HTML' | undefined): Promise<void> {
-    const existing = this.messages[index];
-    const options = parseMode ? { parse_mode: parseMode } : {};
-    if (existing) {
-      await this.options.api.editMessageText(this.options.chatId, existing.id, text, options);
-      existing.shown = text;
-      return;
-    }
-    const sent = await this.options.api.sendMessage(this.options.chatId, text, {
-      ...options,
-      ...(index === 0 && this.options.replyTo ? { reply_parameters: { message_id: this.options.replyTo, allow_sending_without_reply: true } } : {}),
-    });
-    this.messages[index] = { id: sent.message_id, shown: text };
+    const message = this.messages[index] ?? (await this.create(index));
+    if (message.shown === text) return;
+    await this.options.api.editMessageText(this.options.chatId, message.id, text, parseMode ? { parse_mode: parseMode } : {});
+    message.shown = text;
+  }
+
+  private async create(index: number): Promise<{ id: number; shown: string | undefined }> {
+    const sent = await this.options.api.sendMessage(
+      this.options.chatId,
+      PLACEHOLDER,
+      index === 0 && this.options.replyTo ? { reply_parameters: { message_id: this.options.replyTo, allow_sending_without_reply: true } } : {},
+    );
+    const message = { id: sent.message_id, shown: PLACEHOLDER };
+    this.messages[index] = message;
+    this.record();
     this.options.remember(sent.message_id);
+    return message;
+  }
+
+  private record(): void {
+    this.options.recordMessages(this.messages.map((m) => m.id));
   }
 }
 

@@ -95,7 +95,7 @@ export function createRuntime(ctx: ExtensionContext<TelegramConfig>, bot: Bot, s
       if (ctx.config.on_busy === 'interrupt' && session.status === 'busy') {
         void ctx.sessions.stop(session.id, { user: batch.user }).catch(() => undefined);
       }
-      const submitted = ctx.sessions.submit({ user: batch.user, session: session.id, text });
+      const submitted = ctx.sessions.submit({ user: batch.user, session: session.id, text, ...(batch.promptId ? { promptId: batch.promptId } : {}) });
       state.takePending(key);
       ctx.record('telegram_prompt', { session: session.id, prompt: submitted.prompt.id, messages: batch.texts.length });
       if (submitted.position > 0 && ctx.config.on_busy !== 'interrupt') {

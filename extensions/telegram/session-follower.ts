@@ -48,6 +48,8 @@ export function followSessions(runtime: TelegramRuntime, questions: QuestionProm
         verbosity: state.verbosity(session.user, ctx.config.verbosity),
         editIntervalMs: ctx.config.edit_interval,
         remember: (messageId) => state.rememberMessage(chatId, messageId, session.id),
+        messageIds: state.replyMessages(promptId),
+        recordMessages: (messageIds) => state.setReplyMessages(promptId, messageIds),
         ...(replyTo ? { replyTo } : {}),
       });
       replies.set(promptId, reply);

@@ -257,6 +257,20 @@ describe('telegram', () => {
     assert.equal(botMessages().filter((m) => /finished while the daemon was away/.test(m.text)).length, 1, 'delivered exactly once');
   });
 
+  test('an answer the chat got as the daemon was killed, before the daemon learnt so, is not sent again after the restart', async () => {
+    // The call that puts the footer into the chat is carried out; its answer never comes.
+    telegram.holdAnswers((call) => /— \$\d/.test(String(call.params.text ?? '')));
+    send('@reply shown as the daemon died');
+    await answer(/shown as the daemon died/);
+    const promptId = String(readEventLog(world).filter((e) => e.type === 'telegram_prompt').at(-1)?.prompt);
+    await daemon.kill();
+    telegram.holdAnswers(undefined);
+    daemon = await startDaemonProcess(world, ['--config', config]);
+    const sentResults = (): string[] => (JSON.parse(fs.readFileSync(path.join(world.stateDir, 'data', 'telegram', 'state.json'), 'utf8')) as { sentResults?: string[] }).sentResults ?? [];
+    await waitFor('the answer recorded as sent', () => sentResults().includes(promptId), 30_000);
+    assert.equal(botMessages().filter((m) => /shown as the daemon died/.test(m.text)).length, 1, 'delivered exactly once');
+  });
+
   test('messages sent while the daemon was down are processed after the restart', async () => {
     await daemon.stop();
     send('@reply answered after the restart');

@@ -209,7 +209,12 @@ export async function runChaos(options: { rounds: number; seed?: number; keep?: 
     client.close();
     await daemon.stop();
     await telegram.close();
-    if (options.keep) log(`the world is kept in ${world.root}`);
+    if (options.keep) {
+      // The fake Bot API lives in this process: what it was asked and what the chat shows are kept with the world.
+      fs.writeFileSync(path.join(world.root, 'telegram-calls.jsonl'), telegram.calls.map((call) => JSON.stringify(call)).join('\n'));
+      fs.writeFileSync(path.join(world.root, 'telegram-chat.json'), JSON.stringify(telegram.messages(ALICE.id, { includeDeleted: true }), null, 2));
+      log(`the world is kept in ${world.root}`);
+    }
     else await world.cleanup();
   }
 }

@@ -5,7 +5,8 @@
  * query parameters); files are served at `/file/bot<token>/<file_path>`. A test plays the users:
  * `injectMessage` and `injectCallbackQuery` queue updates that the bot receives through long polling,
  * and `messages(chatId)` shows the chat as the bot left it. Every call is recorded in `calls`;
- * `failNext` makes the next call of a method fail the way Telegram fails (429 with retry_after, ...).
+ * `failNext` makes the next call of a method fail the way Telegram fails (429 with retry_after, ...);
+ * `holdAnswers` carries out calls but never answers them, as when the bot dies waiting for the answer.
  *
  * Validated as Telegram does, where tests depend on it: HTML parse_mode (supported tags, balanced,
  * known entities, see parseTelegramHtml), text of at most 4096 and captions of at most 1024 UTF-16
@@ -333,6 +334,8 @@ export interface FakeTelegram {
   /** Returns the callback query's id. */
   injectCallbackQuery(input: InjectCallbackQueryInput): string;
   failNext(method: string, failure: FailureSpec): void;
+  /** Calls that match are carried out, and never answered; undefined answers every call again. */
+  holdAnswers(predicate: ((call: RecordedCall) => boolean) | undefined): void;
   /** The chat's messages, oldest first, deleted ones only when asked for. */
   messages(chatId: number | string, options?: { includeDeleted?: boolean }): FakeChatMessage[];
   /** A file the bot sent or a user attached, by file_id. */
@@ -564,6 +567,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
   const calls: RecordedCall[] = [];
   const waiters = new Set<() => void>();
   const failures = new Map<string, { spec: FailureSpec; left: number }>();
+  let held: ((call: RecordedCall) => boolean) | undefined;
   let pendingUpdates: Update[] = [];
   let nextUpdateId = 10_000;
   let nextMessageId = 1;
@@ -998,6 +1002,7 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
         if (!handler) throw new ApiError(404, 'Not Found');
         result = handler(p);
       }
+      if (held?.(call)) return notify();
       answer(result);
     } catch (error) {
       refuse(error instanceof ApiError ? error : new ApiError(500, `Internal Server Error: ${String(error)}`));
@@ -1091,6 +1096,9 @@ export async function startFakeTelegram(options: FakeTelegramOptions): Promise<F
     },
     failNext(method, failure) {
       failures.set(method.toLowerCase(), { spec: failure, left: failure.times ?? 1 });
+    },
+    holdAnswers(predicate) {
+      held = predicate;
     },
     messages(chatId, opts) {
       return messagesOf(chatId)

@@ -203,3 +203,23 @@ test('a prompt chosen while its record still said queued (a crash between the tw
   assert.equal(userTurns.length, 1, 'written to the process once');
   assert.equal(second.events.filter((e) => e.promptId === promptId && e.type === 'started').length, 1);
 });
+
+test('a submit repeated with its prompt id after a crash (the first was taken, its caller never learnt so) queues nothing new; it runs once', async () => {
+  const first = await start();
+  const taken = first.engine.submit({ user: 'r', text: 'only once', promptId: 'p_chosenby1' });
+  assert.equal(taken.prompt.id, 'p_chosenby1');
+  await waitFor('the turn to start', () => first.events.some((e) => e.promptId === taken.prompt.id && e.type === 'started'));
+  await first.engine.close();
+
+  const second = await start();
+  const sessionId = taken.session.id;
+  const again = second.engine.submit({ user: 'r', session: sessionId, text: 'only once', promptId: 'p_chosenby1' });
+  assert.equal(again.prompt.id, taken.prompt.id);
+  assert.equal(again.position, 0);
+  assert.equal(second.engine.getSession(sessionId)?.queued, 0);
+  fakes.world.host.write(sessionId, cli.init(), cli.result('done'));
+  await second.finished(sessionId, taken.prompt.id);
+  await settle();
+  assert.equal(fakes.world.host.input(sessionId).filter((line) => line.type === 'user').length, 1, 'written to the process once');
+  assert.throws(() => second.engine.submit({ user: 'r', session: sessionId, text: 'x', promptId: '../p_x' }), /not a prompt id/);
+});

@@ -3,16 +3,20 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Frontend, ResultEvent, SessionSummary } from 'claude-ext/extension';
+import { GrammyError } from 'grammy';
+import type { EngineEvent, Frontend, ResultEvent, SessionSummary } from 'claude-ext/extension';
 import { silentLogger } from 'claude-ext/extension';
 import { BotState } from '../../../../extensions/telegram/bot-state.ts';
 import { ChatOutbox } from '../../../../extensions/telegram/chat-outbox.ts';
 import type { QuestionPrompts } from '../../../../extensions/telegram/question-prompts.ts';
 import type { TelegramRuntime } from '../../../../extensions/telegram/runtime.ts';
 import { followSessions } from '../../../../extensions/telegram/session-follower.ts';
+import { waitFor } from '../../../support/harness.ts';
 
 const dirs: string[] = [];
-after(() => {
+after(async () => {
+  // A follower left for dead still saves its state once its save timer runs.
+  await new Promise((resolve) => setTimeout(resolve, 300));
   for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -26,27 +30,48 @@ const result = (promptId: string, text: string): ResultEvent => ({
   result: { outcome: 'success', isError: false, text, subtype: 'success', costUsd: 0.01, durationMs: 20, numTurns: 1, usage: { inputTokens: 1, outputTokens: 1, cacheReadInputTokens: 0, cacheCreationInputTokens: 0 } },
 });
 
-/** The follower on a fake Bot API: the frontend it registers, and the messages it sent. */
-function follower(dataDir: string, failSends = 0): { frontend: Frontend; sent: string[] } {
-  const sent: string[] = [];
+/**
+ * A private chat on a fake Bot API, as Telegram shows it: the bot's messages by id. `dieWhen` stands for
+ * the daemon killed while a call it made is under way: the chat changes, the call never answers.
+ */
+function fakeChat(failSends = 0): { api: object; texts: () => string[]; dieWhen: ((text: string) => boolean) | undefined } {
+  const messages = new Map<number, string>();
   let failures = failSends;
   let nextId = 1;
-  const api = {
-    sendMessage: async (_chat: string, text: string) => {
-      if (failures > 0) {
-        failures -= 1;
-        throw new Error('Telegram is unreachable');
-      }
-      sent.push(text);
-      return { message_id: nextId++ };
+  const refuse = (method: string, description: string): GrammyError => new GrammyError(`Call to '${method}' failed!`, { ok: false, error_code: 400, description }, method, {});
+  const answer = <T>(text: string, value: T): Promise<T> => (chat.dieWhen?.(text) ? new Promise<T>(() => undefined) : Promise.resolve(value));
+  const chat = {
+    dieWhen: undefined as ((text: string) => boolean) | undefined,
+    texts: () => [...messages.values()],
+    api: {
+      sendMessage: async (_chat: string, text: string) => {
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error('Telegram is unreachable');
+        }
+        const id = nextId++;
+        messages.set(id, text);
+        return answer(text, { message_id: id });
+      },
+      editMessageText: async (_chat: string, id: number, text: string) => {
+        const shown = messages.get(id);
+        if (shown === undefined) throw refuse('editMessageText', 'Bad Request: message to edit not found');
+        if (shown === text) throw refuse('editMessageText', 'Bad Request: message is not modified');
+        messages.set(id, text);
+        return answer(text, true);
+      },
+      deleteMessage: async (_chat: string, id: number) => messages.delete(id),
+      sendChatAction: async () => true,
     },
-    editMessageText: async () => true,
-    deleteMessage: async () => true,
-    sendChatAction: async () => true,
   };
+  return chat;
+}
+
+/** The follower (as a daemon starting on `dataDir` registers it) on a fake chat: the frontend it registers. */
+function follower(dataDir: string, chat: ReturnType<typeof fakeChat>): Frontend {
   let frontend: Frontend | undefined;
   const ctx = {
-    config: { verbosity: 'tools', edit_interval: 1000 },
+    config: { verbosity: 'tools', edit_interval: 10 },
     logger: silentLogger,
     sessions: { get: (id: string) => (id === SESSION.id ? SESSION : undefined) },
     track: <T>(disposable: T) => disposable,
@@ -55,10 +80,10 @@ function follower(dataDir: string, failSends = 0): { frontend: Frontend; sent: s
       return { dispose: () => undefined };
     },
   };
-  const runtime = { ctx, bot: { api }, state: new BotState(dataDir), outbox: new ChatOutbox(silentLogger), replyTo: new Map() } as unknown as TelegramRuntime;
+  const runtime = { ctx, bot: { api: chat.api }, state: new BotState(dataDir), outbox: new ChatOutbox(silentLogger), replyTo: new Map() } as unknown as TelegramRuntime;
   followSessions(runtime, {} as QuestionPrompts);
   assert.ok(frontend, 'the follower registers as a frontend');
-  return { frontend, sent };
+  return frontend;
 }
 
 function freshDir(): string {
@@ -67,24 +92,55 @@ function freshDir(): string {
   return dir;
 }
 
+const FOOTER = /— \$\d/;
+
 test('a result handed again after it was sent (the daemon died before the engine recorded it) is not sent twice', async () => {
   const dir = freshDir();
-  const first = follower(dir);
-  await first.frontend.deliver(result('p_1', 'the answer'));
-  assert.equal(first.sent.length, 1);
-  assert.match(first.sent[0] ?? '', /the answer/);
+  const chat = fakeChat();
+  await follower(dir, chat).deliver(result('p_1', 'the answer'));
+  assert.equal(chat.texts().length, 1);
+  assert.match(chat.texts()[0] ?? '', /the answer/);
 
-  const afterRestart = follower(dir);
-  await afterRestart.frontend.deliver(result('p_1', 'the answer'));
-  assert.equal(afterRestart.sent.length, 0, 'recognised by its prompt id');
-  await afterRestart.frontend.deliver(result('p_2', 'another answer'));
-  assert.equal(afterRestart.sent.length, 1);
+  const afterRestart = follower(dir, chat);
+  await afterRestart.deliver(result('p_1', 'the answer'));
+  assert.equal(chat.texts().length, 1, 'recognised by its prompt id');
+  await afterRestart.deliver(result('p_2', 'another answer'));
+  assert.equal(chat.texts().length, 2);
+});
+
+test('an answer the chat got while the daemon died before recording it is not sent again when the result is handed again', async () => {
+  const dir = freshDir();
+  const chat = fakeChat();
+  chat.dieWhen = (text) => FOOTER.test(text);
+  void follower(dir, chat).deliver(result('p_1', 'the answer'));
+  await waitFor('the answer in the chat', () => chat.texts().some((text) => FOOTER.test(text)));
+  chat.dieWhen = undefined;
+
+  await follower(dir, chat).deliver(result('p_1', 'the answer'));
+  assert.equal(chat.texts().length, 1, `one message: ${JSON.stringify(chat.texts())}`);
+  assert.match(chat.texts()[0] ?? '', /the answer/);
+  assert.match(chat.texts()[0] ?? '', FOOTER);
+});
+
+test('a reply that was streaming when the daemon died is finished in its own message after the restart', async () => {
+  const dir = freshDir();
+  const chat = fakeChat();
+  const before = follower(dir, chat);
+  await before.onEvent?.({ type: 'text', sessionId: SESSION.id, user: SESSION.user, promptId: 'p_1', text: 'the answer so far', partial: false } as EngineEvent);
+  await waitFor('the live message', () => chat.texts().some((text) => text.includes('the answer so far')));
+
+  await follower(dir, chat).deliver(result('p_1', 'the whole answer'));
+  assert.equal(chat.texts().length, 1, `one message: ${JSON.stringify(chat.texts())}`);
+  assert.match(chat.texts()[0] ?? '', /the whole answer/);
+  assert.match(chat.texts()[0] ?? '', FOOTER);
 });
 
 test('a send that fails rejects the delivery, so the engine hands the result again; then it is sent once', async () => {
-  const { frontend, sent } = follower(freshDir(), 1);
+  const chat = fakeChat(1);
+  const frontend = follower(freshDir(), chat);
   await assert.rejects(frontend.deliver(result('p_1', 'after a failure')), /unreachable/);
-  assert.equal(sent.length, 0);
+  assert.equal(chat.texts().length, 0);
   await frontend.deliver(result('p_1', 'after a failure'));
-  assert.equal(sent.length, 1);
+  assert.equal(chat.texts().length, 1);
+  assert.match(chat.texts()[0] ?? '', /after a failure/);
 });
