@@ -23,7 +23,7 @@ export { newId } from '../util/ids.ts';
 export { silentLogger, type Logger } from '../util/log.ts';
 export { valuesRedactor, type Redactor } from '../shaping/redaction.ts';
 export { DEFAULT_USER } from './acting-user.ts';
-export { backgroundLabels, isBackgroundSession } from './session-labels.ts';
+export { backgroundLabels, isBackgroundSession, leadLabels, leadOf } from './session-labels.ts';
 export type { Disposable } from '../util/disposable.ts';
 export type { MethodAccess, Principal } from '../bridge/bridge-protocol.ts';
 export type { SessionOverrides } from '../shaping/session-overrides.ts';

@@ -14,3 +14,16 @@ const EARLIER_BACKGROUND_LABELS = ['cron_job', 'heartbeat'];
 export function isBackgroundSession(session: Pick<SessionSummary, 'labels'>): boolean {
   return [BACKGROUND_LABEL, ...EARLIER_BACKGROUND_LABELS].some((label) => session.labels[label] !== undefined);
 }
+
+/** The label naming the session that started this one to work for it (a lead's worker). */
+const LEAD_LABEL = 'lead';
+
+/** Labels for a session that works for the session `leadId`: frontends show it under that one. */
+export function leadLabels(leadId: string): Record<string, string> {
+  return { [LEAD_LABEL]: leadId };
+}
+
+/** The session this one works for, if any. */
+export function leadOf(session: Pick<SessionSummary, 'labels'>): string | undefined {
+  return session.labels[LEAD_LABEL];
+}

@@ -5,6 +5,7 @@ import type { SessionSummary } from 'claude-ext/extension';
 import { verbosityLevels, type Verbosity } from './config.ts';
 import type { TelegramRuntime } from './runtime.ts';
 import { escapeHtml } from './format.ts';
+import { sessionListHtml } from './session-list.ts';
 
 export const TELEGRAM_COMMANDS = [
   { command: 'new', description: 'New session: /new [template] [name] [dir]' },
@@ -85,12 +86,8 @@ export function commandsComposer(runtime: TelegramRuntime): Composer<Context> {
       if (sessions.length === 0) return c.reply('No sessions in this chat yet: send a message, or /new.');
       const active = state.activeSession(activeKey(c));
       const keyboard = new InlineKeyboard();
-      const lines = sessions.map((s) => {
-        keyboard.text(`${s.id === active ? '● ' : ''}${s.name}`, `sw:${s.id}`).row();
-        const last = s.lastPrompt ? `\n   “${escapeHtml(s.lastPrompt.slice(0, 60))}”` : '';
-        return `${s.id === active ? '●' : '○'} <b>${escapeHtml(s.name)}</b> — ${s.status}${s.queued ? `, ${s.queued} queued` : ''}\n   <code>${escapeHtml(s.cwd)}</code>${last}`;
-      });
-      return reply(c, lines.join('\n'), { reply_markup: keyboard });
+      for (const s of sessions) keyboard.text(`${s.id === active ? '● ' : ''}${s.name}`, `sw:${s.id}`).row();
+      return reply(c, sessionListHtml(sessions, own(c), active), { reply_markup: keyboard });
     }),
   );
 

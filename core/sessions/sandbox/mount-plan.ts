@@ -48,9 +48,11 @@ export function mountPlan(input: SandboxPaths): MountStep[] {
     ...unique(paths.readable).map((p) => ({ kind: 'read-only' as const, path: p })),
     ...unique(paths.writable).map((p) => ({ kind: 'read-write' as const, path: p })),
   ];
-  // The runtime and configured paths are visible anyway unless something hides them.
+  // Read-only paths are visible anyway unless something hides them; writable ones always need a bind,
+  // the root being read-only.
   const allHides = [...earlyHides, paths.stateDir, ...paths.hidden, ...paths.otherUsers];
-  const shown: MountStep[] = [...requested.filter((step) => allHides.some((hidden) => isWithin(step.path, hidden))), { kind: 'read-write', path: cwd }];
+  const needsBind = (step: MountStep): boolean => step.kind === 'read-write' || allHides.some((hidden) => isWithin(step.path, hidden));
+  const shown: MountStep[] = [...requested.filter(needsBind), { kind: 'read-write', path: cwd }];
   // A path under an early hide is gone already, unless a shown path brought it back.
   const visible = (p: string): boolean => !earlyHides.some((hidden) => isWithin(p, hidden)) || shown.some((step) => isWithin(p, step.path));
   const lateHides = unique([paths.stateDir, ...paths.hidden, ...paths.otherUsers.filter((dir) => !containsCwd(dir))]).filter(visible);

@@ -61,8 +61,11 @@ const noSessions = new Proxy({} as ExtensionSessions, {
   },
 });
 
-/** Starts `extension` with `config` (parsed by its schema, as the daemon does) in a fresh data directory. */
-export async function startExtension<Config>(extension: Extension<Config>, config: unknown = {}): Promise<ExtensionFixture<Config>> {
+/**
+ * Starts `extension` with `config` (parsed by its schema, as the daemon does) in a fresh data directory;
+ * `overrides` replace members of the stand-in context (a fake `sessions`, a recording `addTemplate`).
+ */
+export async function startExtension<Config>(extension: Extension<Config>, config: unknown = {}, overrides: Partial<ExtensionContext<Config>> = {}): Promise<ExtensionFixture<Config>> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `ext-${extension.name}-`));
   const dataDir = path.join(root, 'data', extension.name);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -125,6 +128,7 @@ export async function startExtension<Config>(extension: Extension<Config>, confi
       owned.push(disposable);
       return disposable;
     },
+    ...overrides,
   };
 
   await extension.start(ctx);

@@ -66,6 +66,13 @@ describe('mountPlan', () => {
     assert.equal(fate(steps, '/srv/alice/project/private/key'), 'hide');
   });
 
+  test('a writable path outside every hidden one is bound read-write, also around the working directory', () => {
+    const steps = mountPlan({ ...base, cwd: '/srv/alice/repo/.git/subagent-worktrees/w1', writable: ['/srv/alice/repo/.git'] });
+    assert.equal(fate(steps, '/srv/alice/repo/.git/objects/ab'), 'read-write');
+    assert.equal(fate(steps, '/srv/alice/repo/.git/subagent-worktrees/w1/file'), 'read-write');
+    assert.equal(fate(steps, '/srv/alice/repo/file'), 'read-only (the root)');
+  });
+
   test('a hide that is already out of sight is left out', () => {
     const steps = mountPlan({ ...base, cwd: '/srv/alice/project' });
     assert.ok(!steps.some((step) => step.kind === 'hide' && step.path === base.stateDir), 'the state dir is under the hidden HOME already');
