@@ -39,6 +39,7 @@ export default (): Extension<AskUserConfig> => {
         answeredAfterItsTurn: (q) => deliverLateAnswer(ctx, q),
       });
       book = questions;
+      for (const question of questions.answeredAfterTurns()) deliverLateAnswer(ctx, question);
       ctx.track({ dispose: () => questions.dispose() });
       ctx.addTools({ server: 'ask_user', tools: [askUser] });
       ctx.addSessionCustomizer(() => ({ disallowedTools: ['AskUserQuestion'] }));
@@ -98,7 +99,7 @@ function deliverLateAnswer(ctx: ExtensionContext<AskUserConfig>, q: Question): v
     'Carry on with what you were doing when you asked.',
   ].join('\n');
   try {
-    const { prompt } = ctx.sessions.submit({ user: q.user, session: q.sessionId, text });
+    const { prompt } = ctx.sessions.submit({ user: q.user, session: q.sessionId, text, ...(q.followUpPromptId ? { promptId: q.followUpPromptId } : {}) });
     ctx.logger.info('an answer to a question whose turn had ended went to its session as a prompt', { question: q.id, session: q.sessionId, prompt: prompt.id });
   } catch (error) {
     ctx.logger.warn('could not hand an answer to its session', { question: q.id, session: q.sessionId, error });

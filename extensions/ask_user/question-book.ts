@@ -83,7 +83,7 @@ export class QuestionBook {
   keepAfterTurn(sessionId: string, promptId: string | undefined): void {
     for (const question of this.questions.values()) {
       if (question.status === 'open' && !question.followUp && this.inTurn(question, sessionId, promptId)) {
-        const kept: Question = { ...question, followUp: true };
+        const kept: Question = { ...question, followUp: true, followUpPromptId: newId('p') };
         this.store.save(kept);
         this.questions.set(kept.id, kept);
       }
@@ -99,6 +99,11 @@ export class QuestionBook {
 
   private inTurn(question: Question, sessionId: string, promptId: string | undefined): boolean {
     return question.sessionId === sessionId && (promptId === undefined || question.promptId === promptId);
+  }
+
+  /** Answered questions whose answer was to become a prompt: handed on again at a start, in case a crash came between. */
+  answeredAfterTurns(): Question[] {
+    return [...this.questions.values()].filter((q) => q.status === 'answered' && q.followUp === true);
   }
 
   list(filter: { user?: string; sessionId?: string; includeClosed?: boolean } = {}): Question[] {

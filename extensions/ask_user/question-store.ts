@@ -25,6 +25,8 @@ export interface Question {
    * an answer reaches the session as a new prompt instead.
    */
   readonly followUp?: boolean;
+  /** The id the answer's prompt gets: handing it on again after a crash finds that prompt, not a new one. */
+  readonly followUpPromptId?: string;
 }
 
 /** Closed questions are kept this long, so a late answer is told it was late. */

@@ -37,6 +37,9 @@ describe('a question whose asking call was lost in a restart', () => {
     const answered = book.answer(open('lost').id, 'teal', 'alice', 'alice');
     assert.equal(answered.ok, true);
     assert.deepEqual(late.map((q) => [q.question, q.answer]), [['lost?', 'teal']]);
+    // The prompt's id is fixed before the answer: handing it on again after a crash finds the same prompt.
+    assert.match(late[0]?.followUpPromptId ?? '', /^p_[a-z0-9]+$/);
+    assert.deepEqual(book.answeredAfterTurns().map((q) => q.followUpPromptId), [late[0]?.followUpPromptId]);
   });
 
   test('is kept across a restart of the book as well', () => {
