@@ -64,11 +64,16 @@ export class TurnTracker {
     rt.persistedOffset = rt.tail.offset;
   }
 
-  /** Records the running turn's result and frees the session for its next prompt. */
+  /**
+   * Records the running turn's result and frees the session for its next prompt. The result is on disk
+   * before the session lets go of the turn: a daemon killed in between finds the prompt done at its
+   * next start (and finishes the turn without recording it again), never a prompt left running.
+   */
   finishTurn(rt: SessionRuntime, result: TurnResult): void {
     const current = rt.state.current;
     if (!current) return;
     const prompt = this.options.store.loadPrompt(rt.state.id, current.promptId);
+    const done = prompt && prompt.status !== 'done' ? this.saveResult(rt, prompt, result) : undefined;
     // An interrupt the CLI has not answered yet must be answered before the next prompt goes in, so no
     // late answer lands in that turn; without a process there is nobody left to answer it.
     const interruptPending = current.interrupt && !rt.turn?.interruptAnswered && rt.state.process ? [current.interrupt.requestId] : [];
@@ -87,7 +92,7 @@ export class TurnTracker {
       },
     });
     this.persistDeliveredOffset(rt);
-    if (prompt) this.completePrompt(rt, prompt, result);
+    if (done) this.announce(rt, done);
     this.options.schedulePump(rt);
   }
 
@@ -96,6 +101,10 @@ export class TurnTracker {
    * to the session's frontend until it acknowledges it (`frontends`, `deliveredTo`).
    */
   completePrompt(rt: SessionRuntime, prompt: PromptRecord, raw: TurnResult): void {
+    this.announce(rt, this.saveResult(rt, prompt, raw));
+  }
+
+  private saveResult(rt: SessionRuntime, prompt: PromptRecord, raw: TurnResult): PromptRecord {
     const { delivery } = this.options;
     const result = delivery.redact({ type: 'result', result: raw, sessionId: rt.state.id, user: rt.state.user, promptId: prompt.id }).result;
     const delivered = delivery.takesResults || prompt.options.silent === true;
@@ -103,15 +112,21 @@ export class TurnTracker {
     const done: PromptRecord = { ...prompt, status: 'done', finishedAt: new Date().toISOString(), result, delivered, ...(frontends.length > 0 ? { frontends, deliveredTo: [] } : {}) };
     this.options.store.savePrompt(done);
     rt.lastFinishedPromptId = prompt.id;
+    return done;
+  }
+
+  private announce(rt: SessionRuntime, done: PromptRecord): void {
+    const result = done.result;
+    if (!result) return;
     this.options.eventLog.record('result', {
       session: rt.state.id,
-      prompt: prompt.id,
+      prompt: done.id,
       outcome: result.outcome,
       cost_usd: result.costUsd,
       duration_ms: result.durationMs,
       turns: result.numTurns,
     });
-    delivery.emitResult(rt.state, done);
+    this.options.delivery.emitResult(rt.state, done);
   }
 
   /** Completes every queued prompt as cancelled; returns how many there were. */

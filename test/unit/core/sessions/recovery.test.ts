@@ -182,6 +182,27 @@ test('a prompt saved as running whose turn had already ended (a crash between th
   assert.equal(third.resultsOf(promptId).length, 0);
 });
 
+test('a result saved while the session still held its turn (a crash between the two writes) is delivered once, not recorded again', async () => {
+  const { sessionId, promptId } = await turnLeftRunning();
+  // The CLI ended the turn; the engine saved the prompt as done and died before letting go of the turn.
+  fakes.world.host.write(sessionId, cli.result('the answer'));
+  const promptFile = sessionFile(sessionId, path.join('prompts', `${promptId}.json`));
+  const running = JSON.parse(fs.readFileSync(promptFile, 'utf8')) as Record<string, unknown>;
+  const result = { outcome: 'success', isError: false, text: 'the answer', subtype: 'success', costUsd: 0, durationMs: 1, numTurns: 1, usage: { inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0, cacheCreationInputTokens: 0 } };
+  fs.writeFileSync(promptFile, JSON.stringify({ ...running, status: 'done', finishedAt: new Date().toISOString(), result, delivered: false }));
+  const finishedAt = (JSON.parse(fs.readFileSync(promptFile, 'utf8')) as { finishedAt: string }).finishedAt;
+
+  const second = await start();
+  await waitFor('the result delivered', () => second.resultsOf(promptId).length > 0);
+  await waitFor('the turn let go', () => second.engine.getSession(sessionId)?.status === 'idle');
+  await settle();
+  assert.equal(second.resultsOf(promptId).length, 1);
+  const done = second.engine.getPrompt(sessionId, promptId);
+  assert.deepEqual([done.result?.text, done.finishedAt], ['the answer', finishedAt], 'the saved result stands');
+  assert.equal(fs.readFileSync(path.join(fakes.world.stateDir, 'events.jsonl'), 'utf8').split('\n').filter((line) => line.includes('"type":"prompt_stranded"')).length, 0);
+  await second.engine.close();
+});
+
 test('a prompt chosen while its record still said queued (a crash between the two writes) runs once, not twice', async () => {
   const { sessionId, promptId } = await turnLeftRunning();
   // The engine died after recording the turn in the session's state, before saving the prompt as running
