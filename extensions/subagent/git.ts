@@ -124,10 +124,11 @@ export async function hasUncommittedChanges(run: GitRunner, dir: string): Promis
   return (await git(run, ['-C', dir, 'status', '--porcelain', '--untracked-files=normal'])).trim() !== '';
 }
 
-/** Commits on `branch` that `target` does not have. */
-export async function unmergedCommits(run: GitRunner, repo: string, branch: string, target: string): Promise<number> {
+/** Commits on `branch` that `target` does not have; undefined when git cannot tell (a branch renamed or gone). */
+export async function unmergedCommits(run: GitRunner, repo: string, branch: string, target: string): Promise<number | undefined> {
   const out = await run(['-C', repo, 'rev-list', '--count', branch, '--not', target]);
-  return out.exitCode === 0 ? Number(out.stdout.trim()) : 0;
+  const count = Number(out.stdout.trim());
+  return out.exitCode === 0 && Number.isInteger(count) ? count : undefined;
 }
 
 export type MergeOutcome =

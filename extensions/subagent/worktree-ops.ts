@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { ExtensionContext, SessionSummary } from 'claude-ext/extension';
 import { WorkerStateError } from './errors.ts';
 import { forgetWorktree, hasUncommittedChanges, mergeBranch, repoInfo, unmergedCommits, worktreeDiff, type WorktreeDiff } from './git.ts';
@@ -95,9 +96,14 @@ export class WorktreeOps {
     const worktree = worker.worktree;
     if (!worktree || !fs.existsSync(worktree.path)) return undefined;
     const commits = await unmergedCommits(daemonGit(this.ctx), worktree.repo, worktree.branch, worktree.leadBranch);
-    const session = this.ctx.sessions.get(worker.sessionId);
-    const uncommitted = session ? await hasUncommittedChanges(sessionGit(this.ctx, session.id), worktree.path).catch(() => false) : false;
-    const problems = [...(commits > 0 ? [`${commits} commit${commits === 1 ? '' : 's'} not merged into ${worktree.leadBranch}`] : []), ...(uncommitted ? ['uncommitted changes'] : [])];
+    // git status runs in a sandbox (the worker's, else the lead's): a repository's config can run commands.
+    const checker = [worker.sessionId, worker.lead].find((id) => this.ctx.sessions.get(id) !== undefined);
+    // What cannot be checked counts as work that would be lost: it is kept and reported, never removed.
+    const uncommitted = checker ? await hasUncommittedChanges(sessionGit(this.ctx, checker), worktree.path).catch(() => undefined) : undefined;
+    const problems = [
+      ...(commits === undefined ? [`commits git could not compare with ${worktree.leadBranch}`] : commits > 0 ? [`${commits} commit${commits === 1 ? '' : 's'} not merged into ${worktree.leadBranch}`] : []),
+      ...(uncommitted === undefined ? ['changes that could not be checked'] : uncommitted ? ['uncommitted changes'] : []),
+    ];
     return problems.length > 0 ? `worker ${worker.id} has ${problems.join(' and ')}` : undefined;
   }
 
@@ -116,12 +122,15 @@ export class WorktreeOps {
     if (this.ctx.sessions.get(leadId)) {
       const git = sessionGit(this.ctx, leadId);
       const removed = await git(['-C', worktree.repo, 'worktree', 'remove', '--force', '--force', worktree.path]);
-      if (removed.exitCode === 0) {
-        await forgetWorktree(git, worktree.repo, worktree.branch);
-        return;
-      }
+      if (removed.exitCode !== 0) throw new Error(`git could not remove the worktree ${worktree.path}: ${removed.stderr.trim() || removed.stdout.trim()}`);
+      await forgetWorktree(git, worktree.repo, worktree.branch);
+      return;
     }
-    fs.rmSync(worktree.path, { recursive: true, force: true });
+    // The daemon removes it itself only inside the repository's own worktree folder, never through a link out of it.
+    const home = fs.realpathSync(path.join(worktree.gitDir, 'subagent-worktrees'));
+    const target = fs.existsSync(worktree.path) ? fs.realpathSync(worktree.path) : undefined;
+    if (target && !target.startsWith(home + path.sep)) throw new Error(`refusing to remove ${worktree.path}: it leads out of ${home}`);
+    if (target) fs.rmSync(target, { recursive: true, force: true });
     await forgetWorktree(daemonGit(this.ctx), worktree.repo, worktree.branch);
   }
 

@@ -61,6 +61,8 @@ describe('subagent git', () => {
     assert.equal(git(root, 'rev-parse', 'HEAD'), head);
     assert.equal(await unmergedCommits(run, root, 'right', 'main'), 1);
     assert.equal(await unmergedCommits(run, root, 'left', 'main'), 0);
+    // A branch git cannot find is not taken for merged: removing its worktree could lose work.
+    assert.equal(await unmergedCommits(run, root, 'right', 'renamed-away'), undefined);
   });
 
   test('a failing command is named with what git said', async () => {
