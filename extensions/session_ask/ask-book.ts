@@ -43,15 +43,25 @@ export class AskBook {
 
   /** Settles the asks whose question was answered while the daemon was down, and times the others. */
   recover(): void {
-    for (const ask of this.asks.values()) {
-      if (ask.status !== 'waiting') continue;
+    for (const ask of [...this.asks.values()]) {
+      if (ask.status === 'answered' && ask.followUp && ask.followUpPromptId) this.events.answeredAfterItsTurn(ask);
+      if (ask.status !== 'waiting' && !(ask.kind === 'tell' && ask.status === 'sent')) continue;
+      if (!this.sessions.get(ask.to.sessionId)) {
+        if (ask.status === 'waiting') this.close(ask, 'failed', { reason: `session ${nameFor(ask.to, ask.from.user)} was deleted before it answered` });
+        continue;
+      }
       let result: TurnResult | undefined;
       try {
         result = this.sessions.getPrompt(ask.to.sessionId, ask.promptId).result;
       } catch {
-        this.close(ask, 'failed', { reason: `session ${nameFor(ask.to, ask.from.user)} was deleted before it answered` });
-        continue;
+        // Saved, then the daemon went down before the prompt was queued: queue it now, once.
+        try {
+          this.send(ask);
+        } catch {
+          continue;
+        }
       }
+      if (ask.status !== 'waiting') continue;
       if (result) this.settle(ask, result);
       else this.armTimer(ask);
     }
@@ -66,7 +76,6 @@ export class AskBook {
     const depth = this.depthFor(request.from, request.to, request.maxDepth);
     const from = refOf(request.from);
     const to = refOf(request.to);
-    const { prompt } = this.sessions.submit({ user: to.user, session: to.sessionId, text: questionPrompt(from, to, request.text), fromSession: from.sessionId });
     const now = Date.now();
     const ask: Ask = {
       id: newId('ask', 8),
@@ -74,7 +83,7 @@ export class AskBook {
       requestId: request.requestId,
       from: { ...from, promptId: request.from.currentPromptId },
       to,
-      promptId: prompt.id,
+      promptId: newId('p'),
       text: request.text,
       depth,
       createdAt: new Date(now).toISOString(),
@@ -82,6 +91,7 @@ export class AskBook {
       status: 'waiting',
     };
     this.save(ask);
+    this.send(ask);
     this.armTimer(ask);
     return this.wait(ask, signal);
   }
@@ -94,7 +104,6 @@ export class AskBook {
     const depth = this.depthFor(request.from, request.to, request.maxDepth);
     const from = refOf(request.from);
     const to = refOf(request.to);
-    const { prompt, position } = this.sessions.submit({ user: to.user, session: to.sessionId, text: messagePrompt(from, to, request.text), fromSession: from.sessionId });
     const now = new Date().toISOString();
     const ask: Ask = {
       id: newId('ask', 8),
@@ -102,7 +111,7 @@ export class AskBook {
       requestId: request.requestId,
       from: { ...from, promptId: request.from.currentPromptId },
       to,
-      promptId: prompt.id,
+      promptId: newId('p'),
       text: request.text,
       depth,
       createdAt: now,
@@ -110,7 +119,22 @@ export class AskBook {
       closedAt: now,
     };
     this.save(ask);
-    return { ask, position };
+    return { ask, position: this.send(ask) };
+  }
+
+  /**
+   * Queues the ask's prompt under the id saved with the ask: sent again after a crash between the
+   * two, it finds the prompt already queued instead of queuing it twice. A target that refuses it
+   * (deleted meanwhile) closes the ask with the reason.
+   */
+  private send(ask: Ask): number {
+    const text = ask.kind === 'ask' ? questionPrompt(ask.from, ask.to, ask.text) : messagePrompt(ask.from, ask.to, ask.text);
+    try {
+      return this.sessions.submit({ user: ask.to.user, session: ask.to.sessionId, text, fromSession: ask.from.sessionId, promptId: ask.promptId }).position;
+    } catch (error) {
+      this.close(ask, 'failed', { reason: `could not reach session ${nameFor(ask.to, ask.from.user)}: ${(error as Error).message}` });
+      throw error;
+    }
   }
 
   /** A prompt finished: it may answer a question, or end a turn that was waiting on one. */
@@ -129,10 +153,10 @@ export class AskBook {
     for (const ask of [...this.asks.values()]) {
       if (ask.kind !== 'ask' || ask.followUp || ask.from.sessionId !== sessionId || (promptId !== undefined && ask.from.promptId !== promptId)) continue;
       if (ask.status === 'waiting') {
-        this.save({ ...ask, followUp: true });
+        this.save({ ...ask, followUp: true, followUpPromptId: newId('p') });
       } else if (ask.status === 'answered' && !ask.returned) {
         // Answered while the daemon was down, or before the lost call was given up on: no call got it.
-        const kept: Ask = { ...ask, followUp: true };
+        const kept: Ask = { ...ask, followUp: true, followUpPromptId: newId('p') };
         this.save(kept);
         this.events.answeredAfterItsTurn(kept);
       }

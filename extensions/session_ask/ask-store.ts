@@ -39,6 +39,8 @@ export interface Ask {
   readonly closedAt?: string;
   /** The asking call was lost in a daemon restart: the answer reaches the asker as a new prompt. */
   readonly followUp?: boolean;
+  /** The id the late answer's prompt gets, chosen before it is sent: sending it again finds that prompt. */
+  readonly followUpPromptId?: string;
   /** The outcome was handed to a waiting call. */
   readonly returned?: boolean;
 }

@@ -104,7 +104,7 @@ function sessionEntries(ctx: ExtensionContext<SessionAskConfig>, asks: AskBook, 
 /** The asking turn is over: the answer reaches the asker as a prompt of its own. */
 function deliverLateAnswer(ctx: ExtensionContext<SessionAskConfig>, ask: Ask): void {
   try {
-    const { prompt } = ctx.sessions.submit({ user: ask.from.user, session: ask.from.sessionId, text: lateAnswerPrompt(ask), fromSession: ask.to.sessionId });
+    const { prompt } = ctx.sessions.submit({ user: ask.from.user, session: ask.from.sessionId, text: lateAnswerPrompt(ask), fromSession: ask.to.sessionId, ...(ask.followUpPromptId ? { promptId: ask.followUpPromptId } : {}) });
     ctx.logger.info('an answer whose asking call was lost went to the asking session as a prompt', { ask: ask.id, session: ask.from.sessionId, prompt: prompt.id });
   } catch (error) {
     ctx.logger.warn('could not hand an answer to its asking session', { ask: ask.id, session: ask.from.sessionId, error });

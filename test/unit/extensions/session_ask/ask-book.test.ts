@@ -60,6 +60,24 @@ describe('AskBook', () => {
     assert.deepEqual(book.list(), [], 'nothing waits any more');
   });
 
+  test('an ask saved when the daemon died before its prompt was queued is queued at the next start, once', async () => {
+    const a = sessions.add('alice', 'A');
+    const b = sessions.add('alice', 'B');
+    const first = open();
+    const asked = first.ask({ requestId: 'request-1', from: a, to: b, text: 'still there?', maxDepth: 3, timeoutMs: MINUTE });
+    const [ask] = first.list();
+    assert.ok(ask);
+    crash(first, []);
+    void asked.catch(() => undefined);
+    // The daemon died between saving the ask and queueing its prompt: the target never got it.
+    sessions.prompts.delete(ask.promptId);
+    sessions.submitted.length = 0;
+    open();
+    open();
+    assert.deepEqual(sessions.submitted.map((r) => [r.promptId, r.session]), [[ask.promptId, b.id]]);
+    assert.match(sessions.submitted[0]?.text ?? '', /still there\?$/);
+  });
+
   test('a turn of the target that does not succeed is no answer, and says why', async () => {
     const book = open();
     const a = sessions.add('alice', 'A');

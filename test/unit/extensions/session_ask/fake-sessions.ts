@@ -35,9 +35,12 @@ export class FakeSessions implements SessionPort {
   submit(request: SessionPromptRequest): { session: SessionSummary; prompt: PromptRecord; position: number } {
     const session = this.sessions.get(request.session ?? '');
     if (!session || session.user !== request.user) throw new Error(`no session ${request.session} of ${request.user}`);
+    // As the engine: a prompt id the session has already returns that prompt, and queues nothing.
+    const known = request.promptId ? this.prompts.get(request.promptId) : undefined;
+    if (known) return { session, prompt: known, position: 0 };
     this.submitted.push(request);
     const prompt: PromptRecord = {
-      id: `p_${this.next++}`,
+      id: request.promptId ?? `p_${this.next++}`,
       sessionId: session.id,
       user: session.user,
       seq: this.next,
