@@ -11,8 +11,9 @@ export interface PromptOptions {
   /** At most this many model turns (`--max-turns`). */
   readonly maxTurns?: number;
   /**
-   * The turn is the daemon's own business (an extension's housekeeping): its events and result reach
-   * only those who follow this prompt, never delivery callbacks or frontends.
+   * The turn is the daemon's own business (an extension's housekeeping): it goes before the prompts
+   * already queued, and its events and result reach only those who follow this prompt, never delivery
+   * callbacks or frontends.
    */
   readonly silent?: boolean;
 }

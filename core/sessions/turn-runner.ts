@@ -100,7 +100,9 @@ export class TurnRunner {
     };
     this.options.store.savePrompt(prompt);
     rt.update({ nextSeq: rt.state.nextSeq + 1, lastActiveAt: now });
-    rt.queue.push(prompt);
+    // The daemon's own housekeeping goes before the person's prompts already waiting.
+    if (options.silent) rt.queue.unshift(prompt);
+    else rt.queue.push(prompt);
     const position = this.positionOf(rt, prompt.id);
     this.options.eventLog.record('prompt_queued', { session: rt.state.id, prompt: prompt.id, position });
     this.options.delivery.emit(rt.state, prompt.id, { type: 'queued', position }, !options.silent);

@@ -123,7 +123,7 @@ async function edit(ctx: CommandContext, notePath: string | undefined, user: { u
 }
 
 async function readWhole(ctx: CommandContext, notePath: string, user: { user?: string }): Promise<string> {
-  const result = await ctx.call<ReadResult>(METHODS.read, { path: notePath, lines: 100_000, ...user });
+  const result = await ctx.call<ReadResult>(METHODS.read, { path: notePath, lines: 10_000_000, ...user });
   if (result.kind !== 'note') throw new Error(`${notePath} is a folder`);
   return result.totalLines === 0 ? '' : `${result.text}\n`;
 }

@@ -19,7 +19,7 @@ export const configSchema = z.strictObject({
   /** Users whose sessions may write the shared notes (the terminal always may). */
   shared_writers: z.array(userId).default([]),
   /** The size of the note index in each session's system prompt. */
-  index_budget: size.pipe(z.number().min(256).max(64 * 1024)).default(2048),
+  index_budget: size.pipe(z.number().min(1024).max(64 * 1024)).default(2048),
   /** Add the notes that match each prompt to it. */
   auto_recall: z.boolean().default(true),
   recall_budget: size.pipe(z.number().min(256).max(64 * 1024)).default(1536),

@@ -178,8 +178,8 @@ export class NoteIndex {
     if (scopes.length === 0) return [];
     filters.push(`(${scopes.join(' OR ')})`);
     if (options.tag) {
-      filters.push('n.tags LIKE ?');
-      params.push(`% ${options.tag.toLowerCase().replace(/[%_]/g, '')} %`);
+      filters.push("n.tags LIKE ? ESCAPE '\\'");
+      params.push(`% ${options.tag.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)} %`);
     }
     params.push(options.limit);
     const rows = this.db

@@ -43,7 +43,7 @@ export const searchParams = z.object({
 export const readParams = z.object({
   path: z.string().max(512).default(''),
   from_line: z.number().int().min(1).max(10_000_000).optional(),
-  lines: z.number().int().min(1).max(100_000).optional(),
+  lines: z.number().int().min(1).max(10_000_000).optional(),
   user: user.optional(),
 });
 

@@ -21,7 +21,7 @@ const STOP_WORDS = new Set(
 export function memoryIndexText(index: NoteIndex, user: string, budget: number): string {
   const notes = [...index.list({ kind: 'user', user }), ...index.list({ kind: 'shared' })].sort((a, b) => b.mtimeMs - a.mtimeMs);
   if (notes.length === 0) return `${TOOLS_GUIDE}\nYour memory is empty so far.`;
-  return `${TOOLS_GUIDE}\n${titlesWithin(notes, budget)}`;
+  return `${TOOLS_GUIDE}\n${titlesWithin(notes, budget - Buffer.byteLength(TOOLS_GUIDE) - 1)}`;
 }
 
 function titlesWithin(notes: readonly IndexedNote[], budget: number): string {

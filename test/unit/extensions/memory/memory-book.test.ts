@@ -76,6 +76,14 @@ describe('MemoryBook', () => {
     assert.throws(() => memory.book.search('alice', '   '), /query: must not be empty/);
   });
 
+  test('a tag with _ or % is matched as written, not as a pattern', () => {
+    memory.book.save(alice, 'a.md', '# A\nplanning notes', 'create', ['my_tag']);
+    memory.book.save(alice, 'b.md', '# B\nplanning notes', 'create', ['myxtag']);
+    memory.book.save(alice, 'c.md', '# C\nplanning notes', 'create', ['mytag']);
+    assert.deepEqual(memory.book.search('alice', 'planning', { tag: 'my_tag' }).map((r) => r.path), ['a.md']);
+    assert.deepEqual(memory.book.search('alice', 'planning', { tag: 'my%' }).map((r) => r.path), []);
+  });
+
   test('read gives a range of lines, or lists a folder; delete removes the note and its empty folders', () => {
     memory.book.save(alice, 'p/q/long.md', Array.from({ length: 10 }, (_, i) => `line ${i + 1}`).join('\n'), 'create');
     const part = memory.book.read('alice', 'p/q/long.md', 3, 2);
