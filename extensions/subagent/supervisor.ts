@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import path from 'node:path';
-import { backgroundLabels, leadLabels, type Disposable, type ExtensionContext, type PromptRecord, type SessionSummary } from 'claude-ext/extension';
+import { backgroundLabels, leadLabels, newId, type Disposable, type ExtensionContext, type PromptRecord, type SessionSummary } from 'claude-ext/extension';
 import { BudgetError, NestingError, UnknownParadigmError, WorkerLimitError, WorkerNotFoundError, WorkerStateError } from './errors.ts';
 import { addWorktree, copyUncommitted, NotARepositoryError, repoInfo, worktreePath } from './git.ts';
 import { sessionGit } from './git-runners.ts';
@@ -54,7 +54,14 @@ export class Supervisor {
     for (const worker of this.store.all()) {
       if (worker.removed) continue;
       this.registerTemplate(worker);
-      for (const promptId of worker.pending) this.follow(worker.id, promptId);
+      if (worker.unsent) {
+        try {
+          this.sendUnsent(worker.id);
+        } catch (error) {
+          this.ctx.logger.warn('a worker prompt saved before a restart could not be submitted', { worker: worker.id, error: (error as Error).message });
+        }
+      }
+      for (const promptId of this.store.get(worker.id)?.pending ?? []) this.follow(worker.id, promptId);
       // Saved, then the daemon died before its task was submitted.
       if (worker.status === 'running' && worker.pending.length === 0) {
         this.store.update(worker.id, { status: 'failed', results: [...worker.results, { promptId: '', outcome: 'error', text: 'the daemon stopped before the task reached the worker; send it again', costUsd: 0, finishedAt: new Date().toISOString() }] });
@@ -283,13 +290,29 @@ export class Supervisor {
     this.waits.changed();
   }
 
+  /** Saves the prompt with the worker (and the request that asked for it), then submits it under that id. */
   private submit(workerId: string, text: string, requestId: string | undefined): Worker {
     const worker = this.store.get(workerId);
     if (!worker) throw new WorkerNotFoundError(workerId);
-    const { prompt } = this.ctx.sessions.submit({ user: worker.user, session: worker.sessionId, text, options: worker.model ? { model: worker.model } : {} });
+    const promptId = newId('p');
     const requestIds = requestId === undefined ? worker.requestIds : [...(worker.requestIds ?? []), requestId].slice(-REQUESTS_KEPT);
-    const updated = this.store.update(workerId, { status: 'running', pending: [...worker.pending, prompt.id], reported: false, ...(requestIds ? { requestIds } : {}) });
-    this.follow(workerId, prompt.id);
+    this.store.update(workerId, { status: 'running', pending: [...worker.pending, promptId], reported: false, unsent: { promptId, text }, ...(requestIds ? { requestIds } : {}) });
+    return this.sendUnsent(workerId);
+  }
+
+  private sendUnsent(workerId: string): Worker {
+    const worker = this.store.get(workerId);
+    if (!worker?.unsent) throw new WorkerNotFoundError(workerId);
+    const { promptId, text } = worker.unsent;
+    try {
+      this.ctx.sessions.submit({ user: worker.user, session: worker.sessionId, text, options: worker.model ? { model: worker.model } : {}, promptId });
+    } catch (error) {
+      const pending = worker.pending.filter((id) => id !== promptId);
+      this.store.update(workerId, { unsent: undefined, pending, ...(pending.length === 0 ? { status: 'failed' as const } : {}) });
+      throw error;
+    }
+    const updated = this.store.update(workerId, { unsent: undefined });
+    this.follow(workerId, promptId);
     return updated;
   }
 

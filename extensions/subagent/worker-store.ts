@@ -36,6 +36,12 @@ export interface Worker {
   readonly requestIds?: readonly string[];
   /** The worker's prompts without a result yet, oldest first. */
   readonly pending: readonly string[];
+  /**
+   * A prompt saved here before it is submitted, under the id it gets: a start that finds it submits it
+   * (again: the engine returns a prompt it already has), so a crash in between loses no work and
+   * queues none twice.
+   */
+  readonly unsent?: { readonly promptId: string; readonly text: string };
   readonly results: readonly WorkerResult[];
   /** The newest result has reached the lead (through subagent_wait or a notice). */
   readonly reported: boolean;

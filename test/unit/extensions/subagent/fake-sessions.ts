@@ -41,9 +41,12 @@ export class FakeSessions implements ExtensionSessions {
   async delete(sessionId: string): Promise<void> {
     this.byId.delete(sessionId);
   }
-  submit(request: { user: string; session?: string; text: string }): { session: SessionSummary; prompt: PromptRecord; position: number } {
+  submit(request: { user: string; session?: string; text: string; promptId?: string }): { session: SessionSummary; prompt: PromptRecord; position: number } {
     const session = this.find(request.session ?? '', request.user);
-    const record: PromptRecord = { id: `p_${++this.next}`, sessionId: session.id, user: session.user, seq: this.next, text: request.text, options: {}, status: 'running', enqueuedAt: new Date().toISOString(), startedAt: new Date().toISOString(), delivered: false };
+    // As the engine: a prompt id the session has already returns that prompt, and queues nothing.
+    const known = request.promptId ? this.prompts.get(request.promptId) : undefined;
+    if (known) return { session, prompt: known.record, position: 0 };
+    const record: PromptRecord = { id: request.promptId ?? `p_${++this.next}`, sessionId: session.id, user: session.user, seq: this.next, text: request.text, options: {}, status: 'running', enqueuedAt: new Date().toISOString(), startedAt: new Date().toISOString(), delivered: false };
     let resolve: (record: PromptRecord) => void = () => undefined;
     const promise = new Promise<PromptRecord>((r) => (resolve = r));
     this.prompts.set(record.id, { record, resolve, promise });

@@ -210,6 +210,20 @@ describe('subagent methods', () => {
     assert.deepEqual(outcome.finished.map((w) => w.result?.text), ['finished after the restart']);
   });
 
+  test('a prompt saved with its worker when the daemon died before submitting it is submitted at the next start, once', async () => {
+    const worker = await spawn({ task: 'long', name: 'saved', worktree: false });
+    const store = new WorkerStore(path.join(fixture.dataDir, 'workers'));
+    const record = store.get(worker.id);
+    assert.ok(record);
+    // The daemon saved a follow-up with its prompt id and died before the engine had it.
+    store.update(worker.id, { pending: [...record.pending, 'p_unsent0001'], unsent: { promptId: 'p_unsent0001', text: 'and the tests too' } });
+    const before = sessions.promptsOf(worker.session).length;
+    for (let start = 0; start < 2; start += 1) new Supervisor(fixture.ctx, new WorkerStore(path.join(fixture.dataDir, 'workers')), () => paradigmsFrom({})).resume();
+    const prompts = sessions.promptsOf(worker.session);
+    assert.deepEqual(prompts.slice(before).map((p) => [p.id, p.text]), [['p_unsent0001', 'and the tests too']]);
+    assert.equal(new WorkerStore(path.join(fixture.dataDir, 'workers')).get(worker.id)?.unsent, undefined);
+  });
+
   test('paradigms from the configuration are used like the built-in ones; an unknown one is refused naming those there are', async () => {
     await fixture.stop();
     await start({ paradigms: { auditor: { description: 'Audits', instructions: 'Check the licences.', tools: ['Read'], model: 'claude-audit' } } });
