@@ -337,23 +337,32 @@ export class Supervisor {
     );
   }
 
-  /** Ends a worker's prompt that runs longer than `prompt_timeout` (counted from when it started). */
+  /**
+   * Ends a worker's prompt that runs longer than `prompt_timeout`, counted from when it started: a
+   * prompt still queued is looked at again a period later.
+   */
   private armTimeout(worker: Worker, promptId: string): Disposable | undefined {
     const limit = this.ctx.config.prompt_timeout;
     if (!limit) return undefined;
-    let started: number;
-    try {
-      const record = this.ctx.sessions.getPrompt(worker.sessionId, promptId);
-      started = Date.parse(record.startedAt ?? record.enqueuedAt);
-    } catch {
-      return undefined;
-    }
-    return this.ctx.setTimeout(() => {
-      const record = this.ctx.sessions.getPrompt(worker.sessionId, promptId);
-      if (record.status !== 'running') return;
-      this.timedOut.add(promptId);
-      void this.ctx.sessions.stop(worker.sessionId).catch(() => undefined);
-    }, Math.max(0, started + limit - Date.now()));
+    let timer: Disposable | undefined;
+    const look = (): void => {
+      let record: PromptRecord;
+      try {
+        record = this.ctx.sessions.getPrompt(worker.sessionId, promptId);
+      } catch {
+        return;
+      }
+      if (record.status === 'done') return;
+      const endsAt = record.startedAt ? Date.parse(record.startedAt) + limit : Date.now() + limit;
+      if (record.status === 'running' && endsAt <= Date.now()) {
+        this.timedOut.add(promptId);
+        void this.ctx.sessions.stop(worker.sessionId).catch(() => undefined);
+        return;
+      }
+      timer = this.ctx.setTimeout(look, Math.max(0, endsAt - Date.now()));
+    };
+    look();
+    return { dispose: () => timer?.dispose() };
   }
 
   private finish(workerId: string, record: PromptRecord): void {
