@@ -1,4 +1,4 @@
-import type { ExtensionContext } from 'claude-ext/extension';
+import { newId, type ExtensionContext } from 'claude-ext/extension';
 import type { MemoryConfig } from './config.ts';
 import type { SessionMarks } from './session-marks.ts';
 
@@ -14,6 +14,32 @@ const FLUSH_PROMPT = [
  * prompt carry the note index again.
  */
 export function compactionWatch(ctx: ExtensionContext<MemoryConfig>, marks: SessionMarks): void {
+  const follow = (sessionId: string, promptId: string): void => {
+    void ctx.sessions
+      .waitForPrompt(sessionId, promptId)
+      .then((done) => {
+        if (done.result) ctx.record('memory_flush_done', { session: sessionId, prompt: done.id, outcome: done.result.outcome, text: done.result.text.slice(0, 2000) });
+        if (marks.get(sessionId).flushPromptId === promptId) marks.update(sessionId, { flushPromptId: undefined });
+      })
+      .catch(() => undefined);
+  };
+  /** Submits the flush turn under the id saved with the mark: again after a crash, it finds the one queued. */
+  const submit = (sessionId: string, user: string, promptId: string): boolean => {
+    try {
+      ctx.sessions.submit({ user, session: sessionId, text: ctx.config.flush_prompt ?? FLUSH_PROMPT, options: { silent: true }, promptId });
+    } catch (error) {
+      ctx.logger.warn('could not ask the session to save its memory', { session: sessionId, error: (error as Error).message });
+      marks.update(sessionId, { flushPromptId: undefined });
+      return false;
+    }
+    follow(sessionId, promptId);
+    return true;
+  };
+  for (const [sessionId, mark] of marks.entries()) {
+    const session = ctx.sessions.get(sessionId);
+    if (mark.flushPromptId && session) submit(sessionId, session.user, mark.flushPromptId);
+  }
+
   ctx.onEvent((event) => {
     if (event.type === 'compacted') {
       marks.update(event.sessionId, { flushed: false, indexDue: true });
@@ -24,20 +50,9 @@ export function compactionWatch(ctx: ExtensionContext<MemoryConfig>, marks: Sess
     const { usedTokens, windowTokens } = event.result.context;
     if (usedTokens < ctx.config.flush_at * windowTokens || marks.get(event.sessionId).flushed) return;
     if (!ctx.sessions.get(event.sessionId)) return;
-    marks.update(event.sessionId, { flushed: true });
-    let promptId: string;
-    try {
-      promptId = ctx.sessions.submit({ user: event.user, session: event.sessionId, text: ctx.config.flush_prompt ?? FLUSH_PROMPT, options: { silent: true } }).prompt.id;
-    } catch (error) {
-      ctx.logger.warn('could not ask the session to save its memory', { session: event.sessionId, error: (error as Error).message });
-      return;
-    }
+    const promptId = newId('p');
+    marks.update(event.sessionId, { flushed: true, flushPromptId: promptId });
+    if (!submit(event.sessionId, event.user, promptId)) return;
     ctx.record('memory_flush', { session: event.sessionId, prompt: promptId, used_tokens: usedTokens, window_tokens: windowTokens });
-    void ctx.sessions
-      .waitForPrompt(event.sessionId, promptId)
-      .then((done) => {
-        if (done.result) ctx.record('memory_flush_done', { session: event.sessionId, prompt: done.id, outcome: done.result.outcome, text: done.result.text.slice(0, 2000) });
-      })
-      .catch(() => undefined);
   });
 }

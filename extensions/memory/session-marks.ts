@@ -7,6 +7,8 @@ interface SessionMark {
   indexDue?: boolean;
   /** The session was asked to save its memory since its last compaction. */
   flushed?: boolean;
+  /** The silent turn asking it, chosen before it is submitted; cleared once it has its result. */
+  flushPromptId?: string;
 }
 
 /** What memory keeps per session, on disk so a restart changes no session's system prompt. */
@@ -27,6 +29,11 @@ export class SessionMarks {
     if (Object.keys(next).length === 0) delete this.marks[sessionId];
     else this.marks[sessionId] = next;
     this.save();
+  }
+
+  /** Every session with a mark. */
+  entries(): Array<[string, Readonly<SessionMark>]> {
+    return Object.entries(this.marks);
   }
 
   /** Forgets sessions that are gone. */
