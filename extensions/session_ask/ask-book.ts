@@ -167,6 +167,13 @@ export class AskBook {
     return [...this.asks.values()].filter((ask) => (filter.all || ask.status === 'waiting') && (filter.user === undefined || ask.from.user === filter.user || ask.to.user === filter.user));
   }
 
+  /** Ends at once the waits on sessions that were deleted before they answered. */
+  dropDeletedTargets(): void {
+    for (const ask of [...this.asks.values()]) {
+      if (ask.status === 'waiting' && !this.sessions.get(ask.to.sessionId)) this.close(ask, 'failed', { reason: `session ${nameFor(ask.to, ask.from.user)} was deleted before it answered` });
+    }
+  }
+
   /** The session `sessionId` waits on now, if it waits on one. */
   waitingOn(sessionId: string): SessionRef | undefined {
     return [...this.asks.values()].find((ask) => this.isWaitEdge(ask) && ask.from.sessionId === sessionId)?.to;

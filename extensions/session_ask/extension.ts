@@ -47,6 +47,8 @@ export default (): Extension<SessionAskConfig> => {
         if (event.type === 'result') asks.promptFinished(event.sessionId, event.promptId, event.result);
       });
       asks.recover();
+      // Nothing tells of a deleted session: a wait on one is ended within a few seconds rather than at its timeout.
+      ctx.setInterval(() => asks.dropDeletedTargets(), 3000);
       ctx.addTools({
         server: 'session_ask',
         tools,

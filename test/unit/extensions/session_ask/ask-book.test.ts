@@ -78,6 +78,18 @@ describe('AskBook', () => {
     assert.match(sessions.submitted[0]?.text ?? '', /still there\?$/);
   });
 
+  test('a target deleted while the asker waits ends the wait at once, saying so', async () => {
+    const book = open();
+    const a = sessions.add('alice', 'A');
+    const b = sessions.add('alice', 'B');
+    const asked = book.ask({ requestId: 'request-1', from: a, to: b, text: 'q', maxDepth: 3, timeoutMs: MINUTE });
+    book.dropDeletedTargets();
+    assert.equal(book.list().length, 1, 'nothing changes while the target lives');
+    sessions.remove(b.id);
+    book.dropDeletedTargets();
+    assert.deepEqual(await asked, { status: 'failed', reason: 'session "B" was deleted before it answered' });
+  });
+
   test('a turn of the target that does not succeed is no answer, and says why', async () => {
     const book = open();
     const a = sessions.add('alice', 'A');

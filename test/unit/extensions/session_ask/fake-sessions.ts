@@ -20,6 +20,11 @@ export class FakeSessions implements SessionPort {
     return session;
   }
 
+  /** The session is deleted. */
+  remove(sessionId: string): void {
+    this.sessions.delete(sessionId);
+  }
+
   /** The session now works on `promptId` (a question it was asked). */
   working(session: SessionSummary, promptId: string): SessionSummary {
     const moved = { ...session, currentPromptId: promptId };
