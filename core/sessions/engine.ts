@@ -332,7 +332,13 @@ export class ClaudeEngine {
    */
   async stop(ref: string, options: { user?: string; clear?: boolean } = {}): Promise<StopResult> {
     const rt = this.registry.resolve(ref, options.user);
-    const clearedPrompts = options.clear ? this.tracker.cancelQueued(rt) : 0;
+    const stopped = this.interrupt(rt, options.clear === true);
+    this.delivery.emit(rt.state, stopped.interruptedPromptId, { type: 'stop', clearedPrompts: stopped.clearedPrompts });
+    return stopped;
+  }
+
+  private interrupt(rt: SessionRuntime, clear: boolean): StopResult {
+    const clearedPrompts = clear ? this.tracker.cancelQueued(rt) : 0;
     const interruptedPromptId = this.runner.interrupt(rt, 'stop');
     this.options.eventLog.record('stop', { session: rt.state.id, prompt: interruptedPromptId, cleared: clearedPrompts });
     return { sessionId: rt.state.id, interruptedPromptId, clearedPrompts };
@@ -342,7 +348,7 @@ export class ClaudeEngine {
   async stopForLostToolCall(sessionId: string, call: { readonly server: string; readonly tool: string }): Promise<StopResult> {
     const rt = this.registry.require(sessionId);
     this.delivery.emit(rt.state, rt.state.current?.promptId, { type: 'tool_call_lost', server: call.server, tool: call.tool });
-    return this.stop(sessionId);
+    return this.interrupt(rt, false);
   }
 
   // ---- start-up and shut-down -------------------------------------------------------------------

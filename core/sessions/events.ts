@@ -52,6 +52,8 @@ export type EngineEvent = EventBase &
     | { readonly type: 'tool_result'; readonly toolUseId: string; readonly content: string; readonly isError: boolean }
     | { readonly type: 'result'; readonly result: TurnResult }
     | { readonly type: 'error'; readonly message: string }
+    /** Someone stopped the session (a person, a frontend, an extension), whether or not a turn was running. */
+    | { readonly type: 'stop'; readonly clearedPrompts: number }
     /** A tool call cut by a daemon restart that the CLI did not make again: the turn is stopped next. */
     | { readonly type: 'tool_call_lost'; readonly server: string; readonly tool: string }
     /** The CLI compacted the conversation (`manual`: asked with /compact; `auto`: the context was full). */

@@ -27,13 +27,10 @@ export default (): Extension<SubagentConfig> => {
       const ops = new WorktreeOps(ctx, workers);
       workers.resume();
 
-      // Leads whose subagent call a daemon restart cut: the daemon stops that turn, which is no reason to stop the workers.
-      const cutByRestart = new Set<string>();
       ctx.onEvent((event) => {
         if (event.type === 'tool_use') workers.observe(event);
-        if (event.type === 'tool_call_lost' && event.server === ctx.name) cutByRestart.add(event.sessionId);
-        // Stopping a lead stops its workers.
-        if (event.type === 'result' && event.result.outcome === 'stopped' && !cutByRestart.delete(event.sessionId)) {
+        // Stopping a lead stops its workers, busy or idle; the daemon stopping a turn whose call a restart cut is no stop.
+        if (event.type === 'stop') {
           for (const worker of workers.activeWorkers(event.sessionId)) if (worker.status === 'running') void workers.stop(event.sessionId, worker.id).catch(() => undefined);
         }
       });

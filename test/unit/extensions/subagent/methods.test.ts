@@ -242,14 +242,15 @@ describe('subagent methods', () => {
     assert.equal(git(repo, 'worktree', 'list').trim().split('\n').length, 2, 'one worktree besides the main one');
   });
 
-  test("stopping the lead's turn stops its running workers, unless a restart cut its subagent call", async () => {
+  test("stopping the lead, busy or idle, stops its running workers; a turn the daemon ends after a restart does not", async () => {
     const worker = await spawn({ task: 'busy', name: 'busy', worktree: false });
-    const result = { outcome: 'stopped' as const, isError: true, text: '', subtype: undefined, costUsd: 0, durationMs: 1, numTurns: 1, usage: { inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0, cacheCreationInputTokens: 0 } };
-    await onEvent?.({ type: 'result', sessionId: lead.id, user: lead.user, promptId: 'p_lead', result });
+    // An idle lead stopped: no turn ends, the stop itself is the event.
+    await onEvent?.({ type: 'stop', sessionId: lead.id, user: lead.user, promptId: undefined, clearedPrompts: 0 });
     const waited = await fixture.call<WaitOutcome>('subagent.wait', { ids: [worker.id] }, lead);
     assert.deepEqual(waited.finished.map((w) => w.status), ['stopped']);
 
     const survivor = await spawn({ task: 'survive', name: 'survivor', worktree: false });
+    const result = { outcome: 'stopped' as const, isError: true, text: '', subtype: undefined, costUsd: 0, durationMs: 1, numTurns: 1, usage: { inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0, cacheCreationInputTokens: 0 } };
     await onEvent?.({ type: 'tool_call_lost', sessionId: lead.id, user: lead.user, promptId: 'p_lead2', server: 'subagent', tool: 'subagent_wait' });
     await onEvent?.({ type: 'result', sessionId: lead.id, user: lead.user, promptId: 'p_lead2', result });
     const still = await fixture.call<WorkerStatusView>('subagent.status', { id: survivor.id }, lead);
