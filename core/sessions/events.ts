@@ -54,7 +54,10 @@ export type EngineEvent = EventBase &
     | { readonly type: 'error'; readonly message: string }
     /** Someone stopped the session (a person, a frontend, an extension), whether or not a turn was running. */
     | { readonly type: 'stop'; readonly clearedPrompts: number }
-    /** A tool call cut by a daemon restart that the CLI did not make again: the turn is stopped next. */
+    /**
+     * A tool call cut by a daemon restart that the CLI did not make again: it either told the model the
+     * call was lost (the turn goes on) or waits on it, and then the daemon stops the turn.
+     */
     | { readonly type: 'tool_call_lost'; readonly server: string; readonly tool: string }
     /** The CLI compacted the conversation (`manual`: asked with /compact; `auto`: the context was full). */
     | { readonly type: 'compacted'; readonly trigger: string; readonly preTokens: number }
@@ -75,6 +78,7 @@ export type StreamEvent =
   | { readonly type: 'tool_use'; readonly toolUseId: string; readonly name: string; readonly input: unknown }
   | { readonly type: 'tool_result'; readonly toolUseId: string; readonly content: string; readonly isError: boolean }
   | { readonly type: 'compacted'; readonly trigger: string; readonly preTokens: number }
+  | { readonly type: 'tool_call_lost'; readonly server: string; readonly tool: string }
   /** The input size of one top-level model call: how full the context is. */
   | { readonly type: 'context_used'; readonly tokens: number }
   | { readonly type: 'cli_result'; readonly subtype: string; readonly isError: boolean; readonly text: string; readonly totalCostUsd: number; readonly durationMs: number; readonly numTurns: number; readonly usage: TurnUsage; readonly structuredOutput?: unknown; readonly contextWindow?: number }

@@ -108,7 +108,8 @@ export async function runChaos(options: { rounds: number; seed?: number; keep?: 
       }
       const marker = `tg-${round}-${Math.floor(next() * 1e6)}`;
       telegramMarkers.push(marker);
-      telegram.injectMessage({ from: ALICE, text: `@reply answer ${marker}` });
+      // No script: the reply echoes the prompt, so messages batched into one prompt are all answered by it.
+      telegram.injectMessage({ from: ALICE, text: `answer ${marker}` });
 
       await new Promise((resolve) => setTimeout(resolve, 200 + Math.floor(next() * 1800)));
       client.close();
@@ -135,7 +136,7 @@ export async function runChaos(options: { rounds: number; seed?: number; keep?: 
     }
     // The question must survive every kill: still open and answerable. Its answer reaches the session
     // either through the resumed tool call or, when the session's CLI gave up on the call during a
-    // restart, as a prompt of its own after that turn was stopped.
+    // restart, as a prompt of its own after that turn ended.
     let questionsLost = 0;
     let questionsAnswered = 0;
     let questionsCancelled = 0;
@@ -157,7 +158,8 @@ export async function runChaos(options: { rounds: number; seed?: number; keep?: 
           return (await client.call<{ prompt: PromptRecord }>('prompt.wait', { session: asker.sessionId, prompt: String(followUp.prompt) }, { timeoutMs: 60_000 })).prompt;
         };
         let reply = answered?.prompt.result?.text;
-        if (!reply?.includes('teal') && answered?.prompt.result?.outcome === 'stopped') {
+        // The asking turn ended without the answer (its CLI gave up on the call): it comes as a prompt of its own.
+        if (!reply?.includes('teal') && answered?.prompt.result) {
           await waitFor('the answer as a prompt of its own', async () => (await lateAnswer()) !== undefined, 60_000).catch(() => undefined);
           reply = (await lateAnswer())?.result?.text;
         }

@@ -74,14 +74,18 @@ function assistantEvents(line: Json): StreamEvent[] {
   }));
 }
 
+/** How the CLI reports a tool call whose MCP connection dropped (a daemon restart) and that it gave up on. */
+const LOST_CALL = /^MCP server "([^"]+)" transport dropped mid-call; response for tool "([^"]+)" was lost/;
+
 function toolResultEvents(line: Json): StreamEvent[] {
   if (isSubagentLine(line)) return [];
   const content = isObject(line.message) && Array.isArray(line.message.content) ? line.message.content.filter(isObject) : [];
-  return content.flatMap((block): StreamEvent[] =>
-    block.type === 'tool_result'
-      ? [{ type: 'tool_result', toolUseId: str(block.tool_use_id), content: toolResultText(block.content), isError: block.is_error === true }]
-      : [],
-  );
+  return content.flatMap((block): StreamEvent[] => {
+    if (block.type !== 'tool_result') return [];
+    const result: StreamEvent = { type: 'tool_result', toolUseId: str(block.tool_use_id), content: toolResultText(block.content), isError: block.is_error === true };
+    const lost = result.isError ? LOST_CALL.exec(result.content) : null;
+    return lost ? [result, { type: 'tool_call_lost', server: lost[1] ?? '', tool: lost[2] ?? '' }] : [result];
+  });
 }
 
 function partialEvents(line: Json): StreamEvent[] {

@@ -55,6 +55,21 @@ test('invalid UTF-8 bytes do not shift the offsets', () => {
   assert.deepEqual(ends, [3, 6]);
 });
 
+test('the usage of a model call, the context window, a compaction and a tool call the CLI gave up on become events', () => {
+  assert.deepEqual(parseStreamLine('{"type":"assistant","message":{"content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":100,"cache_read_input_tokens":800,"cache_creation_input_tokens":50}},"parent_tool_use_id":null}'), [
+    { type: 'context_used', tokens: 950 },
+    { type: 'text', text: 'hi', partial: false },
+  ]);
+  assert.deepEqual(parseStreamLine('{"type":"system","subtype":"compact_boundary","compact_metadata":{"trigger":"auto","pre_tokens":170000}}'), [{ type: 'compacted', trigger: 'auto', preTokens: 170000 }]);
+  const [result] = parseStreamLine('{"type":"result","subtype":"success","is_error":false,"result":"ok","modelUsage":{"small":{"contextWindow":200000},"main[1m]":{"contextWindow":1000000}}}');
+  assert.equal(result?.type === 'cli_result' && result.contextWindow, 1000000);
+  const lost = 'MCP server \\"ask_user\\" transport dropped mid-call; response for tool \\"ask_user\\" was lost';
+  assert.deepEqual(parseStreamLine(`{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t9","content":"${lost}","is_error":true}]}}`), [
+    { type: 'tool_result', toolUseId: 't9', content: 'MCP server "ask_user" transport dropped mid-call; response for tool "ask_user" was lost', isError: true },
+    { type: 'tool_call_lost', server: 'ask_user', tool: 'ask_user' },
+  ]);
+});
+
 test('stream lines become typed events', () => {
   assert.deepEqual(parseStreamLine('{"type":"system","subtype":"init","model":"m","tools":["Bash"],"mcp_servers":[{"name":"x","status":"connected"}],"cwd":"/w"}'), [
     { type: 'init', model: 'm', tools: ['Bash'], mcpServers: [{ name: 'x', status: 'connected' }], cwd: '/w' },
