@@ -1,0 +1,299 @@
+/**
+ * The web extension's HTTP API end to end: the real claude CLI in tmux against the stand-in model,
+ * driven over HTTP with the admin token and with users' API tokens made by `claude-ext token create`.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
+import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig } from '../support/daemon-process.ts';
+
+interface Answer {
+  status: number;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON of many shapes, checked by the assertions
+  headers: Headers;
+}
+
+interface SseMessage {
+  id?: string;
+  event?: string;
+  data?: string;
+}
+
+describe('web', () => {
+  let world: TestWorld;
+  let config: string;
+  let base = '';
+  const tokens = { admin: '', alice: '', bob: '' };
+
+  const cli = (args: string[]) => runCli(world, [...args, '--config', config]);
+  const http = async (method: string, url: string, options: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Answer> => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (options.body !== undefined || options.raw !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${base}${url}`, { method, headers, body: options.raw ?? (options.body !== undefined ? JSON.stringify(options.body) : undefined) });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
+  };
+  const createToken = async (user: string): Promise<string> => {
+    const run = await cli(['token', 'create', '--user', user, '--name', `${user}-laptop`, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    return (JSON.parse(run.stdout) as { token: string }).token;
+  };
+
+  /** Reads a session's event stream until `enough` says so, then disconnects. */
+  const readEvents = async (sessionId: string, token: string, lastEventId: string | undefined, enough: (messages: SseMessage[]) => boolean): Promise<SseMessage[]> => {
+    const controller = new AbortController();
+    const response = await fetch(`${base}/api/sessions/${sessionId}/events`, {
+      headers: { authorization: `Bearer ${token}`, ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+      signal: controller.signal,
+    });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    const messages: SseMessage[] = [];
+    let buffered = '';
+    const timer = setTimeout(() => controller.abort(), 30_000);
+    try {
+      while (!enough(messages)) {
+        const { value, done } = await reader.read().catch((error: unknown) => {
+          throw new Error(`the stream ended with ${String(error)} after ${JSON.stringify(messages)}`);
+        });
+        if (done) break;
+        buffered += decoder.decode(value, { stream: true });
+        let end: number;
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const block = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const message: SseMessage = {};
+          for (const line of block.split('\n')) {
+            const at = line.indexOf(': ');
+            if (at <= 0) continue;
+            const key = line.slice(0, at) as keyof SseMessage;
+            if (key === 'id' || key === 'event' || key === 'data') message[key] = line.slice(at + 2);
+          }
+          if (message.event) messages.push(message);
+        }
+      }
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+    return messages;
+  };
+
+  before(async () => {
+    world = await createWorld('web');
+    config = writeConfig(world, 'engine:\n  partial_messages: true\nenabled: [web, ask_user, cron, heartbeat]\nextensions:\n  web:\n    listen: 127.0.0.1:0\n    max_body: 64KiB\n');
+    await startDaemonProcess(world, ['--config', config]);
+    const listening = await waitFor('the API to listen', () => readEventLog(world).find((e) => e.type === 'web_listening'));
+    base = String(listening.address);
+    tokens.admin = fs.readFileSync(path.join(world.stateDir, 'admin.token'), 'utf8').trim();
+    tokens.alice = await createToken('alice');
+    tokens.bob = await createToken('bob');
+  });
+  after(async () => {
+    await stopStartedDaemons();
+    await world.cleanup();
+  });
+
+  test('tokens: none, a wrong one and a revoked one are refused; tokens are kept hashed; the OpenAPI document needs none', async () => {
+    assert.equal((await http('GET', '/api/sessions')).status, 401);
+    assert.equal((await http('GET', '/api/sessions', { token: 'cxt_t_nothing_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' })).status, 401);
+    assert.equal((await http('GET', '/api/sessions', { token: `${tokens.admin}x` })).status, 401);
+    assert.deepEqual((await http('GET', '/api/whoami', { token: tokens.alice })).body, { admin: false, user: 'alice' });
+    assert.deepEqual((await http('GET', '/api/whoami', { token: tokens.admin })).body, { admin: true });
+    const stored = fs.readFileSync(path.join(world.stateDir, 'data', 'web', 'tokens.json'), 'utf8');
+    assert.ok(!stored.includes(tokens.alice) && !stored.includes(tokens.alice.slice(-32)), 'the secret is not on disk');
+
+    const temporary = await createToken('carol');
+    assert.equal((await http('GET', '/api/sessions', { token: temporary })).status, 200);
+    const listed = await cli(['token', 'list', '--user', 'carol']);
+    assert.match(listed.stdout, /carol-laptop/);
+    const revoked = await cli(['token', 'revoke', 'carol-laptop', '--user', 'carol']);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.equal((await http('GET', '/api/sessions', { token: temporary })).status, 401);
+
+    const doc = await http('GET', '/api/openapi.json');
+    assert.equal(doc.status, 200);
+    assert.equal(doc.body.openapi, '3.1.0');
+    const submit = doc.body.paths['/api/sessions/{id}/prompts'].post;
+    assert.equal(submit.requestBody.content['application/json'].schema.properties.text.type, 'string');
+    assert.ok(doc.body.paths['/api/sessions/{id}/events'].get);
+  });
+
+  test("sessions and prompts: create, list, prompt and wait, prompt at once, rename, queue, stop, delete; another user's session is 404", async () => {
+    const created = await http('POST', '/api/sessions', { token: tokens.alice, body: { name: 'web-one' } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.user, 'alice');
+    const id = created.body.id as string;
+    assert.ok((await http('GET', '/api/sessions', { token: tokens.alice })).body.some((s: { id: string }) => s.id === id));
+    assert.ok(!(await http('GET', '/api/sessions', { token: tokens.bob })).body.some((s: { id: string }) => s.id === id));
+    assert.ok((await http('GET', '/api/sessions', { token: tokens.admin })).body.some((s: { id: string }) => s.id === id));
+
+    for (const [method, url, body] of [
+      ['GET', `/api/sessions/${id}`, undefined],
+      ['POST', `/api/sessions/${id}/prompts`, { text: '@reply no' }],
+      ['GET', `/api/sessions/${id}/events`, undefined],
+      ['DELETE', `/api/sessions/${id}`, undefined],
+      ['GET', '/api/sessions/no-such-session', undefined],
+    ] as const) {
+      const answer = await http(method, url, { token: tokens.bob, ...(body ? { body } : {}) });
+      assert.equal(answer.status, 404, `${method} ${url}`);
+      assert.equal(answer.body.error.code, 'not_found');
+    }
+    assert.equal((await http('POST', '/api/sessions', { token: tokens.bob, body: { user: 'alice' } })).status, 403);
+
+    const waited = await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: '@reply hello over http', wait: true } });
+    assert.equal(waited.status, 200, JSON.stringify(waited.body));
+    assert.equal(waited.body.result.text, 'hello over http');
+
+    const queued = await http('POST', `/api/sessions/web-one/prompts`, { token: tokens.alice, body: { text: '@reply later' } });
+    assert.equal(queued.status, 202);
+    const promptId = queued.body.id as string;
+    const result = await http('GET', `/api/sessions/${id}/prompts/${promptId}/result?timeoutSeconds=30`, { token: tokens.alice });
+    assert.equal(result.body.result.text, 'later');
+    assert.equal((await http('GET', `/api/sessions/${id}/prompts/${promptId}`, { token: tokens.alice })).body.status, 'done');
+    assert.equal((await http('GET', `/api/sessions/${id}/prompts/${promptId}`, { token: tokens.bob })).status, 404);
+    assert.equal((await http('GET', `/api/sessions/${id}/prompts/p_nothing`, { token: tokens.alice })).status, 404);
+
+    const renamed = await http('PATCH', `/api/sessions/${id}`, { token: tokens.alice, body: { name: 'web-two' } });
+    assert.equal(renamed.body.name, 'web-two');
+
+    const slow = await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: '@wait 20000\n@reply too late' } });
+    await waitFor('the slow prompt to run', async () => (await http('GET', `/api/sessions/${id}/queue`, { token: tokens.alice })).body.current?.id === slow.body.id);
+    const stopped = await http('POST', `/api/sessions/${id}/stop`, { token: tokens.alice, body: {} });
+    assert.equal(stopped.body.interruptedPromptId, slow.body.id);
+    const slowResult = await http('GET', `/api/sessions/${id}/prompts/${slow.body.id}/result?timeoutSeconds=30`, { token: tokens.alice });
+    assert.equal(slowResult.body.result.outcome, 'stopped');
+
+    assert.equal((await http('DELETE', `/api/sessions/${id}`, { token: tokens.alice })).status, 200);
+    assert.equal((await http('GET', `/api/sessions/${id}`, { token: tokens.alice })).status, 404);
+  });
+
+  test('bad input: a schema error names the field, a body over max_body is 413, unknown routes are 404', async () => {
+    const created = await http('POST', '/api/sessions', { token: tokens.alice, body: {} });
+    const id = created.body.id as string;
+    const wrongType = await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: 5 } });
+    assert.equal(wrongType.status, 400);
+    assert.equal(wrongType.body.error.field, 'text');
+    assert.match(wrongType.body.error.message, /^text: /);
+    const unknownKey = await http('POST', '/api/sessions', { token: tokens.alice, body: { nmae: 'x' } });
+    assert.equal(unknownKey.status, 400);
+    assert.match(unknownKey.body.error.message, /nmae/);
+    const notJson = await http('POST', '/api/sessions', { token: tokens.alice, raw: '{"name":' });
+    assert.equal(notJson.status, 400);
+    const big = await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: 'x'.repeat(70 * 1024) } });
+    assert.equal(big.status, 413);
+    assert.equal(big.body.error.code, 'body_too_large');
+    assert.equal((await http('GET', '/api/nothing', { token: tokens.alice })).status, 404);
+  });
+
+  test('events over SSE: text streams, the result arrives, and a client that reconnects with Last-Event-ID misses nothing and gets nothing twice', async () => {
+    const created = await http('POST', '/api/sessions', { token: tokens.alice, body: { name: 'streamer' } });
+    const id = created.body.id as string;
+    const answer = 'the quick brown fox jumps over the lazy dog';
+    const submitted = await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: `@chunk 4 120\n@reply ${answer}` } });
+    assert.equal(submitted.status, 202);
+    const first = await readEvents(id, tokens.alice, undefined, (m) => m.filter((e) => e.event === 'text').length >= 2);
+    const last = first[first.length - 1]!;
+    assert.ok(last.id, 'each event has an id');
+    const rest = await readEvents(id, tokens.alice, last.id, (m) => m.some((e) => e.event === 'result'));
+    assert.ok(rest.some((m) => m.event === 'text'), 'the reconnect came while the text still streamed');
+    const ids = [...first, ...rest].map((m) => Number(m.id));
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'in order');
+    assert.equal(new Set(ids).size, ids.length, 'nothing twice');
+    const all = [...first, ...rest].map((m) => JSON.parse(m.data!) as { type: string; text?: string; partial?: boolean; promptId?: string; result?: { text: string } });
+    assert.equal(all.find((e) => e.type === 'result')?.result?.text, answer);
+    const streamed = all.filter((e) => e.type === 'text' && e.partial).map((e) => e.text).join('');
+    assert.equal(streamed, answer, 'every piece of the text, across the reconnect');
+    assert.ok(all.every((e) => e.promptId === undefined || e.promptId === submitted.body.id));
+
+    const following = readEvents(id, tokens.alice, last.id, (m) => m.some((e) => e.event === 'deleted'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await http('DELETE', `/api/sessions/${id}`, { token: tokens.alice })).status, 200);
+    assert.equal((await following).at(-1)?.event, 'deleted', 'the stream ends when its session is deleted');
+  });
+
+  test('questions: a user lists and answers the questions of their sessions only', async () => {
+    const created = await http('POST', '/api/sessions', { token: tokens.alice, body: {} });
+    const id = created.body.id as string;
+    const submitted = await http('POST', `/api/sessions/${id}/prompts`, {
+      token: tokens.alice,
+      body: { text: '@tool mcp__ask_user__ask_user {"question":"Which colour?","options":["red","blue"]}\n@echo-tool' },
+    });
+    const question = await waitFor('the question', async () => (await http('GET', '/api/questions', { token: tokens.alice })).body.find((q: { question: string }) => q.question === 'Which colour?'));
+    assert.ok(!(await http('GET', '/api/questions', { token: tokens.bob })).body.some((q: { id: string }) => q.id === question.id));
+    assert.equal((await http('POST', `/api/questions/${question.id}/answer`, { token: tokens.bob, body: { text: 'red' } })).status, 404);
+    const answered = await http('POST', `/api/questions/${question.id}/answer`, { token: tokens.alice, body: { text: 'blue' } });
+    assert.equal(answered.status, 200, JSON.stringify(answered.body));
+    const result = await http('GET', `/api/sessions/${id}/prompts/${submitted.body.id}/result?timeoutSeconds=30`, { token: tokens.alice });
+    assert.equal(result.body.result.text, 'blue');
+  });
+
+  test('extensions and their health; the event log for the admin only, filtered and paged', async () => {
+    const extensions = await http('GET', '/api/extensions', { token: tokens.alice });
+    assert.equal(extensions.body.find((e: { name: string }) => e.name === 'web')?.health.status, 'ok');
+    assert.equal((await http('GET', '/api/events', { token: tokens.alice })).status, 403);
+    const page = await http('GET', '/api/events?type=web_token_created&limit=1', { token: tokens.admin });
+    assert.equal(page.status, 200);
+    assert.equal(page.body.events.length, 1);
+    assert.equal(page.body.events[0].type, 'web_token_created');
+    assert.ok(!JSON.stringify(page.body).includes('cxt_'), 'no token in the log');
+    const before = await http('GET', `/api/events?type=web_token_created&limit=1&before=${page.body.next}`, { token: tokens.admin });
+    assert.equal(before.body.events.length, 1);
+    assert.ok(before.body.events[0].line < page.body.events[0].line);
+  });
+
+  test("cron jobs: add, list, pause, resume, run now, runs, delete; another user's job is 404", async () => {
+    const added = await http('POST', '/api/cron', { token: tokens.alice, body: { name: 'web-job', prompt: '@reply from cron', schedule: '0 0 1 1 *' } });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    const id = added.body.id as string;
+    assert.equal(added.body.user, 'alice');
+    assert.ok((await http('GET', '/api/cron', { token: tokens.alice })).body.some((j: { id: string }) => j.id === id));
+    assert.ok(!(await http('GET', '/api/cron', { token: tokens.bob })).body.some((j: { id: string }) => j.id === id));
+    assert.equal((await http('POST', `/api/cron/${id}/pause`, { token: tokens.bob })).status, 404);
+    assert.equal((await http('DELETE', `/api/cron/${id}`, { token: tokens.bob })).status, 404);
+    assert.equal((await http('POST', `/api/cron/${id}/pause`, { token: tokens.alice })).body.paused, true);
+    assert.equal((await http('POST', `/api/cron/${id}/resume`, { token: tokens.alice })).body.paused, false);
+    const run = await http('POST', `/api/cron/${id}/run`, { token: tokens.alice });
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    await waitFor('the run to finish', async () => (await http('GET', `/api/cron/${id}/runs`, { token: tokens.alice })).body.find((r: { status: string }) => r.status === 'success'));
+    assert.equal((await http('GET', `/api/cron/${id}/runs`, { token: tokens.bob })).status, 404);
+    assert.equal((await http('DELETE', `/api/cron/${id}`, { token: tokens.alice })).status, 200);
+    assert.equal((await http('POST', `/api/cron/${id}/pause`, { token: tokens.alice })).status, 404);
+  });
+
+  test('the heartbeat: status, log, pause and resume, for the admin only', async () => {
+    assert.equal((await http('GET', '/api/heartbeat', { token: tokens.alice })).status, 403);
+    const status = await http('GET', '/api/heartbeat', { token: tokens.admin });
+    assert.equal(status.status, 200, JSON.stringify(status.body));
+    const paused = await http('POST', '/api/heartbeat/pause', { token: tokens.admin, body: { minutes: 5 } });
+    assert.equal(paused.status, 200, JSON.stringify(paused.body));
+    assert.ok(paused.body.pausedUntil);
+    assert.equal((await http('POST', '/api/heartbeat/resume', { token: tokens.admin })).status, 200);
+    const log = await http('GET', '/api/heartbeat/log?n=5', { token: tokens.admin });
+    assert.ok(Array.isArray(log.body));
+  });
+
+  test('browser login: an HttpOnly SameSite=Strict cookie, and writes need the CSRF token', async () => {
+    assert.equal((await http('POST', '/api/login', { body: { token: 'wrong' } })).status, 401);
+    const login = await http('POST', '/api/login', { body: { token: tokens.alice } });
+    assert.equal(login.status, 200);
+    const setCookie = login.headers.get('set-cookie') ?? '';
+    assert.match(setCookie, /HttpOnly/);
+    assert.match(setCookie, /SameSite=Strict/);
+    const cookie = setCookie.split(';')[0]!;
+    assert.equal((await http('GET', '/api/sessions', { headers: { cookie } })).status, 200);
+    const noCsrf = await http('POST', '/api/sessions', { headers: { cookie }, body: {} });
+    assert.equal(noCsrf.status, 403);
+    assert.equal(noCsrf.body.error.code, 'csrf');
+    const withCsrf = await http('POST', '/api/sessions', { headers: { cookie, 'x-csrf-token': login.body.csrfToken }, body: {} });
+    assert.equal(withCsrf.status, 201);
+    assert.equal(withCsrf.body.user, 'alice');
+    await http('POST', '/api/logout', { headers: { cookie } });
+    assert.equal((await http('GET', '/api/sessions', { headers: { cookie } })).status, 401);
+  });
+});
