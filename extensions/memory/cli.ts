@@ -104,7 +104,8 @@ async function edit(ctx: CommandContext, notePath: string | undefined, user: { u
   try {
     fs.writeFileSync(file, current ?? `# ${path.basename(notePath, '.md')}\n\n`, { mode: 0o600 });
     const editor = process.env.VISUAL || process.env.EDITOR || 'vi';
-    const ran = spawnSync(editor, [file], { stdio: 'inherit', shell: process.platform === 'win32' });
+    // As git does: the variable may hold a command with its own arguments (`code --wait`).
+    const ran = spawnSync('/bin/sh', ['-c', `${editor} "$1"`, 'editor', file], { stdio: 'inherit' });
     if (ran.status !== 0) {
       ctx.err(`claude-ext: ${editor} ended with ${ran.status ?? ran.signal}; the note is unchanged\n`);
       return 1;

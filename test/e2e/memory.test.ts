@@ -185,6 +185,34 @@ describe('memory', () => {
     assert.equal(later.text.split('Your conversation was compacted').length - 1, 1, 'only the first prompt after the compaction carries the index');
   });
 
+  test('the terminal imports a folder of notes, edits one, and exports them all', async () => {
+    const source = path.join(world.root, 'to-import');
+    fs.mkdirSync(path.join(source, 'team'), { recursive: true });
+    fs.writeFileSync(path.join(source, 'team', 'oncall.md'), '# On call\nThe pager rotates on Mondays.\n');
+    fs.writeFileSync(path.join(source, 'ideas.md'), '# Ideas\nA quieter build.\n');
+    fs.writeFileSync(path.join(source, 'notes.txt'), 'not a note');
+    const imported = await cli(['memory', 'import', source, '--user', 'frank']);
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(imported.stdout, /imported 2 notes/);
+    const again = await cli(['memory', 'import', source, '--user', 'frank']);
+    assert.equal(again.code, 1, 'an import does not overwrite notes unless told to');
+    assert.match(again.stderr, /already exists/);
+    assert.deepEqual((await search('pager', 'frank')).map((r) => r.path), ['team/oncall.md']);
+
+    const edited = await cli(['memory', 'edit', 'team/oncall.md', '--old', 'Mondays', '--new', 'Tuesdays', '--user', 'frank']);
+    assert.equal(edited.code, 0, edited.stderr);
+    const viaEditor = await runCli(world, ['memory', 'edit', 'ideas.md', '--user', 'frank', '--config', config], {
+      env: { ...world.env, EDITOR: `${process.execPath} -e "require('fs').appendFileSync(process.argv[1], 'And faster tests.\\n')"` },
+    });
+    assert.equal(viaEditor.code, 0, viaEditor.stderr);
+
+    const target = path.join(world.root, 'exported');
+    const exported = await cli(['memory', 'export', target, '--user', 'frank']);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(fs.readFileSync(path.join(target, 'team', 'oncall.md'), 'utf8'), '# On call\nThe pager rotates on Tuesdays.\n');
+    assert.equal(fs.readFileSync(path.join(target, 'ideas.md'), 'utf8'), '# Ideas\nA quieter build.\nAnd faster tests.\n');
+  });
+
   test('Telegram: /remember keeps a line in the person\'s memory, /memory finds it', async () => {
     const botSays = async (text: string, expected: RegExp): Promise<string> => {
       const before = telegram.messages(ERIN.id).length;
