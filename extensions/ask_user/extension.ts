@@ -45,7 +45,12 @@ export default (): Extension<AskUserConfig> => {
       ctx.addSessionCustomizer(() => ({ disallowedTools: ['AskUserQuestion'] }));
       ctx.onEvent((event) => {
         if (event.type === 'tool_call_lost' && event.server === 'ask_user') questions.keepAfterTurn(event.sessionId, event.promptId);
-        if (event.type === 'result') questions.cancelTurn(event.sessionId, event.promptId, `the turn ended (${event.result.outcome})`);
+        if (event.type === 'result') {
+          // A turn that went on to its end with its question still open lost the asking call (maybe while
+          // the daemon was down, when nobody heard it say so): the question outlives it.
+          if (event.result.outcome === 'success' || event.result.outcome === 'error') questions.keepAfterTurn(event.sessionId, event.promptId);
+          questions.cancelTurn(event.sessionId, event.promptId, `the turn ended (${event.result.outcome})`);
+        }
       });
       ctx.addBridgeMethod(METHODS.ask, { params: askParams }, async (params, call) => {
         const session = call.session;

@@ -44,7 +44,11 @@ export default (): Extension<SessionAskConfig> => {
       ctx.track({ dispose: () => asks.dispose() });
       ctx.onEvent((event) => {
         if (event.type === 'tool_call_lost' && event.server === 'session_ask') asks.keepAfterTurn(event.sessionId, event.promptId);
-        if (event.type === 'result') asks.promptFinished(event.sessionId, event.promptId, event.result);
+        if (event.type === 'result') {
+          // An asking turn that went on to its end while still waiting lost its call (maybe while the daemon was down).
+          if (event.result.outcome === 'success' || event.result.outcome === 'error') asks.keepAfterTurn(event.sessionId, event.promptId);
+          asks.promptFinished(event.sessionId, event.promptId, event.result);
+        }
       });
       asks.recover();
       // Nothing tells of a deleted session: a wait on one is ended within a few seconds rather than at its timeout.
