@@ -74,6 +74,8 @@ export class TurnTracker {
     if (!current) return;
     const prompt = this.options.store.loadPrompt(rt.state.id, current.promptId);
     const done = prompt && prompt.status !== 'done' ? this.saveResult(rt, prompt, result) : undefined;
+    // Handed over at once: a delivery callback runs soon after, the shorter the gap the less a kill can take.
+    if (done) this.announce(rt, done);
     // An interrupt the CLI has not answered yet must be answered before the next prompt goes in, so no
     // late answer lands in that turn; without a process there is nobody left to answer it.
     const interruptPending = current.interrupt && !rt.turn?.interruptAnswered && rt.state.process ? [current.interrupt.requestId] : [];
@@ -92,7 +94,6 @@ export class TurnTracker {
       },
     });
     this.persistDeliveredOffset(rt);
-    if (done) this.announce(rt, done);
     this.options.schedulePump(rt);
   }
 
