@@ -26,11 +26,12 @@ function testsIn(dir) {
 /** End-to-end tests each drive real CLI processes: two at a time fit a two-core machine. */
 const CONCURRENCY = { unit: 4, e2e: 2 };
 
-/** `npm run build`: compiles what changed since the last build into dist/ (nothing when nothing did), then bundles the CLI. */
+/** `npm run build`: compiles what changed since the last build into dist/ (nothing when nothing did), then bundles the CLI and copies the dashboard's files. */
 function build() {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const compiled = spawnSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' }).status === 0;
-  return compiled && spawnSync(process.execPath, [path.join(root, 'scripts/bundle-cli.mjs')], { cwd: root, stdio: 'inherit' }).status === 0;
+  const step = (script) => spawnSync(process.execPath, [path.join(root, script)], { cwd: root, stdio: 'inherit' }).status === 0;
+  return compiled && step('scripts/bundle-cli.mjs') && step('scripts/copy-assets.mjs');
 }
 
 const args = process.argv.slice(2);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Logger } from 'claude-ext/extension';
 import { HttpError, route, type Principal, type Route } from './api.ts';
 import { Authenticator } from './auth.ts';
+import { registerDashboard } from './dashboard.ts';
 import { openApiDocument } from './openapi.ts';
 
 export interface ServerOptions {
@@ -84,6 +85,7 @@ export async function buildServer(routes: readonly Route[], auth: Authenticator,
       },
     });
   }
+  registerDashboard(app);
   return app;
 }
 

@@ -1,0 +1,417 @@
+// The dashboard: a hash-routed page over the HTTP API. Logs in with a token (the API sets an HttpOnly
+// cookie and answers the CSRF token every write sends), lists sessions, shows one session's
+// conversation live from its event stream, and the daemon's cron jobs, heartbeat, extensions and log.
+// Text from sessions is untrusted: it reaches the page only escaped (textContent or renderMarkdown).
+import { renderMarkdown } from './markdown.js';
+
+const main = document.getElementById('main');
+const CSRF_KEY = 'claude-ext-csrf';
+let cleanup = () => {};
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function api(method, url, body) {
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-csrf-token'] = sessionStorage.getItem(CSRF_KEY) ?? '';
+  const response = await fetch(url, { method, headers, body: body !== undefined ? JSON.stringify(body) : undefined, credentials: 'same-origin' });
+  const text = await response.text();
+  const data = text ? JSON.parse(text) : undefined;
+  if (response.status === 401 || (response.status === 403 && data?.error?.code === 'csrf')) {
+    location.hash = '#/login';
+    throw new ApiError(response.status, data?.error?.code, 'please log in');
+  }
+  if (!response.ok) throw new ApiError(response.status, data?.error?.code, data?.error?.message ?? `HTTP ${response.status}`);
+  return data;
+}
+
+/** Builds an element; children are nodes or text (text is never parsed as HTML). */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) continue;
+    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
+    else if (key === 'className') el.className = value;
+    else el.setAttribute(key, value === true ? '' : value);
+  }
+  for (const child of children.flat()) if (child !== undefined && child !== null) el.append(child instanceof Node ? child : String(child));
+  return el;
+}
+
+const money = (usd) => (typeof usd === 'number' ? `$${usd.toFixed(usd < 1 ? 4 : 2)}` : '—');
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
+function ago(iso) {
+  if (!iso) return '—';
+  const s = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
+  if (s < 60) return `${Math.max(s, 0)} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+const statusBadge = (status) => h('span', { className: `status ${status}` }, status);
+const errorBox = (error) => h('p', { className: 'error', role: 'alert' }, error instanceof Error ? error.message : String(error));
+
+// ---- login
+
+function loginView() {
+  const input = h('input', { type: 'password', name: 'token', placeholder: 'cxt_... or the admin token', autocomplete: 'current-password', required: true });
+  const message = h('p', { className: 'error', role: 'alert' });
+  const form = h('form', { className: 'panel login', onsubmit: async (event) => {
+    event.preventDefault();
+    message.textContent = '';
+    try {
+      const answer = await api('POST', '/api/login', { token: input.value.trim() });
+      sessionStorage.setItem(CSRF_KEY, answer.csrfToken);
+      location.hash = '#/';
+    } catch (error) {
+      message.textContent = error.status === 401 ? 'That token is not valid.' : error.message;
+    }
+  } },
+  h('h1', {}, 'Log in'),
+  h('label', {}, 'API token', h('br'), input),
+  h('p', { className: 'muted' }, 'Make one with: claude-ext token create --user NAME'),
+  h('button', { type: 'submit' }, 'Log in'),
+  message);
+  main.replaceChildren(form);
+  input.focus();
+}
+
+// ---- sessions
+
+async function sessionsView() {
+  const body = h('tbody');
+  const table = h('table', { className: 'cards', id: 'sessions' },
+    h('thead', {}, h('tr', {}, ['Session', 'Status', 'User', 'Working directory', 'Queue', 'Cost', 'Last activity'].map((t) => h('th', { className: t === 'Queue' || t === 'Cost' ? 'num' : undefined }, t)))),
+    body);
+  const problem = h('div');
+  const nameInput = h('input', { name: 'name', placeholder: 'name (optional)' });
+  const create = h('form', { className: 'row', onsubmit: async (event) => {
+    event.preventDefault();
+    try {
+      const session = await api('POST', '/api/sessions', nameInput.value.trim() ? { name: nameInput.value.trim() } : {});
+      location.hash = `#/s/${encodeURIComponent(session.id)}`;
+    } catch (error) {
+      problem.replaceChildren(errorBox(error));
+    }
+  } }, nameInput, h('button', { type: 'submit' }, 'New session'));
+  main.replaceChildren(h('h1', {}, 'Sessions'), create, problem, h('p'), table);
+  const refresh = async () => {
+    try {
+      const sessions = await api('GET', '/api/sessions');
+      sessions.sort((a, b) => (b.lastActiveAt ?? '').localeCompare(a.lastActiveAt ?? ''));
+      body.replaceChildren(...sessions.map((s) => {
+        const open = () => { location.hash = `#/s/${encodeURIComponent(s.id)}`; };
+        return h('tr', { className: 'clickable', 'data-session': s.id, onclick: open },
+          h('td', { 'data-label': 'Session' }, h('a', { href: `#/s/${encodeURIComponent(s.id)}` }, s.name || s.id)),
+          h('td', { 'data-label': 'Status' }, statusBadge(s.status)),
+          h('td', { 'data-label': 'User' }, s.user),
+          h('td', { 'data-label': 'Directory', className: 'cwd' }, s.cwd),
+          h('td', { 'data-label': 'Queue', className: 'num' }, String(s.queued)),
+          h('td', { 'data-label': 'Cost', className: 'num' }, money(s.counters?.costUsd)),
+          h('td', { 'data-label': 'Last activity', title: when(s.lastActiveAt) }, ago(s.lastActiveAt)));
+      }));
+      if (sessions.length === 0) body.replaceChildren(h('tr', {}, h('td', { colspan: 7, className: 'muted' }, 'No sessions yet.')));
+      problem.replaceChildren();
+    } catch (error) {
+      problem.replaceChildren(errorBox(error));
+    }
+  };
+  await refresh();
+  const timer = setInterval(refresh, 3000);
+  return () => clearInterval(timer);
+}
+
+// ---- one session
+
+/** The conversation of one session, rebuilt from its events: one block per prompt. */
+class Conversation {
+  constructor(sessionId, root) {
+    this.sessionId = sessionId;
+    this.root = root;
+    this.turns = new Map();
+    this.tools = new Map();
+    this.questions = new Map();
+  }
+
+  turn(promptId) {
+    // An event of no prompt (a stop between turns) belongs to the newest turn.
+    if (promptId === undefined && this.last) return this.last;
+    let turn = this.turns.get(promptId);
+    if (turn) return turn;
+    const user = h('div', { className: 'msg user' }, h('span', { className: 'muted' }, '…'));
+    const el = h('section', { className: 'turn', 'data-prompt': promptId ?? '' }, user);
+    turn = { el, text: undefined, thinking: undefined };
+    this.turns.set(promptId, turn);
+    this.last = turn;
+    this.root.append(el);
+    if (promptId) {
+      api('GET', `/api/sessions/${encodeURIComponent(this.sessionId)}/prompts/${encodeURIComponent(promptId)}`)
+        .then((prompt) => { user.textContent = prompt.text; })
+        .catch(() => { user.textContent = '(prompt no longer known)'; });
+    }
+    return turn;
+  }
+
+  add(type, event) {
+    const turn = this.turn(event.promptId);
+    const stick = window.innerHeight + window.scrollY >= document.body.scrollHeight - 80;
+    if (type === 'text') this.text(turn, event);
+    else if (type === 'thinking') this.thinking(turn, event);
+    else if (type === 'tool_use') {
+      const body = h('pre', {}, h('code', {}, JSON.stringify(event.input, null, 2)));
+      const el = h('details', { className: 'tool' }, h('summary', {}, `Tool: ${event.name}`), body);
+      this.tools.set(event.toolUseId, el);
+      this.close(turn);
+      turn.el.append(el);
+    } else if (type === 'tool_result') {
+      const el = this.tools.get(event.toolUseId);
+      const result = h('pre', { className: event.isError ? 'turn-error' : '' }, h('code', {}, event.content));
+      if (el) el.append(h('div', { className: 'muted' }, event.isError ? 'error:' : 'result:'), result);
+    } else if (type === 'extension' && event.kind === 'question') this.question(turn, event.data);
+    else if (type === 'extension' && event.kind === 'question_closed') this.questionClosed(event.data);
+    else if (type === 'result') this.result(turn, event.result);
+    else if (type === 'error') turn.el.append(h('div', { className: 'turn-error' }, event.message));
+    else if (type === 'stop') turn.el.append(h('div', { className: 'muted' }, 'Stopped.'));
+    if (stick) window.scrollTo(0, document.body.scrollHeight);
+  }
+
+  text(turn, event) {
+    if (!turn.text) {
+      turn.text = { el: h('div', { className: 'msg assistant streaming' }), source: '' };
+      turn.el.append(turn.text.el);
+    }
+    if (event.partial) turn.text.source += event.text;
+    else turn.text.source = event.text;
+    turn.text.el.innerHTML = renderMarkdown(turn.text.source); // renderMarkdown escapes everything first
+    if (!event.partial) this.close(turn);
+  }
+
+  thinking(turn, event) {
+    if (!turn.thinking) {
+      const body = h('div', { className: 'muted' });
+      turn.thinking = { body, source: '' };
+      turn.el.append(h('details', { className: 'thinking' }, h('summary', {}, 'Thinking'), body));
+    }
+    turn.thinking.source = event.partial ? turn.thinking.source + event.text : event.text;
+    turn.thinking.body.textContent = turn.thinking.source;
+    if (!event.partial) turn.thinking = undefined;
+  }
+
+  close(turn) {
+    turn.text?.el.classList.remove('streaming');
+    turn.text = undefined;
+  }
+
+  question(turn, q) {
+    if (this.questions.has(q.id)) return;
+    const input = h('input', { name: 'answer', placeholder: 'Your answer', required: true });
+    const problem = h('div');
+    const answer = async (text) => {
+      try {
+        await api('POST', `/api/questions/${encodeURIComponent(q.id)}/answer`, { text });
+        this.questionClosed({ id: q.id, status: 'answered', answer: text });
+      } catch (error) {
+        problem.replaceChildren(errorBox(error));
+      }
+    };
+    const options = (q.options ?? []).map((option) => h('button', { type: 'button', className: 'secondary', onclick: () => answer(option) }, option));
+    const el = h('form', { className: 'question', 'data-question': q.id, onsubmit: (event) => { event.preventDefault(); void answer(input.value); } },
+      h('strong', {}, 'Question'), h('div', {}, q.question),
+      options.length ? h('div', { className: 'row' }, options) : undefined,
+      h('div', { className: 'row' }, input, h('button', { type: 'submit' }, 'Answer')),
+      problem);
+    this.questions.set(q.id, el);
+    this.close(turn);
+    turn.el.append(el);
+  }
+
+  questionClosed(q) {
+    const el = this.questions.get(q.id);
+    if (!el || el.classList.contains('closed')) return;
+    el.classList.add('closed');
+    const state = q.answer !== undefined ? `Answered: ${q.answer}` : `Closed (${q.status ?? 'closed'}${q.reason ? `: ${q.reason}` : ''})`;
+    el.replaceChildren(h('strong', {}, 'Question'), h('div', {}, el.children[1]?.textContent ?? ''), h('div', { className: 'muted' }, state));
+  }
+
+  result(turn, result) {
+    this.close(turn);
+    if (!turn.el.querySelector('.msg.assistant') && result.text) {
+      const el = h('div', { className: 'msg assistant' });
+      el.innerHTML = renderMarkdown(result.text); // escaped first
+      turn.el.append(el);
+    }
+    const parts = [result.outcome ?? (result.isError ? 'error' : 'done'), money(result.costUsd), `${((result.durationMs ?? 0) / 1000).toFixed(1)} s`];
+    turn.el.append(h('div', { className: `cost${result.isError ? ' turn-error' : ''}`, 'data-outcome': result.outcome ?? '' }, parts.join(' · ')));
+  }
+}
+
+const EVENT_TYPES = ['queued', 'started', 'text', 'thinking', 'tool_use', 'tool_result', 'result', 'error', 'stop', 'extension', 'compacted', 'tool_call_lost'];
+
+async function sessionView(id) {
+  const session = await api('GET', `/api/sessions/${encodeURIComponent(id)}`);
+  const status = h('span', { id: 'session-status' }, statusBadge(session.status));
+  const queue = h('span', { className: 'muted', id: 'session-queue' });
+  const cost = h('span', { className: 'muted' });
+  const showSummary = (s) => {
+    status.replaceChildren(statusBadge(s.status));
+    queue.textContent = s.queued ? `${s.queued} waiting` : '';
+    cost.textContent = `total ${money(s.counters?.costUsd)}`;
+  };
+  showSummary(session);
+  const conversationEl = h('div', { className: 'conversation', id: 'conversation' });
+  const conversation = new Conversation(session.id, conversationEl);
+  const text = h('textarea', { name: 'prompt', placeholder: 'Write a prompt (Ctrl+Enter sends)' });
+  const problem = h('div');
+  const send = async () => {
+    if (!text.value.trim()) return;
+    try {
+      await api('POST', `/api/sessions/${encodeURIComponent(session.id)}/prompts`, { text: text.value });
+      text.value = '';
+      problem.replaceChildren();
+    } catch (error) {
+      problem.replaceChildren(errorBox(error));
+    }
+  };
+  text.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) void send();
+  });
+  const stop = h('button', { type: 'button', className: 'danger', id: 'stop', onclick: async () => {
+    try {
+      await api('POST', `/api/sessions/${encodeURIComponent(session.id)}/stop`, {});
+    } catch (error) {
+      problem.replaceChildren(errorBox(error));
+    }
+  } }, 'Stop');
+  const composer = h('form', { className: 'composer', onsubmit: (event) => { event.preventDefault(); void send(); } },
+    text, h('div', { className: 'row' }, h('button', { type: 'submit', id: 'send' }, 'Send'), stop), problem);
+  main.replaceChildren(
+    h('div', { className: 'session-head' }, h('h1', {}, session.name || session.id), status, queue, cost,
+      h('span', { className: 'cwd muted' }, session.cwd), h('span', { className: 'muted' }, session.user)),
+    conversationEl, composer);
+
+  const source = new EventSource(`/api/sessions/${encodeURIComponent(session.id)}/events`);
+  for (const type of EVENT_TYPES) {
+    source.addEventListener(type, (message) => conversation.add(type, JSON.parse(message.data)));
+  }
+  source.addEventListener('gap', () => conversationEl.prepend(h('p', { className: 'muted' }, 'Earlier events are no longer kept.')));
+  source.addEventListener('deleted', () => {
+    source.close();
+    problem.replaceChildren(errorBox('This session was deleted.'));
+  });
+  const refresh = () => api('GET', `/api/sessions/${encodeURIComponent(session.id)}`).then(showSummary, () => {});
+  const timer = setInterval(refresh, 2000);
+  source.addEventListener('result', refresh);
+  source.addEventListener('started', refresh);
+  return () => {
+    source.close();
+    clearInterval(timer);
+  };
+}
+
+// ---- the daemon: cron, heartbeat, extensions, event log
+
+function section(title, loader) {
+  const body = h('div', {}, h('p', { className: 'muted' }, 'Loading…'));
+  const el = h('section', { 'data-section': title }, h('h2', {}, title), body);
+  loader().then(
+    (content) => body.replaceChildren(content),
+    (error) => body.replaceChildren(h('p', { className: 'muted' }, error.status === 503 || error.status === 403 ? error.message : `Failed: ${error.message}`)),
+  );
+  return el;
+}
+
+function table(headers, rows) {
+  if (rows.length === 0) return h('p', { className: 'muted' }, 'None.');
+  return h('table', { className: 'cards' },
+    h('thead', {}, h('tr', {}, headers.map((t) => h('th', {}, t)))),
+    h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((cell, i) => h('td', { 'data-label': headers[i] }, cell))))));
+}
+
+const short = (value, n = 120) => {
+  const text = typeof value === 'string' ? value : JSON.stringify(value ?? '');
+  return text.length > n ? `${text.slice(0, n)}…` : text;
+};
+
+async function systemView() {
+  main.replaceChildren(
+    h('h1', {}, 'System'),
+    section('Extensions', async () => {
+      const list = await api('GET', '/api/extensions');
+      return table(['Extension', 'State', 'Health', 'Detail'], list.map((e) => [e.name, statusBadge(e.state), statusBadge(e.health.status), short(e.health.detail ?? e.health.reason ?? '')]));
+    }),
+    section('Cron', async () => {
+      const jobs = await api('GET', '/api/cron');
+      return table(['Job', 'User', 'Schedule', 'State', 'Next run', 'Last run', 'Recent runs'], jobs.map((j) => [
+        h('span', { title: j.prompt }, j.name),
+        j.user,
+        j.schedule ?? `once at ${when(j.runAt)}`,
+        j.done ? 'done' : j.paused ? 'paused' : 'active',
+        when(j.nextRunAt),
+        j.lastRunAt ? `${when(j.lastRunAt)} · ${j.lastStatus ?? ''}${j.lastCostUsd !== null ? ` · ${money(j.lastCostUsd)}` : ''}${j.lastError ? ` · ${short(j.lastError, 80)}` : ''}` : '—',
+        h('div', {}, (j.recent ?? []).slice(-5).map((r) => h('div', {}, `${when(new Date(r.scheduledFor).toISOString())} ${r.status}`))),
+      ]));
+    }),
+    section('Heartbeat', async () => {
+      const state = await api('GET', '/api/heartbeat');
+      const facts = [
+        ['State', state.pausedUntil && state.pausedUntil > Date.now() ? `paused until ${when(new Date(state.pausedUntil).toISOString())}` : 'active'],
+        ['Runs today', String(state.runsToday)],
+        ['Cost today', money(state.costToday)],
+        ['Last run', state.lastRunAt ? when(new Date(state.lastRunAt).toISOString()) : '—'],
+        ['Failures in a row', String(state.consecutiveFailures)],
+        ['Idle runs in a row', String(state.consecutiveNoops)],
+        ['Findings held back', String(state.deferredFindings?.length ?? 0)],
+      ];
+      const ticks = (state.log ?? []).slice(-15).reverse();
+      return h('div', { id: 'heartbeat' },
+        table(facts.map(([k]) => k), [facts.map(([, v]) => v)]),
+        h('h3', {}, 'Recent ticks'),
+        table(['When', 'Outcome', 'Valve', 'Reason', 'Cost'], ticks.map((t) => [when(new Date(t.at).toISOString()), t.outcome, t.valve ?? '', t.reason ?? '', t.costUsd !== undefined ? money(t.costUsd) : ''])));
+    }),
+    section('Event log', async () => {
+      const page = await api('GET', '/api/events?limit=50');
+      return table(['#', 'When', 'Type', 'Detail'], page.events.slice().reverse().map((e) => {
+        const { line, ts, type, ...rest } = e;
+        return [String(line), when(ts ?? e.time), type, short(rest)];
+      }));
+    }),
+  );
+}
+
+// ---- routing
+
+async function route() {
+  cleanup();
+  cleanup = () => {};
+  const hash = location.hash || '#/';
+  const nav = document.getElementById('nav');
+  if (hash === '#/login') {
+    nav.hidden = true;
+    return loginView();
+  }
+  try {
+    const who = await api('GET', '/api/whoami');
+    nav.hidden = false;
+    document.getElementById('who').textContent = who.admin ? 'admin' : who.user;
+    const session = /^#\/s\/(.+)$/.exec(hash);
+    if (session) cleanup = (await sessionView(decodeURIComponent(session[1]))) ?? cleanup;
+    else if (hash === '#/system') await systemView();
+    else cleanup = (await sessionsView()) ?? cleanup;
+  } catch (error) {
+    if (error.status !== 401 && error.code !== 'csrf') main.replaceChildren(errorBox(error));
+  }
+}
+
+document.getElementById('logout').addEventListener('click', async () => {
+  await api('POST', '/api/logout', {}).catch(() => {});
+  sessionStorage.removeItem(CSRF_KEY);
+  location.hash = '#/login';
+});
+window.addEventListener('hashchange', () => void route());
+void route();
