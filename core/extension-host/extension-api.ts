@@ -11,7 +11,7 @@ import type { EngineEvent } from '../sessions/events.ts';
 import type { Frontend } from '../sessions/frontends.ts';
 import type { Logger } from '../util/log.ts';
 import type { SessionOverrides } from '../shaping/session-overrides.ts';
-import type { NewSessionRequest, PromptOptions, PromptRecord, SessionSummary } from '../sessions/session-types.ts';
+import type { NewSessionRequest, PromptOptions, PromptRecord, SessionSummary, SubmitRequest } from '../sessions/session-types.ts';
 import type { Redactor } from '../shaping/redaction.ts';
 import type { Template } from '../shaping/templates.ts';
 
@@ -150,22 +150,8 @@ export interface ExtensionSessions {
   sandboxCommand(sessionId: string, argv: readonly string[]): { readonly argv: string[]; readonly env: Readonly<Record<string, string | null>> };
 }
 
-export interface SessionPromptRequest {
-  readonly user: string;
-  /** A session id or name of this user; omitted: the user's most recently active session. */
-  readonly session?: string;
-  readonly newSession?: NewSessionRequest;
-  readonly text: string;
-  readonly options?: PromptOptions;
-  /** The session sending this prompt, when a session does: kept as the prompt's `fromSession`. */
-  readonly fromSession?: string;
-  /**
-   * The prompt's id, chosen by the caller (`newId('p')`) to make a submit safe to repeat: when the
-   * session already has a prompt with this id (a caller that died before it learnt that its submit was
-   * taken), that prompt is returned and nothing is queued.
-   */
-  readonly promptId?: string;
-}
+/** A prompt for a session, as the engine takes it. */
+export type SessionPromptRequest = SubmitRequest;
 
 export type SystemPromptFragment = string | ((session: SessionSummary) => string | undefined);
 

@@ -132,9 +132,13 @@ export interface SubmitRequest {
   readonly newSession?: NewSessionRequest;
   readonly text: string;
   readonly options?: PromptOptions;
-  /** The session sending this prompt, when a session does. */
+  /** The session sending this prompt, when a session does: kept as the prompt's `fromSession`. */
   readonly fromSession?: string;
-  /** Chosen by the caller (`newId('p')`) so that a submit can be repeated: see `SessionPromptRequest`. */
+  /**
+   * The prompt's id, chosen by the caller (`newId('p')`) to make a submit safe to repeat: when the
+   * session already has a prompt with this id (a caller that died before it learnt that its submit was
+   * taken), that prompt is returned and nothing is queued.
+   */
   readonly promptId?: string;
 }
 
