@@ -20,6 +20,7 @@ export { parseParams } from '../bridge/bridge-params.ts';
 export { duration, size, parseDuration, parseSize } from '../config/config-values.ts';
 export { ensurePrivateDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/files.ts';
 export { newId } from '../util/ids.ts';
+export { Waiters } from '../util/waiters.ts';
 export { silentLogger, type Logger } from '../util/log.ts';
 export { valuesRedactor, type Redactor } from '../shaping/redaction.ts';
 export { DEFAULT_USER } from './acting-user.ts';

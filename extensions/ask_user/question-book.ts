@@ -1,4 +1,4 @@
-import { newId } from 'claude-ext/extension';
+import { newId, Waiters } from 'claude-ext/extension';
 import type { Question, QuestionStatus, QuestionStore } from './question-store.ts';
 
 /** How an ask ended, as the asking tool reports it. */
@@ -24,7 +24,7 @@ export interface QuestionEvents {
  */
 export class QuestionBook {
   private readonly questions = new Map<string, Question>();
-  private readonly waiters = new Map<string, Set<(outcome: AskOutcome) => void>>();
+  private readonly waiters = new Waiters<AskOutcome>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(
@@ -42,25 +42,9 @@ export class QuestionBook {
     const existing = [...this.questions.values()].find((q) => q.requestId === request.requestId && q.sessionId === request.sessionId);
     const question = existing ?? this.open(request);
     if (question.status !== 'open') return Promise.resolve(outcomeOf(question));
-    return new Promise<AskOutcome>((resolve) => {
-      let set = this.waiters.get(question.id);
-      if (!set) {
-        set = new Set();
-        this.waiters.set(question.id, set);
-      }
-      const waiter = (outcome: AskOutcome): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(outcome);
-      };
-      // The asking call went away (the session's MCP server ended, or the CLI cancelled the tool
-      // call); the question stays open until its turn ends, a restarted server may ask again.
-      const onAbort = (): void => {
-        set.delete(waiter);
-        resolve({ status: 'cancelled', reason: 'the asking tool call was cancelled' });
-      };
-      set.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    // The asking call went away (the session's MCP server ended, or the CLI cancelled the tool
+    // call); the question stays open until its turn ends, a restarted server may ask again.
+    return this.waiters.wait(question.id, signal, { status: 'cancelled', reason: 'the asking tool call was cancelled' });
   }
 
   /** Answers a question; the first answer wins. With `user`, only that user's questions. */
@@ -117,8 +101,7 @@ export class QuestionBook {
   dispose(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    for (const set of this.waiters.values()) for (const waiter of set) waiter({ status: 'cancelled', reason: 'the ask_user extension stopped' });
-    this.waiters.clear();
+    this.waiters.settleAll(() => ({ status: 'cancelled', reason: 'the ask_user extension stopped' }));
   }
 
   private open(request: AskRequest): Question {
@@ -149,9 +132,7 @@ export class QuestionBook {
     const timer = this.timers.get(closed.id);
     if (timer) clearTimeout(timer);
     this.timers.delete(closed.id);
-    const outcome = outcomeOf(closed);
-    for (const waiter of this.waiters.get(closed.id) ?? []) waiter(outcome);
-    this.waiters.delete(closed.id);
+    this.waiters.settle(closed.id, outcomeOf(closed));
     this.events.closed(closed);
     return closed;
   }

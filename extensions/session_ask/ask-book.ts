@@ -1,4 +1,4 @@
-import { newId, type ExtensionSessions, type SessionSummary, type TurnResult } from 'claude-ext/extension';
+import { newId, Waiters, type ExtensionSessions, type SessionSummary, type TurnResult } from 'claude-ext/extension';
 import { DeadlockError, DepthLimitError, RequestIdReusedError } from './ask-errors.ts';
 import type { Ask, AskStatus, AskStore, SessionRef } from './ask-store.ts';
 import { formatDuration, messagePrompt, nameFor, questionPrompt } from './prompt-texts.ts';
@@ -28,7 +28,7 @@ export interface AskEvents {
  */
 export class AskBook {
   private readonly asks = new Map<string, Ask>();
-  private readonly waiters = new Map<string, Set<(outcome: AskOutcome) => void>>();
+  private readonly waiters = new Waiters<AskOutcome>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** Asks whose question is being withdrawn: its `cancelled` result is ours, not the target's answer. */
   private readonly withdrawing = new Set<string>();
@@ -186,11 +186,7 @@ export class AskBook {
   dispose(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    for (const [id, set] of this.waiters) {
-      const again = askAgain(this.asks.get(id));
-      for (const waiter of set) waiter({ status: 'cancelled', reason: `the session_ask extension stopped${again}` });
-    }
-    this.waiters.clear();
+    this.waiters.settleAll((id) => ({ status: 'cancelled', reason: `the session_ask extension stopped${askAgain(this.asks.get(id))}` }));
   }
 
   private byRequest(sessionId: string, requestId: string): Ask | undefined {
@@ -245,25 +241,9 @@ export class AskBook {
       if (!ask.returned) this.save({ ...ask, returned: true });
       return Promise.resolve(outcomeOf(ask));
     }
-    return new Promise<AskOutcome>((resolve) => {
-      let set = this.waiters.get(ask.id);
-      if (!set) {
-        set = new Set();
-        this.waiters.set(ask.id, set);
-      }
-      const waiter = (outcome: AskOutcome): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(outcome);
-      };
-      // The call went away (the CLI cancelled it, or its connection ended): the ask stays until its
-      // turn ends, since a restarted daemon may be asked again with the same request id.
-      const onAbort = (): void => {
-        set.delete(waiter);
-        resolve({ status: 'cancelled', reason: 'the asking tool call was cancelled' });
-      };
-      set.add(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    // The call went away (the CLI cancelled it, or its connection ended): the ask stays until its
+    // turn ends, since a restarted daemon may be asked again with the same request id.
+    return this.waiters.wait(ask.id, signal, { status: 'cancelled', reason: 'the asking tool call was cancelled' });
   }
 
   /** The question's prompt has its result: the answer, or why there is none. */
@@ -315,15 +295,12 @@ export class AskBook {
   }
 
   private close(ask: Ask, status: Exclude<AskStatus, 'waiting' | 'sent'>, fields: Partial<Pick<Ask, 'answer' | 'costUsd' | 'outcome' | 'reason' | 'withdrawn'>>): Ask {
-    const waiters = this.waiters.get(ask.id) ?? new Set();
-    const closed: Ask = { ...ask, ...fields, status, closedAt: new Date().toISOString(), ...(waiters.size > 0 ? { returned: true } : {}) };
+    const closed: Ask = { ...ask, ...fields, status, closedAt: new Date().toISOString(), ...(this.waiters.count(ask.id) > 0 ? { returned: true } : {}) };
     this.save(closed);
     const timer = this.timers.get(closed.id);
     if (timer) clearTimeout(timer);
     this.timers.delete(closed.id);
-    const outcome = outcomeOf(closed);
-    for (const waiter of waiters) waiter(outcome);
-    this.waiters.delete(closed.id);
+    this.waiters.settle(closed.id, outcomeOf(closed));
     return closed;
   }
 
