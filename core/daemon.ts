@@ -26,6 +26,9 @@ import { ToolGrants } from './mcp-endpoint/tool-grants.ts';
 import { RpcServer } from './bridge/rpc-server.ts';
 import { TmuxHost, tmuxAvailable } from './sessions/host/tmux-host.ts';
 import { packageVersion } from './util/version.ts';
+import { DaemonUsage } from './usage/daemon-usage.ts';
+import { createUsageSource } from './usage/usage-source.ts';
+import { sessionEnvironment } from './sessions/session-env.ts';
 
 export interface DaemonOptions {
   readonly configPath?: string;
@@ -182,6 +185,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     redact: (event) => redactEvent(event, contributions.listRedactors()),
   });
   engineRef = engine;
+  const usage = new DaemonUsage({
+    eventLog,
+    source: () =>
+      createUsageSource({
+        command: loaded.config.usage.command,
+        timeoutMs: loaded.config.usage.timeout,
+        claudePath: claude.path,
+        env: () => sessionEnvironment(sessionBaseEnv(env, loaded), loaded.config.engine.env, engine.secretEnvNames()),
+        cwd: loaded.config.sessions.default_cwd,
+      }),
+    cacheMs: () => loaded.config.usage.cache,
+    userOf: (sessionId) => engine.getSession(sessionId)?.user,
+  });
   let ready = false;
   const authenticate = (token: string): Principal | undefined | 'not-ready' => {
     if (secretsEqual(token, adminToken)) return { kind: 'admin' };
@@ -220,7 +236,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     },
   });
   const extensions = new ExtensionHost(
-    { engine, server, contributions, templates, eventLog, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(env, loaded), configDir: () => (loaded.file ? path.dirname(loaded.file) : options.cwd) },
+    { engine, server, contributions, templates, eventLog, usage, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(env, loaded), configDir: () => (loaded.file ? path.dirname(loaded.file) : options.cwd) },
     BUILTIN_EXTENSIONS_DIR,
   );
 
@@ -241,7 +257,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         dropDaemonSecrets(process.env, engine.secretEnvNames());
       }
       applyTemplates(templates, next);
+      const usageChanged = JSON.stringify(next.config.usage) !== JSON.stringify(loaded.config.usage);
       loaded = next;
+      if (usageChanged) usage.sourceChanged();
       gatewayMode = next.config.engine.gateway_mode;
       server.setMaxConnections(next.config.bridge.max_connections);
       engine.updateSettings(engineSettings(next.config));
@@ -271,7 +289,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
   let markRecovered: () => void = () => undefined;
   const whenRecovered = new Promise<void>((resolve) => (markRecovered = resolve));
-  const api = registerControlApi(server, { engine, info, reload, extensions, templates, recovered: () => ready, whenRecovered });
+  const api = registerControlApi(server, { engine, usage, info, reload, extensions, templates, recovered: () => ready, whenRecovered });
   try {
     await server.listen();
     await endpoint.listen(config.mcp.listen, paths.mcpPort);
@@ -321,6 +339,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       else if (unfinished.length > 0) logger.warn(`daemon stopped; given up on: ${unfinished.join('; ')}`);
       else logger.info('daemon stopped');
       eventLog.record('daemon_stopped', { pid: process.pid, ...(unfinished.length > 0 ? { unfinished } : {}) });
+      usage.dispose();
       eventLog.close();
       fs.rmSync(paths.pid, { force: true });
       return { complete: finished, unfinished };

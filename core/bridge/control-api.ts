@@ -12,6 +12,7 @@ import { typedErrorData } from './error-answer.ts';
 import { RpcError, RpcErrorCode } from './rpc-protocol.ts';
 import type { RpcCallContext, RpcServer } from './rpc-server.ts';
 import type { NewSessionRequest, PromptRecord } from '../sessions/session-types.ts';
+import type { DailyCost, ExtensionUsage, SessionCost, UsageSnapshot } from '../usage/usage-types.ts';
 
 /** Error codes of the control API beyond JSON-RPC's own. */
 export const ControlErrorCode = {
@@ -35,6 +36,7 @@ export interface DaemonInfo {
 
 export interface ControlDeps {
   readonly engine: ClaudeEngine;
+  readonly usage: ExtensionUsage;
   readonly info: DaemonInfo;
   readonly extensions: ExtensionHost;
   readonly templates: TemplateRegistry;
@@ -42,6 +44,13 @@ export interface ControlDeps {
   /** Whether the sessions on disk have been recovered, and a promise that settles when they are. */
   readonly recovered: () => boolean;
   readonly whenRecovered: Promise<void>;
+}
+
+/** The answer of `usage.get`. */
+export interface UsageAnswer {
+  readonly usage: UsageSnapshot;
+  readonly costs: DailyCost[];
+  readonly sessions: SessionCost[];
 }
 
 const userField = z.string().min(1).max(128).default(DEFAULT_USER);
@@ -67,6 +76,12 @@ const schemas = {
     session: z.string().min(1),
     prompt: z.string().min(1).optional(),
     follow: z.boolean().default(false),
+  }),
+  usageGet: z.object({
+    user: z.string().min(1).optional(),
+    days: z.number().int().min(1).max(3660).default(7),
+    /** A reading no older than this (ms); 0 takes a new one. Default: usage.cache. */
+    max_age_ms: z.number().int().min(0).optional(),
   }),
 };
 
@@ -114,6 +129,12 @@ export function registerControlApi(server: RpcServer, deps: ControlDeps): Dispos
   );
 
   method('daemon.ping', z.object({}).passthrough(), () => ({ pong: true, at: Date.now() }), 'any');
+
+  method('usage.get', schemas.usageGet, async (p): Promise<UsageAnswer> => ({
+    usage: await deps.usage.current(p.max_age_ms),
+    costs: deps.usage.costs({ days: p.days, ...(p.user ? { user: p.user } : {}) }),
+    sessions: deps.usage.sessionCosts(p.user),
+  }));
 
   method('daemon.reload', z.object({}).passthrough(), () => deps.reload());
 

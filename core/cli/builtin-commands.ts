@@ -2,6 +2,7 @@ import type { BuiltinCommand } from './builtin-command.ts';
 import { doctorCommand, reloadCommand, startCommand, statusCommand } from './daemon-commands.ts';
 import { promptCommand, waitCommand } from './prompt-commands.ts';
 import { deleteCommand, sessionsCommand, stopCommand, templatesCommand } from './session-commands.ts';
+import { usageCommand } from './usage-commands.ts';
 
 /** The CLI's own commands, in the order `claude-ext help` lists them. */
 export const BUILTIN_COMMANDS: readonly BuiltinCommand[] = [
@@ -12,6 +13,7 @@ export const BUILTIN_COMMANDS: readonly BuiltinCommand[] = [
   stopCommand,
   deleteCommand,
   statusCommand,
+  usageCommand,
   templatesCommand,
   reloadCommand,
   doctorCommand,

@@ -89,7 +89,7 @@ export const reloadCommand: BuiltinCommand = {
 
 export const doctorCommand: BuiltinCommand = {
   name: 'doctor',
-  usage: usage('doctor', 'check tmux, the claude CLI, authentication, the state dir'),
+  usage: usage('doctor', 'check tmux, the claude CLI, authentication, the state dir, usage valves'),
   async run(ctx) {
     const { values } = parse(ctx.args, { config: { type: 'string' } });
     const { runDoctor } = await import('./doctor.ts');

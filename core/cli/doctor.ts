@@ -7,10 +7,18 @@ import { daemonPaths } from '../config/paths.ts';
 import { BWRAP_INSTALL_HINT, probeBwrap } from '../sessions/sandbox/bwrap-probe.ts';
 import { connectAsAdmin } from '../bridge/admin-client.ts';
 import type { CliContext } from './cli-context.ts';
+import type { Config, LoadedConfig } from '../config/config.ts';
+import { sessionEnvironment } from '../sessions/session-env.ts';
+import { createUsageSource } from '../usage/usage-source.ts';
+import { describeUsage } from '../usage/usage-format.ts';
+import { unguardedUnattended } from '../usage/unattended-check.ts';
+import type { UsageSnapshot } from '../usage/usage-types.ts';
 
 interface Check {
   readonly name: string;
   readonly ok: boolean;
+  /** A failed check that is only a warning: shown, but the doctor still succeeds. */
+  readonly warning?: boolean;
   readonly detail: string;
   /** What to do when the check fails. */
   readonly fix?: string;
@@ -22,8 +30,9 @@ export async function runDoctor(ctx: CliContext, configPath: string | undefined)
   let stateDir: string | undefined;
   let claudePath: string | null = null;
   let sandboxMode: 'bwrap' | 'none' | null = null;
+  let loaded: LoadedConfig | undefined;
   try {
-    const loaded = loadConfig({ ...(configPath ? { configPath } : {}), cwd: ctx.cwd, env: ctx.env });
+    loaded = loadConfig({ ...(configPath ? { configPath } : {}), cwd: ctx.cwd, env: ctx.env });
     stateDir = loaded.config.state_dir;
     claudePath = loaded.config.engine.claude_path;
     sandboxMode = loaded.config.sandbox.mode;
@@ -53,14 +62,49 @@ export async function runDoctor(ctx: CliContext, configPath: string | undefined)
 
   checks.push(await sandboxCheck(sandboxMode, ctx.env.PATH));
   checks.push(authenticationCheck(ctx.env));
+  if (loaded && claude) checks.push(...(await usageChecks(loaded, claude.path, ctx.env)));
   if (stateDir) checks.push(...stateDirChecks(stateDir));
   if (stateDir) checks.push(await daemonCheck(stateDir));
 
   for (const check of checks) {
-    ctx.output.out(`${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail}\n`);
+    ctx.output.out(`${check.ok ? '✓' : check.warning ? '!' : '✗'} ${check.name}: ${check.detail}\n`);
     if (!check.ok && check.fix) ctx.output.out(`  fix: ${check.fix}\n`);
   }
-  return checks.every((c) => c.ok) ? 0 : 1;
+  return checks.every((c) => c.ok || c.warning) ? 0 : 1;
+}
+
+/**
+ * Only when something runs unattended (heartbeat, cron): reads the account's usage as the daemon
+ * would, and on a subscription warns about each unattended feature without a utilisation valve.
+ */
+async function usageChecks(loaded: LoadedConfig, claudePath: string, env: NodeJS.ProcessEnv): Promise<Check[]> {
+  const config: Config = loaded.config;
+  if (!config.enabled.includes('heartbeat') && !config.enabled.includes('cron')) return [];
+  const source = createUsageSource({
+    command: config.usage.command,
+    timeoutMs: config.usage.timeout,
+    claudePath,
+    env: () => sessionEnvironment({ ...loaded.env, ...env }, config.engine.env, new Set()),
+    cwd: fs.existsSync(config.sessions.default_cwd) ? config.sessions.default_cwd : process.cwd(),
+  });
+  let snapshot: UsageSnapshot;
+  try {
+    snapshot = { ...(await source.read()), checkedAt: new Date().toISOString() };
+  } catch (error) {
+    return [{ name: 'usage', ok: false, warning: true, detail: `${(error as Error).message}: the utilisation valves cannot tell when to hold`, fix: 'check authentication, or set usage.command' }];
+  }
+  const checks: Check[] = [{ name: 'usage', ok: true, detail: describeUsage(snapshot) }];
+  if (snapshot.auth !== 'subscription') return checks;
+  for (const problem of unguardedUnattended(config)) {
+    checks.push({
+      name: 'unattended use',
+      ok: false,
+      warning: true,
+      detail: `${problem}: on a subscription it can use up your 5-hour limit while you are away`,
+      fix: problem.startsWith('heartbeat') ? 'set extensions.heartbeat.max_utilization (e.g. 80) or remove it to get the default' : 'set extensions.cron.skip_above_utilization (e.g. 80), or per job in extensions.cron.jobs',
+    });
+  }
+  return checks;
 }
 
 async function sandboxCheck(mode: 'bwrap' | 'none' | null, searchPath: string | undefined): Promise<Check> {

@@ -68,6 +68,15 @@ const logsSchema = z.strictObject({
   keep: z.number().int().min(0).default(5),
 });
 
+const usageSchema = z.strictObject({
+  /** A command (argument list, no shell) printing the CLI's get_usage answer as JSON; null asks the claude CLI. */
+  command: z.array(z.string().min(1)).min(1, 'give the command and its arguments, e.g. [/usr/local/bin/my-usage]').nullable().default(null),
+  /** How long a reading is reused. */
+  cache: duration.default(60_000),
+  /** How long a reading may take. */
+  timeout: duration.refine((ms) => ms >= 1, 'must be at least 1ms').default(20_000),
+});
+
 const configSchema = z.strictObject({
   state_dir: z.string().min(1).default(DEFAULT_STATE_DIR),
   log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -77,6 +86,7 @@ const configSchema = z.strictObject({
   mcp: mcpSchema.default(() => mcpSchema.parse({})),
   bridge: bridgeSchema.default(() => bridgeSchema.parse({})),
   sandbox: sandboxSchema.default(() => sandboxSchema.parse({})),
+  usage: usageSchema.default(() => usageSchema.parse({})),
   enabled: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'not a valid extension name')).default([]),
   extensions_dirs: z.array(z.string().min(1)).nullable().default(null),
   extensions: z.record(z.string(), z.unknown()).default({}),
@@ -160,10 +170,16 @@ function validateConfig(document: ConfigDocument): { config: Config; warnings: s
     state_dir: stateDir,
     engine: { ...data.engine, claude_path: data.engine.claude_path ? absolute(data.engine.claude_path) : null },
     sessions: { ...data.sessions, default_cwd: absolute(data.sessions.default_cwd), roots: resolveRoots(data.sessions.roots, absolute(data.sessions.default_cwd), absolute) },
+    usage: { ...data.usage, command: data.usage.command ? [commandPath(data.usage.command[0] as string, absolute), ...data.usage.command.slice(1)] : null },
     sandbox: { ...data.sandbox, readable: data.sandbox.readable.map(absolute), writable: data.sandbox.writable.map(absolute), hidden: data.sandbox.hidden.map(absolute) },
     extensions_dirs: data.extensions_dirs ? data.extensions_dirs.map(absolute) : [path.join(stateDir, 'extensions')],
   };
   return { config, warnings, explicitExtensionDirs: data.extensions_dirs !== null, locate };
+}
+
+/** A command given as a path (`./bin/x`, `~/x`) is taken from the config file's directory; a bare name is looked up on PATH. */
+function commandPath(command: string, absolute: (p: string) => string): string {
+  return command.includes('/') ? absolute(command) : command;
 }
 
 /** Absolute roots per user; without a `default` entry every other user may work under `default_cwd`. */

@@ -14,6 +14,7 @@ import type { SessionOverrides } from '../shaping/session-overrides.ts';
 import type { NewSessionRequest, PromptOptions, PromptRecord, SessionSummary, SubmitRequest } from '../sessions/session-types.ts';
 import type { Redactor } from '../shaping/redaction.ts';
 import type { Template } from '../shaping/templates.ts';
+import type { ExtensionUsage } from '../usage/usage-types.ts';
 
 export { RpcError, RpcErrorCode } from '../bridge/rpc-protocol.ts';
 export { parseParams } from '../bridge/bridge-params.ts';
@@ -24,12 +25,14 @@ export { Waiters } from '../util/waiters.ts';
 export { silentLogger, type Logger } from '../util/log.ts';
 export { valuesRedactor, type Redactor } from '../shaping/redaction.ts';
 export { DEFAULT_USER } from './acting-user.ts';
+export { describeUsage, formatPercent, formatReset } from '../usage/usage-format.ts';
 export { backgroundLabels, isBackgroundSession, leadLabels, leadOf } from './session-labels.ts';
 export type { Disposable } from '../util/disposable.ts';
 export type { MethodAccess, Principal } from '../bridge/bridge-protocol.ts';
 export type { SessionOverrides } from '../shaping/session-overrides.ts';
 export type { EngineEvent, ResultEvent, StreamEvent, TurnOutcome, TurnResult } from '../sessions/events.ts';
 export type { Frontend } from '../sessions/frontends.ts';
+export type { AuthMode, DailyCost, ExtensionUsage, SessionCost, UsageSnapshot, UsageWindow } from '../usage/usage-types.ts';
 export type { NewSessionRequest, PromptOptions, SessionSummary, PromptRecord } from '../sessions/session-types.ts';
 
 export type Health = { readonly status: 'ok'; readonly detail?: string } | { readonly status: 'degraded' | 'error'; readonly reason: string };
@@ -185,6 +188,8 @@ export interface ExtensionContext<Config = unknown> {
   /** The directory the extension was loaded from. */
   readonly extensionDir: string;
   readonly sessions: ExtensionSessions;
+  /** How much of the account's limits and money sessions use: the 5-hour and 7-day utilisation, costs from the event log. */
+  readonly usage: ExtensionUsage;
   readonly services: ServiceAccess;
   /** Session templates that can be used now (built-in, from config, from extensions). */
   listTemplates(): Array<{ name: string; description: string }>;

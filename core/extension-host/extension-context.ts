@@ -15,6 +15,7 @@ import type { Logger } from '../util/log.ts';
 import { RpcError, RpcErrorCode } from '../bridge/rpc-protocol.ts';
 import type { RpcServer } from '../bridge/rpc-server.ts';
 import type { TemplateRegistry } from '../shaping/templates.ts';
+import type { ExtensionUsage } from '../usage/usage-types.ts';
 
 /** The daemon parts an extension's context registers into. */
 export interface ContextDeps {
@@ -23,6 +24,7 @@ export interface ContextDeps {
   readonly contributions: Contributions;
   readonly templates: TemplateRegistry;
   readonly eventLog: EventLog;
+  readonly usage: ExtensionUsage;
   readonly logger: Logger;
   readonly stateDir: string;
   /** Live timers of all extensions, so a test can see that none is left. */
@@ -88,6 +90,11 @@ export function createExtensionContext<Config>(
     resolvePath: (configured) => path.resolve(deps.configDir(), expandHome(configured, os.homedir())),
     extensionDir,
     sessions: extensionSessions(deps.engine, store),
+    usage: {
+      current: (maxAgeMs) => deps.usage.current(maxAgeMs),
+      costs: (options) => deps.usage.costs(options),
+      sessionCosts: (user) => deps.usage.sessionCosts(user),
+    },
     services,
     listTemplates: () => deps.templates.list().map((t) => ({ name: t.name, description: t.description })),
     extensionsHealth: () => (deps.health ? deps.health() : Promise.resolve([])),

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { toDisposable, type Disposable } from '../util/disposable.ts';
 
 export interface EventLogOptions {
   readonly file: string;
@@ -13,6 +14,7 @@ export interface EventLogOptions {
 export class EventLog {
   private fd: number;
   private size: number;
+  private readonly listeners = new Set<(record: Readonly<Record<string, unknown>>) => void>();
 
   constructor(private options: EventLogOptions) {
     this.fd = fs.openSync(options.file, 'a', 0o600);
@@ -23,10 +25,28 @@ export class EventLog {
     this.options = { ...this.options, ...limits };
   }
 
+  get file(): string {
+    return this.options.file;
+  }
+
   record(type: string, fields: Record<string, unknown> = {}): void {
-    const line = `${JSON.stringify({ ts: new Date().toISOString(), type, ...fields })}\n`;
+    const record = { ts: new Date().toISOString(), type, ...fields };
+    const line = `${JSON.stringify(record)}\n`;
     if (this.size > 0 && this.size + Buffer.byteLength(line) > this.options.maxBytes) this.rotate();
     this.size += fs.writeSync(this.fd, line);
+    for (const listener of this.listeners) {
+      try {
+        listener(record);
+      } catch {
+        // the record is written; a listener's failure is its own
+      }
+    }
+  }
+
+  /** Calls `listener` with each record once it is written (running totals that need not read the log again). */
+  onRecord(listener: (record: Readonly<Record<string, unknown>>) => void): Disposable {
+    this.listeners.add(listener);
+    return toDisposable(() => this.listeners.delete(listener));
   }
 
   close(): void {

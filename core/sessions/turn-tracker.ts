@@ -121,6 +121,7 @@ export class TurnTracker {
     if (!result) return;
     this.options.eventLog.record('result', {
       session: rt.state.id,
+      user: rt.state.user,
       prompt: done.id,
       outcome: result.outcome,
       cost_usd: result.costUsd,

@@ -10,6 +10,7 @@ import { checkMinInterval, DEFAULT_MAX_JOBS_PER_USER, DEFAULT_MIN_INTERVAL_MS } 
 import { defaultTimezone, isValidTimezone, parseCron, parseRunAt } from './schedule.ts';
 import { Scheduler } from './scheduler.ts';
 import { tools } from './tools.ts';
+import { utilizationSkip, utilizationThreshold } from './usage-skip.ts';
 
 const DAY_MS = 24 * 3_600_000;
 
@@ -26,6 +27,8 @@ const configJob = z.strictObject({
   keep: z.boolean().default(false),
   misfire: z.enum(MISFIRE_POLICIES).optional(),
   misfire_grace: duration.optional(),
+  /** Skips a fire while the subscription's 5-hour utilisation (percent) is above this. */
+  skip_above_utilization: z.number().min(0).max(100).optional(),
   /** Where results go, e.g. { frontend: telegram, chat: "123456" }. */
   labels: labels.default({}),
 });
@@ -40,6 +43,8 @@ const configSchema = z.strictObject({
   max_jobs_per_user: z.number().int().min(0).max(10_000).default(DEFAULT_MAX_JOBS_PER_USER),
   /** How many runs of each job are kept. */
   keep_runs: z.number().int().min(1).max(100_000).default(DEFAULT_KEEP_RUNS),
+  /** The default of every job's skip_above_utilization (jobs from the terminal and from sessions have only this one). */
+  skip_above_utilization: z.number().min(0).max(100).optional(),
   jobs: z.array(configJob).default([]),
 });
 
@@ -64,6 +69,13 @@ export default (): Extension<CronConfig> => {
         logger: ctx.logger,
         fire: async (job, scheduledFor) => {
           ctx.record('cron_fired', { job: job.id, name: job.name, user: job.user, scheduled_for: new Date(scheduledFor).toISOString() });
+          const threshold = utilizationThreshold(job, config);
+          const skip = threshold === undefined ? undefined : utilizationSkip(await ctx.usage.current(), threshold);
+          if (skip) {
+            ctx.logger.warn(`cron job ${job.name} (${job.id}) ${skip}`);
+            ctx.record('cron_result', { job: job.id, status: 'skipped', detail: skip, cost_usd: 0, duration_ms: 0, session: null });
+            return { status: 'skipped', detail: skip, costUsd: 0 };
+          }
           const outcome = await runJob(ctx, jobs, job);
           ctx.record('cron_result', { job: job.id, status: outcome.status, cost_usd: outcome.costUsd ?? 0, duration_ms: outcome.durationMs ?? 0, session: outcome.sessionId ?? null });
           return outcome;

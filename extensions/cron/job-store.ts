@@ -108,7 +108,8 @@ export interface ConfigSyncResult {
   removed: string[];
 }
 
-export type RunOutcomeStatus = 'success' | 'error' | 'stopped';
+/** `skipped`: the run was started but held back before its prompt (the subscription's usage was too high). */
+export type RunOutcomeStatus = 'success' | 'error' | 'stopped' | 'skipped';
 
 export interface RunOutcome {
   status: RunOutcomeStatus;

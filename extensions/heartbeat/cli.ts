@@ -10,6 +10,7 @@ function line(tick: Tick): string {
   if (tick.reason) parts.push(tick.reason);
   if (tick.costUsd !== undefined) parts.push(`$${tick.costUsd.toFixed(4)}`);
   if (tick.findings !== undefined) parts.push(`${tick.findings} finding${tick.findings === 1 ? '' : 's'}`);
+  if (tick.utilization) parts.push(tick.utilization);
   return parts.join('  ');
 }
 
@@ -25,6 +26,7 @@ async function run(ctx: CommandContext): Promise<number> {
           `today (${status.day}): ${status.runsToday} runs, $${status.costToday.toFixed(4)}`,
           status.pausedUntil ? `paused until ${new Date(status.pausedUntil).toISOString()}` : 'active',
           `failures in a row: ${status.consecutiveFailures}, runs without result in a row: ${status.consecutiveNoops}`,
+          `utilisation valve: ${status.maxUtilization === null ? 'off' : `holds above ${status.maxUtilization}% (5-hour); now: ${status.utilization ?? 'unknown'}`}`,
           `notes: ${status.notes.length ? status.notes.join(' | ') : '(none)'}`,
           ...status.log.slice(-5).map(line),
         ].join('\n'),

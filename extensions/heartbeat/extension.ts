@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { RpcError, RpcErrorCode, DEFAULT_USER, duration, type BridgeCall, type Extension } from 'claude-ext/extension';
 import { Heartbeat, type HeartbeatSettings, type PendingSource } from './heartbeat.ts';
 import { HeartbeatStore } from './state-store.ts';
-import { UNTIL_RESUMED_MS, validateValveConfig } from './valves.ts';
+import { checkUtilization, UNTIL_RESUMED_MS, validateValveConfig } from './valves.ts';
 import { instructionsParams, logParams, METHODS, noParams, noteParams, pauseParams, type HeartbeatMethod } from './protocol.ts';
 import { tools } from './tools.ts';
 
@@ -43,6 +43,8 @@ const configSchema = z.strictObject({
   timezone: z.string().default(Intl.DateTimeFormat().resolvedOptions().timeZone),
   backoff_base: duration.default(30 * 60_000),
   backoff_max: duration.default(8 * 3_600_000),
+  /** Holds decisions and runs while the subscription's 5-hour utilisation (percent) is above this; null or false: never. */
+  max_utilization: z.union([z.number().min(0).max(100), z.literal(false), z.null()]).default(80),
   /** Where reports go, e.g. { frontend: telegram, chat: "123456" }. */
   labels: z.record(z.string(), z.string()).default({}),
 });
@@ -63,6 +65,7 @@ function settingsOf(config: HeartbeatConfig, resolvePath: (configured: string) =
     timezone: config.timezone,
     backoffBaseMs: config.backoff_base,
     backoffMaxMs: config.backoff_max,
+    ...(typeof config.max_utilization === 'number' ? { maxUtilization: config.max_utilization } : {}),
   };
   validateValveConfig(valves);
   return {
@@ -116,7 +119,11 @@ export default (): Extension<HeartbeatConfig> => {
           return handler(p);
         });
 
-      method(METHODS.status, noParams, () => ({ ...beat.status(), log: beat.status().log.slice(-10), intervalMs }));
+      method(METHODS.status, noParams, async () => {
+        const max = typeof ctx.config.max_utilization === 'number' ? ctx.config.max_utilization : null;
+        const utilization = max === null ? undefined : checkUtilization(await ctx.usage.current(), max, Date.now()).reason;
+        return { ...beat.status(), log: beat.status().log.slice(-10), intervalMs, maxUtilization: max, ...(utilization ? { utilization } : {}) };
+      });
       method(METHODS.note, noteParams, ({ text }) => {
         beat.note(text);
         return { noted: text };

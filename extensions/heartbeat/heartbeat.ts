@@ -1,11 +1,12 @@
 import path from 'node:path';
-import { backgroundLabels, readJsonFile, writeJsonAtomic, type ExtensionContext, type TurnResult } from 'claude-ext/extension';
+import { backgroundLabels, readJsonFile, writeJsonAtomic, type ExtensionContext, type TurnResult, type UsageSnapshot } from 'claude-ext/extension';
 import { buildDecisionPrompt, buildRunPrompt, decisionSchema, instructionsExcerpt, parseDecision, validateDecision, type Decision } from './decision.ts';
 import { runGate, type Finding, type Snapshot } from './gate.ts';
 import type { HeartbeatStore } from './state-store.ts';
 import {
   addNote,
   addTick,
+  checkUtilization,
   checkValves,
   deferFindings,
   isValidTime,
@@ -44,6 +45,8 @@ export type PendingSource = () => Promise<Finding[]>;
 export class Heartbeat {
   private state: HeartbeatState;
   private ticking: Promise<TickRecord> | undefined;
+  /** What the utilisation valve saw during the running tick, kept for its record even when the tick fails. */
+  private utilizationNote: string | undefined;
   readonly sources = new Map<string, PendingSource>();
 
   constructor(
@@ -94,10 +97,11 @@ export class Heartbeat {
     const now = Date.now();
     const settings = this.settings;
     let record: TickRecord;
+    this.utilizationNote = undefined;
     try {
       record = await this.decideAndRun(now, settings);
     } catch (error) {
-      record = { at: now, outcome: 'error', reason: (error as Error).message };
+      record = { at: now, outcome: 'error', reason: (error as Error).message, ...(this.utilizationNote ? { utilization: this.utilizationNote } : {}) };
     }
     this.update(addTick(this.state, record));
     this.ctx.record('heartbeat_tick', { trigger, ...record, at: new Date(record.at).toISOString() });
@@ -121,28 +125,40 @@ export class Heartbeat {
     const findings = [...taken.findings, ...gate.findings];
     if (findings.length === 0) return { at: now, outcome: 'gated_out', findings: 0 };
 
-    const beforeDecision = checkValves(this.state, settings.valves, now, 'decision');
+    const usageBefore = await this.usage(settings, now);
+    const beforeDecision = checkValves(this.state, settings.valves, now, 'decision', usageBefore?.snapshot);
     if (!beforeDecision.ok) {
       this.state = deferFindings(this.state, findings);
-      return { at: now, outcome: 'valve', valve: beforeDecision.valve, reason: beforeDecision.reason, findings: findings.length };
+      return { at: now, outcome: 'valve', valve: beforeDecision.valve, reason: beforeDecision.reason, findings: findings.length, ...usageBefore?.note };
     }
     const instructions = this.store.instructions().text;
     const decided = await this.decide(findings, instructions, settings);
     this.state = recordDecisionCost(this.state, decided.costUsd);
     if ('error' in decided.decision || decided.decision.decision === 'skip') {
       const reason = 'error' in decided.decision ? `no usable decision (${decided.decision.error}); skipped` : decided.decision.reason;
-      return { at: now, outcome: 'skipped', reason, costUsd: decided.costUsd, findings: findings.length };
+      return { at: now, outcome: 'skipped', reason, costUsd: decided.costUsd, findings: findings.length, ...usageBefore?.note };
     }
-    const beforeRun = checkValves(this.state, settings.valves, Date.now(), 'run');
+    const runAt = Date.now();
+    const usageNow = await this.usage(settings, runAt);
+    const beforeRun = checkValves(this.state, settings.valves, runAt, 'run', usageNow?.snapshot);
     if (!beforeRun.ok) {
       this.state = deferFindings(this.state, findings);
-      return { at: now, outcome: 'valve', valve: beforeRun.valve, reason: beforeRun.reason, costUsd: decided.costUsd, findings: findings.length };
+      return { at: now, outcome: 'valve', valve: beforeRun.valve, reason: beforeRun.reason, costUsd: decided.costUsd, findings: findings.length, ...usageNow?.note };
     }
     const result = await this.run(buildRunPrompt(instructions, findings, this.state.notes, decided.decision.reason), settings);
     const text = result.text.trim();
     const outcome = result.outcome !== 'success' ? 'failure' : !text || text.includes(NOTHING_TO_REPORT) ? 'noop' : 'success';
     this.state = recordRun(this.state, { now: Date.now(), costUsd: result.costUsd, outcome, timezone: settings.valves.timezone });
-    return { at: now, outcome: 'ran', reason: `${outcome}${outcome === 'failure' ? `: ${result.outcome}` : ''}`, costUsd: decided.costUsd + result.costUsd, findings: findings.length };
+    return { at: now, outcome: 'ran', reason: `${outcome}${outcome === 'failure' ? `: ${result.outcome}` : ''}`, costUsd: decided.costUsd + result.costUsd, findings: findings.length, ...usageNow?.note };
+  }
+
+  /** The usage reading for the utilisation valve, and what the valve made of it (for the tick's record); none when the valve is off. */
+  private async usage(settings: HeartbeatSettings, now: number): Promise<{ snapshot: UsageSnapshot; note: { utilization: string } } | undefined> {
+    const max = settings.valves.maxUtilization;
+    if (max === undefined) return undefined;
+    const snapshot = await this.ctx.usage.current();
+    this.utilizationNote = checkUtilization(snapshot, max, now).reason;
+    return { snapshot, note: { utilization: this.utilizationNote } };
   }
 
   private async decide(findings: Finding[], instructions: string, settings: HeartbeatSettings): Promise<{ decision: Decision | { error: string }; costUsd: number }> {

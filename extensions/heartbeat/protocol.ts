@@ -65,6 +65,7 @@ export interface TickView {
   readonly reason?: string;
   readonly costUsd?: number;
   readonly findings?: number;
+  readonly utilization?: string;
 }
 
 export interface StatusView {
@@ -77,6 +78,10 @@ export interface StatusView {
   readonly notes: string[];
   readonly log: TickView[];
   readonly intervalMs: number;
+  /** The utilisation valve's threshold (percent), null when it is off. */
+  readonly maxUtilization: number | null;
+  /** What the valve makes of the latest usage reading (absent when it is off). */
+  readonly utilization?: string;
 }
 
 export interface PauseResult {

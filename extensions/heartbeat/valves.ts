@@ -1,3 +1,4 @@
+import type { UsageSnapshot } from 'claude-ext/extension';
 import type { Finding } from './gate.ts';
 import { MAX_NOTE_CHARS } from './protocol.ts';
 
@@ -7,7 +8,7 @@ import { MAX_NOTE_CHARS } from './protocol.ts';
  * pause. "Today" and quiet hours are read in the configured timezone.
  */
 
-export type ValveName = 'min_interval' | 'max_runs_per_day' | 'budget' | 'quiet_hours' | 'backoff' | 'paused';
+export type ValveName = 'min_interval' | 'max_runs_per_day' | 'budget' | 'quiet_hours' | 'backoff' | 'paused' | 'max_utilization';
 
 export type TickOutcome = 'gated_out' | 'skipped' | 'ran' | 'valve' | 'error' | 'paused';
 
@@ -18,6 +19,8 @@ export interface TickRecord {
   reason?: string;
   costUsd?: number;
   findings?: number;
+  /** What the utilisation valve saw, when it was asked: the reading, or why it did not hold. */
+  utilization?: string;
 }
 
 export interface QuietHours {
@@ -37,6 +40,8 @@ export interface ValveConfig {
   timezone: string;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Holds decisions and runs while the 5-hour utilisation (percent) is above this; undefined: never. */
+  maxUtilization?: number;
 }
 
 export interface HeartbeatState {
@@ -99,6 +104,9 @@ export function validateValveConfig(config: ValveConfig): void {
   if (!Number.isInteger(config.maxRunsPerDay) || config.maxRunsPerDay < 0) {
     throw new ValveConfigError('maxRunsPerDay', `must be a whole number ≥ 0, got ${config.maxRunsPerDay}`);
   }
+  if (config.maxUtilization !== undefined && !(Number.isFinite(config.maxUtilization) && config.maxUtilization >= 0 && config.maxUtilization <= 100)) {
+    throw new ValveConfigError('maxUtilization', `must be a percentage from 0 to 100, got ${config.maxUtilization}`);
+  }
   if (config.backoffMaxMs < config.backoffBaseMs) throw new ValveConfigError('backoffMaxMs', `must be at least backoffBaseMs (${config.backoffBaseMs})`);
   try {
     formatter(config.timezone);
@@ -158,7 +166,7 @@ interface Block {
  * wording. When blocked, `valve` is the most important reason and `retryAt` the time when none of the
  * valves blocking now would block any more.
  */
-export function checkValves(state: HeartbeatState, config: ValveConfig, now: number, stage: Stage): ValveCheck {
+export function checkValves(state: HeartbeatState, config: ValveConfig, now: number, stage: Stage, usage?: UsageSnapshot): ValveCheck {
   const tz = config.timezone;
   const today = rollDay(state, now, tz);
   const what = stage === 'decision' ? 'no decision' : 'no run';
@@ -173,6 +181,10 @@ export function checkValves(state: HeartbeatState, config: ValveConfig, now: num
       reason: `${what}: today's budget of ${usd(config.dailyBudgetUsd)} is spent (${usd(today.costToday)}); it resets at local midnight`,
       retryAt: nextDayStart(now, tz),
     });
+  }
+  const utilization = config.maxUtilization !== undefined && usage ? checkUtilization(usage, config.maxUtilization, now) : undefined;
+  if (utilization?.hold) {
+    blocks.push({ valve: 'max_utilization', reason: `${what}: ${utilization.reason}`, retryAt: utilization.retryAt });
   }
   if (config.quietHours && isQuietTime(now, config.quietHours, tz)) {
     const { start, end } = config.quietHours;
@@ -207,6 +219,36 @@ export function checkValves(state: HeartbeatState, config: ValveConfig, now: num
   const first = blocks[0];
   if (!first) return { ok: true };
   return { ok: false, valve: first.valve, reason: first.reason, retryAt: Math.max(...blocks.map((b) => b.retryAt)) };
+}
+
+/** How long a hold by utilisation lasts when the reading names no reset time: until the next check. */
+export const UTILIZATION_RETRY_MS = 5 * MINUTE;
+
+export type UtilizationCheck = { hold: true; reason: string; retryAt: number } | { hold: false; reason: string };
+
+/**
+ * The utilisation valve on its own: holds while a subscription's 5-hour utilisation is above `max`
+ * (percent). An API key has no such limit, and a reading that failed or reports no 5-hour window says
+ * nothing: neither holds, and `reason` says why.
+ */
+export function checkUtilization(usage: UsageSnapshot, max: number, now: number): UtilizationCheck {
+  if (usage.error) return { hold: false, reason: `utilisation unknown, not held (${usage.error})` };
+  if (usage.auth === 'api_key') return { hold: false, reason: 'API key: no subscription limits, not held' };
+  if (usage.auth !== 'subscription') return { hold: false, reason: 'unknown account: utilisation not held' };
+  const window = usage.fiveHour;
+  if (!window) return { hold: false, reason: 'no 5-hour utilisation reported, not held' };
+  const resets = window.resetsAt !== undefined ? Date.parse(window.resetsAt) : Number.NaN;
+  const seen = `5-hour utilisation ${percent(window.utilization)}`;
+  if (window.utilization <= max) return { hold: false, reason: `${seen} (max_utilization ${percent(max)})` };
+  return {
+    hold: true,
+    reason: `${seen} is above max_utilization ${percent(max)}${Number.isNaN(resets) ? '' : `; the window resets at ${new Date(resets).toISOString()}`}`,
+    retryAt: Number.isNaN(resets) || resets <= now ? now + UTILIZATION_RETRY_MS : resets,
+  };
+}
+
+function percent(value: number): string {
+  return `${Number.isInteger(value) ? value : value.toFixed(1)}%`;
 }
 
 export interface RunRecord {

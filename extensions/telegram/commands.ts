@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Composer, InlineKeyboard, type CommandContext, type Context } from 'grammy';
-import type { SessionSummary } from 'claude-ext/extension';
+import { describeUsage, type SessionSummary } from 'claude-ext/extension';
 import { verbosityLevels, type Verbosity } from './config.ts';
 import type { TelegramRuntime } from './runtime.ts';
 import { escapeHtml } from './format.ts';
@@ -14,7 +14,7 @@ export const TELEGRAM_COMMANDS = [
   { command: 'stop', description: 'Stop the running turn' },
   { command: 'delete', description: 'Delete a session: /delete name' },
   { command: 'rename', description: 'Rename the active session: /rename name' },
-  { command: 'status', description: 'Daemon, extensions, this session' },
+  { command: 'status', description: 'Daemon, extensions, this session, usage' },
   { command: 'verbose', description: 'Tool activity shown: quiet, tools or all' },
   { command: 'cancel', description: 'Drop what you typed that was not sent yet' },
   { command: 'vault', description: 'Your secrets: /vault list | set KEY VALUE | delete KEY' },
@@ -151,12 +151,17 @@ export function commandsComposer(runtime: TelegramRuntime): Composer<Context> {
       const health = await ctx.extensionsHealth();
       const active = state.activeSession(activeKey(c));
       const session = active ? ctx.sessions.get(active) : undefined;
+      const usage = await ctx.usage.current();
+      const today = new Date().toISOString().slice(0, 10);
+      const spent = ctx.usage.costs({ user: userOf(c), days: 1 }).find((cost) => cost.day === today);
       const lines = [
         `<b>daemon</b>: ${counts.busy ?? 0} busy, ${counts.idle ?? 0} idle, ${counts.queued ?? 0} queued`,
         `<b>extensions</b>: ${health.map((h) => `${escapeHtml(h.name)} ${h.health.status === 'ok' ? '✅' : `⚠️ ${escapeHtml('reason' in h.health ? h.health.reason : '')}`}`).join(', ') || 'none'}`,
         session
           ? `<b>${escapeHtml(session.name)}</b>: ${session.status}, ${session.counters.prompts} prompts, ${session.counters.turns} turns, $${session.counters.costUsd.toFixed(4)}`
           : 'no active session',
+        `<b>usage</b>: ${escapeHtml(describeUsage(usage))}`,
+        `<b>today</b> (UTC): $${(spent?.costUsd ?? 0).toFixed(4)} over ${spent?.prompts ?? 0} prompt${spent?.prompts === 1 ? '' : 's'}`,
       ];
       return reply(c, lines.join('\n'));
     }),

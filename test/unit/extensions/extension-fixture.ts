@@ -14,6 +14,7 @@ import type { BridgeCall, Disposable, Extension, ExtensionContext, ExtensionSess
 import { silentLogger } from '../../../core/util/log.ts';
 import assert from 'node:assert/strict';
 import { RpcError, RpcErrorCode } from '../../../core/bridge/rpc-protocol.ts';
+import { fakeUsage } from '../../support/fake-usage.ts';
 
 interface Method {
   readonly params: z.ZodType;
@@ -95,6 +96,7 @@ export async function startExtension<Config>(extension: Extension<Config>, confi
     resolvePath: (configured) => path.resolve(root, configured),
     extensionDir: root,
     sessions: noSessions,
+    usage: fakeUsage(),
     services: {
       get: (name) => {
         throw new Error(`no service ${name} in this test`);

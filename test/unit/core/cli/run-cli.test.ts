@@ -62,6 +62,7 @@ describe('the CLI', () => {
     const help = await run(['help'], stateDir);
     assert.equal(help.code, 0, help.stderr);
     for (const command of BUILTIN_COMMANDS) assert.ok(help.stdout.includes(`  ${command.usage}\n`), command.name);
+    assert.ok(help.stdout.includes(`  ${usage('usage [--user U] [--days N] [--fresh] [--json]', 'subscription limits used (5h, 7d) and costs per day and user')}\n`), 'usage is listed');
     assert.match(help.stdout, /Extensions with commands \(`claude-ext help EXTENSION` lists them\):\n {2}ask_user {2}cron {2}heartbeat {2}memory {2}session_ask {2}subagent {2}vault {2}web {2}alpha {2}broken {2}twin\n$/);
   });
 

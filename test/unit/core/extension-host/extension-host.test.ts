@@ -14,6 +14,7 @@ import { RpcServer } from '../../../../core/bridge/rpc-server.ts';
 import { TemplateRegistry } from '../../../../core/shaping/templates.ts';
 import { TmuxHost } from '../../../../core/sessions/host/tmux-host.ts';
 import { BUILTIN_EXTENSIONS_DIR } from '../../../../core/config/paths.ts';
+import { fakeUsage } from '../../../support/fake-usage.ts';
 
 const roots: string[] = [];
 after(() => {
@@ -87,7 +88,7 @@ describe('the extension host', () => {
     contributions = new Contributions();
     templates = new TemplateRegistry();
     timers = new Set();
-    host = new ExtensionHost({ engine, server, contributions, templates, eventLog, logger: silentLogger, stateDir, timers, env: () => ({}), configDir: () => root }, path.join(root, 'builtin-none'));
+    host = new ExtensionHost({ engine, server, contributions, templates, eventLog, usage: fakeUsage(), logger: silentLogger, stateDir, timers, env: () => ({}), configDir: () => root }, path.join(root, 'builtin-none'));
   });
 
   const configWith = (dir: string, yaml: string): ReturnType<typeof loadConfig> => {
@@ -195,7 +196,7 @@ describe('the extension host', () => {
 
   test('ctx.config is the current configuration: after heartbeat.user changes by reload, access follows it', async () => {
     const builtin = new ExtensionHost(
-      { engine, server, contributions, templates, eventLog: new EventLog({ file: path.join(root, 'events2.jsonl'), maxBytes: 1e6, keep: 1 }), logger: silentLogger, stateDir: path.join(root, 'state'), timers, env: () => ({}), configDir: () => root },
+      { engine, server, contributions, templates, eventLog: new EventLog({ file: path.join(root, 'events2.jsonl'), maxBytes: 1e6, keep: 1 }), usage: fakeUsage(), logger: silentLogger, stateDir: path.join(root, 'state'), timers, env: () => ({}), configDir: () => root },
       BUILTIN_EXTENSIONS_DIR,
     );
     const alice = engine.createSession({ user: 'alice' });

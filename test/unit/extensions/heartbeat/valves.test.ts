@@ -4,6 +4,7 @@ import {
   addNote,
   addTick,
   backoffDelay,
+  checkUtilization,
   checkValves,
   deferFindings,
   initialState,
@@ -14,12 +15,14 @@ import {
   recordRun,
   rollDay,
   takeDeferredFindings,
+  UTILIZATION_RETRY_MS,
   validateValveConfig,
   ValveConfigError,
   type HeartbeatState,
   type ValveCheck,
   type ValveConfig,
 } from '../../../../extensions/heartbeat/valves.ts';
+import type { UsageSnapshot } from '../../../../core/usage/usage-types.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -358,5 +361,63 @@ describe('validateValveConfig', () => {
         key,
       );
     }
+  });
+});
+
+describe('the utilisation valve', () => {
+  const now = at('2026-12-01T12:00:00Z');
+  const resetsAt = '2026-12-01T14:00:00.000Z';
+  const subscription = (utilization: number, reset: string | null = resetsAt): UsageSnapshot => ({
+    auth: 'subscription',
+    subscriptionType: 'max',
+    fiveHour: { utilization, ...(reset ? { resetsAt: reset } : {}) },
+    sevenDay: { utilization: 99 },
+    checkedAt: new Date(now).toISOString(),
+  });
+  const withValve = config({ maxUtilization: 80 });
+
+  test('above the threshold it holds decisions and runs until the 5-hour window resets', () => {
+    for (const stage of ['decision', 'run'] as const) {
+      const check = blocked(checkValves(state(now, 'UTC'), withValve, now, stage, subscription(85)));
+      assert.equal(check.valve, 'max_utilization');
+      assert.equal(check.reason, `${stage === 'decision' ? 'no decision' : 'no run'}: 5-hour utilisation 85% is above max_utilization 80%; the window resets at ${resetsAt}`);
+      assert.equal(check.retryAt, at(resetsAt));
+    }
+    const unknownReset = blocked(checkValves(state(now, 'UTC'), withValve, now, 'run', subscription(80.5, null)));
+    assert.equal(unknownReset.retryAt, now + UTILIZATION_RETRY_MS, 'no reset time: it looks again later');
+  });
+
+  test('at or below the threshold it does not hold, and says what it saw; only the 5-hour window counts', () => {
+    assert.deepEqual(checkValves(state(now, 'UTC'), withValve, now, 'run', subscription(80)), { ok: true });
+    assert.deepEqual(checkUtilization(subscription(12.25), 80, now), { hold: false, reason: '5-hour utilisation 12.3% (max_utilization 80%)' });
+  });
+
+  test('an API key, an unknown account, a failed reading or a reading without a 5-hour window never hold, and say why', () => {
+    const base = { checkedAt: new Date(now).toISOString() };
+    const cases: Array<[UsageSnapshot, RegExp]> = [
+      [{ ...base, auth: 'api_key' }, /^API key: no subscription limits, not held$/],
+      [{ ...base, auth: 'unknown' }, /^unknown account: utilisation not held$/],
+      [{ ...base, auth: 'subscription', error: 'could not read usage from the claude CLI (get_usage): no answer' }, /^utilisation unknown, not held \(could not read usage/],
+      [{ ...base, auth: 'subscription', sevenDay: { utilization: 100 } }, /^no 5-hour utilisation reported, not held$/],
+    ];
+    for (const [usage, reason] of cases) {
+      assert.deepEqual(checkValves(state(now, 'UTC'), withValve, now, 'run', usage), { ok: true }, usage.auth);
+      const check = checkUtilization(usage, 80, now);
+      assert.equal(check.hold, false);
+      assert.match(check.reason, reason);
+    }
+  });
+
+  test('switched off, or without a reading, it never holds; the threshold must be a percentage', () => {
+    assert.deepEqual(checkValves(state(now, 'UTC'), config(), now, 'run', subscription(100)), { ok: true });
+    assert.deepEqual(checkValves(state(now, 'UTC'), withValve, now, 'run'), { ok: true });
+    assert.throws(() => validateValveConfig(config({ maxUtilization: 101 })), /maxUtilization: must be a percentage from 0 to 100/);
+    assert.doesNotThrow(() => validateValveConfig(config({ maxUtilization: 0 })));
+  });
+
+  test('with another valve blocking too, the retry time is when both let go', () => {
+    const check = blocked(checkValves(state(now, 'UTC', { runsToday: 5 }), config({ maxUtilization: 80, maxRunsPerDay: 5 }), now, 'run', subscription(90)));
+    assert.equal(check.valve, 'max_utilization');
+    assert.equal(check.retryAt, at('2026-12-02T00:00:00Z'));
   });
 });

@@ -1,0 +1,22 @@
+import type { UsageSnapshot } from 'claude-ext/extension';
+
+/**
+ * Why a fire is skipped for the subscription's usage, or undefined when it may run: a job with a
+ * `skip_above_utilization` threshold (percent) is skipped while the 5-hour utilisation is above it. An
+ * API key has no such limit, and a reading that failed or has no 5-hour window does not stop a job.
+ */
+export function utilizationSkip(usage: UsageSnapshot, threshold: number): string | undefined {
+  if (usage.error || usage.auth !== 'subscription' || !usage.fiveHour) return undefined;
+  const { utilization, resetsAt } = usage.fiveHour;
+  if (utilization <= threshold) return undefined;
+  return `skipped: the 5-hour utilisation is ${utilization}%, above skip_above_utilization ${threshold}%${resetsAt ? ` (the window resets at ${resetsAt})` : ''}`;
+}
+
+/** A job's threshold: its own from config, else cron's default; undefined when neither is set. */
+export function utilizationThreshold(
+  job: { readonly name: string; readonly user: string; readonly source: string },
+  config: { readonly skip_above_utilization?: number | undefined; readonly jobs: ReadonlyArray<{ readonly name: string; readonly user: string; readonly skip_above_utilization?: number | undefined }> },
+): number | undefined {
+  const own = job.source === 'config' ? config.jobs.find((j) => j.name === job.name && j.user === job.user)?.skip_above_utilization : undefined;
+  return own ?? config.skip_above_utilization;
+}
