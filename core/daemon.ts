@@ -15,6 +15,7 @@ import { redactEvent } from './shaping/redaction.ts';
 import { SessionComposer } from './shaping/session-composer.ts';
 import { TemplateRegistry } from './shaping/templates.ts';
 import { EventLog } from './sessions/event-log.ts';
+import { approvalsFor } from './approvals/engine-approvals.ts';
 import { ensurePrivateDir, privateDirProblems, writeFileAtomic } from './util/files.ts';
 import { createLogger, fileSink, stderrSink, type Logger } from './util/log.ts';
 import { BUILTIN_EXTENSIONS_DIR, daemonPaths, PACKAGE_ROOT } from './config/paths.ts';
@@ -26,9 +27,7 @@ import { ToolGrants } from './mcp-endpoint/tool-grants.ts';
 import { RpcServer } from './bridge/rpc-server.ts';
 import { TmuxHost, tmuxAvailable } from './sessions/host/tmux-host.ts';
 import { packageVersion } from './util/version.ts';
-import { DaemonUsage } from './usage/daemon-usage.ts';
-import { createUsageSource } from './usage/usage-source.ts';
-import { sessionEnvironment } from './sessions/session-env.ts';
+import { usageFor } from './usage/engine-usage.ts';
 
 export interface DaemonOptions {
   readonly configPath?: string;
@@ -169,6 +168,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     endpointUrl: () => (endpoint as McpEndpoint).url,
     logger: logger.child('composer'),
     gatewayMode: () => gatewayMode,
+    permissionMode: (user) => loaded.config.engine.user_permission_modes[user] ?? loaded.config.engine.permission_mode,
   });
   const engine = new ClaudeEngine({
     stateDir: config.state_dir,
@@ -185,19 +185,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     redact: (event) => redactEvent(event, contributions.listRedactors()),
   });
   engineRef = engine;
-  const usage = new DaemonUsage({
-    eventLog,
-    source: () =>
-      createUsageSource({
-        command: loaded.config.usage.command,
-        timeoutMs: loaded.config.usage.timeout,
-        claudePath: claude.path,
-        env: () => sessionEnvironment(sessionBaseEnv(env, loaded), loaded.config.engine.env, engine.secretEnvNames()),
-        cwd: loaded.config.sessions.default_cwd,
-      }),
-    cacheMs: () => loaded.config.usage.cache,
-    userOf: (sessionId) => engine.getSession(sessionId)?.user,
-  });
+  const usage = usageFor(engine, { eventLog, claudePath: claude.path, config: () => loaded.config, baseEnv: () => sessionBaseEnv(env, loaded) });
+  const approvals = approvalsFor(engine, { stateDir: config.state_dir, eventLog, log: logger.child('approvals'), timeoutMs: () => loaded.config.approvals.timeout });
   let ready = false;
   const authenticate = (token: string): Principal | undefined | 'not-ready' => {
     if (secretsEqual(token, adminToken)) return { kind: 'admin' };
@@ -236,7 +225,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     },
   });
   const extensions = new ExtensionHost(
-    { engine, server, contributions, templates, eventLog, usage, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(env, loaded), configDir: () => (loaded.file ? path.dirname(loaded.file) : options.cwd) },
+    { engine, approvals, server, contributions, templates, eventLog, usage, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(env, loaded), configDir: () => (loaded.file ? path.dirname(loaded.file) : options.cwd) },
     BUILTIN_EXTENSIONS_DIR,
   );
 
@@ -289,7 +278,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   };
   let markRecovered: () => void = () => undefined;
   const whenRecovered = new Promise<void>((resolve) => (markRecovered = resolve));
-  const api = registerControlApi(server, { engine, usage, info, reload, extensions, templates, recovered: () => ready, whenRecovered });
+  const api = registerControlApi(server, { engine, usage, approvals, info, reload, extensions, templates, recovered: () => ready, whenRecovered });
   try {
     await server.listen();
     await endpoint.listen(config.mcp.listen, paths.mcpPort);
@@ -311,6 +300,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   dropDaemonSecrets(process.env, engine.secretEnvNames());
   extensionsStarted();
   engine.openDelivery();
+  approvals.start();
+  approvals.announcePending();
   eventLog.record('daemon_started', { pid: process.pid, config: loaded.file ?? null, claude: claude.path });
   logger.info('daemon started', { pid: process.pid, stateDir: config.state_dir, config: loaded.file ?? '(embedded defaults)', claude: claude.path });
 
@@ -329,6 +320,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
         api.dispose();
         step = 'extensions';
         await extensions.stopAll({ deadline: deadline - AFTER_EXTENSIONS_MS });
+        approvals.dispose();
         step = 'closing the engine (delivery callbacks still running)';
         await engine.close();
         step = '';

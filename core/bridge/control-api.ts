@@ -13,6 +13,7 @@ import { RpcError, RpcErrorCode } from './rpc-protocol.ts';
 import type { RpcCallContext, RpcServer } from './rpc-server.ts';
 import type { NewSessionRequest, PromptRecord } from '../sessions/session-types.ts';
 import type { DailyCost, ExtensionUsage, SessionCost, UsageSnapshot } from '../usage/usage-types.ts';
+import type { ApprovalService } from '../approvals/approval-service.ts';
 
 /** Error codes of the control API beyond JSON-RPC's own. */
 export const ControlErrorCode = {
@@ -37,6 +38,7 @@ export interface DaemonInfo {
 export interface ControlDeps {
   readonly engine: ClaudeEngine;
   readonly usage: ExtensionUsage;
+  readonly approvals: ApprovalService;
   readonly info: DaemonInfo;
   readonly extensions: ExtensionHost;
   readonly templates: TemplateRegistry;
@@ -71,6 +73,18 @@ const schemas = {
     model: z.string().min(1).optional(),
     follow: z.boolean().default(false),
   }),
+  approvalList: z.object({ user: z.string().min(1).optional(), all: z.boolean().default(false) }),
+  approvalAnswer: z.object({
+    id: z.string().min(1),
+    decision: z.enum(['allow', 'deny']),
+    scope: z.enum(['once', 'session', 'always']).default('once'),
+    pattern: z.string().min(1).optional(),
+    message: z.string().optional(),
+    /** The user answering; absent: the admin. */
+    user: z.string().min(1).optional(),
+  }),
+  ruleList: z.object({ user: z.string().min(1).optional() }),
+  ruleRevoke: z.object({ id: z.string().min(1), user: z.string().min(1).optional() }),
   promptWait: z.object({
     user: z.string().min(1).optional(),
     session: z.string().min(1),
@@ -177,6 +191,23 @@ export function registerControlApi(server: RpcServer, deps: ControlDeps): Dispos
     const promptId = p.prompt ?? engine.latestPromptId(session.id);
     if (!promptId) throw new InvalidRequestError(`session ${session.name} has no prompts yet`);
     return engine.getPrompt(session.id, promptId);
+  });
+
+  method('approval.list', schemas.approvalList, (p) => (p.all ? deps.approvals.history(p.user) : deps.approvals.list(p.user)));
+
+  method('approval.answer', schemas.approvalAnswer, async (p) => {
+    const answer = p.decision === 'deny'
+      ? { decision: 'deny' as const, ...(p.message !== undefined ? { message: p.message } : {}) }
+      : { decision: 'allow' as const, scope: p.scope, ...(p.pattern !== undefined ? { pattern: p.pattern } : {}) };
+    await deps.approvals.answer(p.id, answer, p.user);
+    return { id: p.id, decision: p.decision };
+  });
+
+  method('approval.rules', schemas.ruleList, (p) => deps.approvals.rules(p.user));
+
+  method('approval.revokeRule', schemas.ruleRevoke, (p) => {
+    deps.approvals.revokeRule(p.id, p.user);
+    return { revoked: p.id };
   });
 
   return store;

@@ -1,3 +1,4 @@
+import { approvalsCommand, approveCommand, denyCommand, rulesCommand } from './approval-commands.ts';
 import type { BuiltinCommand } from './builtin-command.ts';
 import { doctorCommand, reloadCommand, startCommand, statusCommand } from './daemon-commands.ts';
 import { promptCommand, waitCommand } from './prompt-commands.ts';
@@ -12,6 +13,10 @@ export const BUILTIN_COMMANDS: readonly BuiltinCommand[] = [
   sessionsCommand,
   stopCommand,
   deleteCommand,
+  approvalsCommand,
+  approveCommand,
+  denyCommand,
+  rulesCommand,
   statusCommand,
   usageCommand,
   templatesCommand,

@@ -41,6 +41,12 @@ export class EventPrinter {
       case 'tool_call_lost':
         this.note(`✗ the ${event.tool} call was cut by a daemon restart and not made again; the turn is stopped`);
         break;
+      case 'approval_requested':
+        this.note(`⏸ waits for approval ${event.id}: ${event.summary} (claude-ext approve ${event.id} | deny ${event.id})`);
+        break;
+      case 'approval_resolved':
+        this.note(`${event.decision === 'allow' ? '▶' : '✗'} approval ${event.id}: ${event.decision} by ${event.by}${event.reason ? ` (${event.reason})` : ''}`);
+        break;
       case 'extension':
         if (typeof event.data.summary === 'string') this.note(`[${event.extension}] ${event.data.summary}`);
         break;

@@ -2,17 +2,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_STATE_DIR } from './state-dir.ts';
+import { permissionModes } from '../shaping/templates.ts';
 
 export { ConfigError, resolveConfigPath, type LoadOptions } from './config-document.ts';
 import { duration, size } from './config-values.ts';
 import { ConfigError, parseConfigDocument, readConfigDocument, type ConfigDocument, type LoadOptions, type ParseContext } from './config-document.ts';
 import { expandHome } from '../util/files.ts';
 
-const permissionModes = ['acceptEdits', 'bypassPermissions', 'default', 'dontAsk', 'plan'] as const;
 
 const engineSchema = z.strictObject({
   claude_path: z.string().min(1).nullable().default(null),
   permission_mode: z.enum(permissionModes).default('bypassPermissions'),
+  /** Per user id, a permission mode other than `permission_mode` (a template's own mode wins over both). */
+  user_permission_modes: z.record(z.string().min(1), z.enum(permissionModes)).default({}),
   model: z.string().min(1).nullable().default(null),
   partial_messages: z.boolean().default(false),
   extra_args: z.array(z.string()).default([]),
@@ -63,6 +65,11 @@ const bridgeSchema = z.strictObject({
   max_connections: z.number().int().min(1).default(256),
 });
 
+const approvalsSchema = z.strictObject({
+  /** A tool call nobody allowed or denied within this is denied. */
+  timeout: duration.default(10 * 60_000),
+});
+
 const logsSchema = z.strictObject({
   max_bytes: size.default(10 * 1024 ** 2),
   keep: z.number().int().min(0).default(5),
@@ -87,6 +94,7 @@ const configSchema = z.strictObject({
   bridge: bridgeSchema.default(() => bridgeSchema.parse({})),
   sandbox: sandboxSchema.default(() => sandboxSchema.parse({})),
   usage: usageSchema.default(() => usageSchema.parse({})),
+  approvals: approvalsSchema.default(() => approvalsSchema.parse({})),
   enabled: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/i, 'not a valid extension name')).default([]),
   extensions_dirs: z.array(z.string().min(1)).nullable().default(null),
   extensions: z.record(z.string(), z.unknown()).default({}),

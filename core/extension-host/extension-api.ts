@@ -15,6 +15,7 @@ import type { NewSessionRequest, PromptOptions, PromptRecord, SessionSummary, Su
 import type { Redactor } from '../shaping/redaction.ts';
 import type { Template } from '../shaping/templates.ts';
 import type { ExtensionUsage } from '../usage/usage-types.ts';
+import type { ExtensionApprovals } from '../approvals/approval-types.ts';
 
 export { RpcError, RpcErrorCode } from '../bridge/rpc-protocol.ts';
 export { parseParams } from '../bridge/bridge-params.ts';
@@ -33,6 +34,8 @@ export type { SessionOverrides } from '../shaping/session-overrides.ts';
 export type { EngineEvent, ResultEvent, StreamEvent, TurnOutcome, TurnResult } from '../sessions/events.ts';
 export type { Frontend } from '../sessions/frontends.ts';
 export type { AuthMode, DailyCost, ExtensionUsage, SessionCost, UsageSnapshot, UsageWindow } from '../usage/usage-types.ts';
+export type { ApprovalAnswer, ApprovalRequest, ApprovalRule, ExtensionApprovals } from '../approvals/approval-types.ts';
+export type { ApprovalDecision, ApprovalRequestFields } from '../sessions/events.ts';
 export type { NewSessionRequest, PromptOptions, SessionSummary, PromptRecord } from '../sessions/session-types.ts';
 
 export type Health = { readonly status: 'ok'; readonly detail?: string } | { readonly status: 'degraded' | 'error'; readonly reason: string };
@@ -190,6 +193,12 @@ export interface ExtensionContext<Config = unknown> {
   readonly sessions: ExtensionSessions;
   /** How much of the account's limits and money sessions use: the 5-hour and 7-day utilisation, costs from the event log. */
   readonly usage: ExtensionUsage;
+  /**
+   * Tool calls of sessions in `permission_mode: approve` waiting for a person: list them, answer them
+   * (as a user, who must be the session's own, or as the admin), and the stored rules that answer
+   * calls without asking. Frontends hear of them through `approval_requested` / `approval_resolved` events.
+   */
+  readonly approvals: ExtensionApprovals;
   readonly services: ServiceAccess;
   /** Session templates that can be used now (built-in, from config, from extensions). */
   listTemplates(): Array<{ name: string; description: string }>;

@@ -6,7 +6,8 @@ import { DisposableStore, toDisposable, type Disposable } from '../util/disposab
 import type { ClaudeEngine } from '../sessions/engine.ts';
 import type { EventLog } from '../sessions/event-log.ts';
 import type { z } from 'zod';
-import type { BridgeCall, BridgeHandler, ExtensionContext, Health, ServiceAccess } from './extension-api.ts';
+import type { BridgeCall, BridgeHandler, ExtensionApprovals, ExtensionContext, Health, ServiceAccess } from './extension-api.ts';
+import { ApprovalNotFoundError, RuleNotFoundError } from '../approvals/approval-errors.ts';
 import { actingUser, visibleUser } from './acting-user.ts';
 import { extensionSessions } from './extension-sessions.ts';
 import { parseParams } from '../bridge/bridge-params.ts';
@@ -20,6 +21,8 @@ import type { ExtensionUsage } from '../usage/usage-types.ts';
 /** The daemon parts an extension's context registers into. */
 export interface ContextDeps {
   readonly engine: ClaudeEngine;
+  /** Tool calls waiting for a person (absent in tests that do not need them). */
+  readonly approvals?: ExtensionApprovals;
   readonly server: RpcServer;
   readonly contributions: Contributions;
   readonly templates: TemplateRegistry;
@@ -95,6 +98,7 @@ export function createExtensionContext<Config>(
       costs: (options) => deps.usage.costs(options),
       sessionCosts: (user) => deps.usage.sessionCosts(user),
     },
+    approvals: deps.approvals ?? NO_APPROVALS,
     services,
     listTemplates: () => deps.templates.list().map((t) => ({ name: t.name, description: t.description })),
     extensionsHealth: () => (deps.health ? deps.health() : Promise.resolve([])),
@@ -121,6 +125,17 @@ export function createExtensionContext<Config>(
     track: own,
   };
 }
+
+/** Approvals where the daemon keeps none: nothing pending, nothing to answer. */
+const NO_APPROVALS: ExtensionApprovals = {
+  list: () => [],
+  get: () => undefined,
+  answer: (id) => Promise.reject(new ApprovalNotFoundError(id)),
+  rules: () => [],
+  revokeRule: (id, by) => {
+    throw new RuleNotFoundError(id, by);
+  },
+};
 
 function privateDataDir(stateDir: string, name: string): string {
   const dir = path.join(stateDir, 'data', name);

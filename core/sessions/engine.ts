@@ -16,6 +16,7 @@ import type { NewSessionRequest, PromptRecord, SessionSummary, StopResult, Submi
 import { TurnRunner, type LaunchComposer } from './turn-runner.ts';
 import { TurnTracker } from './turn-tracker.ts';
 import { assertWorkingDirAllowed } from './working-roots.ts';
+import { PermissionChannel } from './permission-channel.ts';
 import type { Disposable } from '../util/disposable.ts';
 import { InvalidRequestError, PromptNotFoundError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
@@ -72,6 +73,8 @@ export class ClaudeEngine {
   private readonly liveness: Liveness;
   private readonly runner: TurnRunner;
   private closed = false;
+  /** Tool-call permission requests of sessions in approve mode, and their answers. */
+  readonly permissions: PermissionChannel;
 
   constructor(private readonly options: EngineOptions) {
     this.settings = options.settings;
@@ -87,7 +90,16 @@ export class ClaudeEngine {
     };
     this.delivery = new Delivery({ log, open: options.holdDelivery !== true, redact: options.redact, store, settled, frontendRetry: options.frontendRetry });
     this.registry = new SessionRegistry({ store, eventLog, settings, stateDir: options.stateDir, templateCwd: options.templateCwd, endWork: (rt) => this.runner.retire(rt) });
-    this.tracker = new TurnTracker({ store, delivery: this.delivery, log, eventLog, schedulePump, onProcessExited: (rt) => this.liveness.processExited(rt) });
+    this.tracker = new TurnTracker({
+      store,
+      delivery: this.delivery,
+      log,
+      eventLog,
+      schedulePump,
+      onProcessExited: (rt) => this.liveness.processExited(rt),
+      onPermission: (rt, event) => this.permissions.received(rt, event),
+    });
+    this.permissions = new PermissionChannel({ registry: this.registry, delivery: this.delivery, log });
     this.liveness = new Liveness({
       host,
       store,
@@ -332,6 +344,7 @@ export class ClaudeEngine {
    */
   async stop(ref: string, options: { user?: string; clear?: boolean } = {}): Promise<StopResult> {
     const rt = this.registry.resolve(ref, options.user);
+    this.permissions.stopping(rt.state.id);
     const stopped = this.interrupt(rt, options.clear === true);
     this.delivery.emit(rt.state, stopped.interruptedPromptId, { type: 'stop', clearedPrompts: stopped.clearedPrompts });
     return stopped;

@@ -63,7 +63,27 @@ export type EngineEvent = EventBase &
     | { readonly type: 'compacted'; readonly trigger: string; readonly preTokens: number }
     /** An extension's event about the session, e.g. ask_user's `question`; `data` is the extension's to define. */
     | { readonly type: 'extension'; readonly extension: string; readonly kind: string; readonly data: Readonly<Record<string, unknown>> }
+    /** The CLI asks whether it may make a tool call (`permission_mode: approve`); someone must answer it. */
+    | ({ readonly type: 'approval_requested' } & ApprovalRequestFields)
+    /** An approval was answered: by a person, by a stored rule, by its timeout, by `stop`, or it expired. */
+    | { readonly type: 'approval_resolved'; readonly id: string; readonly decision: ApprovalDecision; readonly by: string; readonly reason: string }
   );
+
+/** `allow`/`deny`: answered so; `expired`: the process that asked is gone, so nobody could be answered. */
+export type ApprovalDecision = 'allow' | 'deny' | 'expired';
+
+/** What a frontend shows of a pending approval. */
+export interface ApprovalRequestFields {
+  readonly id: string;
+  readonly tool: string;
+  readonly input: unknown;
+  /** One line saying what the call does, e.g. `Bash: git status`. */
+  readonly summary: string;
+  /** The rule "always allow" would store, e.g. `Bash(git status:*)`. */
+  readonly suggestedPattern: string;
+  readonly requestedAt: string;
+  readonly expiresAt: string;
+}
 
 export type EngineEventType = EngineEvent['type'];
 
@@ -82,4 +102,8 @@ export type StreamEvent =
   /** The input size of one top-level model call: how full the context is. */
   | { readonly type: 'context_used'; readonly tokens: number }
   | { readonly type: 'cli_result'; readonly subtype: string; readonly isError: boolean; readonly text: string; readonly totalCostUsd: number; readonly durationMs: number; readonly numTurns: number; readonly usage: TurnUsage; readonly structuredOutput?: unknown; readonly contextWindow?: number }
-  | { readonly type: 'control_response'; readonly requestId: string; readonly ok: boolean };
+  | { readonly type: 'control_response'; readonly requestId: string; readonly ok: boolean }
+  /** The CLI asks (`--permission-prompt-tool stdio`) whether a tool call may run, and waits for the answer. */
+  | { readonly type: 'permission_request'; readonly requestId: string; readonly tool: string; readonly input: unknown; readonly toolUseId: string; readonly suggestedRules: readonly string[] }
+  /** The CLI no longer waits for the answer to one of its requests. */
+  | { readonly type: 'control_cancel'; readonly requestId: string };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { conversationArgs, interruptLine, userTurnLine, warmProcessArgs } from './claude/claude-args.ts';
+import { conversationArgs, interruptLine, userTurnLine, warmProcessArgs, type PermissionMode } from './claude/claude-args.ts';
 import { adoptTranscript, conversationStored } from './claude/transcripts.ts';
 import type { Delivery } from './delivery.ts';
 import type { EngineSettings } from './engine-settings.ts';
@@ -27,6 +27,8 @@ export interface ComposedLaunch {
   /** Sent with this prompt's text, in the same message; not part of the process's arguments. */
   readonly promptContext?: readonly string[];
   readonly model?: string;
+  /** The session's permission mode, when the composer decides it (its template, its user). */
+  readonly permissionMode?: PermissionMode;
   /** Changes whenever something the arguments point at (e.g. the MCP config file) changes. */
   readonly key: string;
 }

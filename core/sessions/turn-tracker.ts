@@ -19,6 +19,8 @@ export interface TurnTrackerOptions {
   readonly schedulePump: (rt: SessionRuntime) => void;
   /** The session's process has written its exit marker. */
   readonly onProcessExited: (rt: SessionRuntime) => void;
+  /** The session's process asks whether a tool call may run, or no longer waits for that answer. */
+  readonly onPermission?: (rt: SessionRuntime, event: Extract<StreamEvent, { type: 'permission_request' | 'control_cancel' }>) => void;
 }
 
 /**
@@ -154,6 +156,8 @@ export class TurnTracker {
       try {
         if (event.type === 'control_response') {
           this.onControlResponse(rt, event.requestId);
+        } else if (event.type === 'permission_request' || event.type === 'control_cancel') {
+          this.options.onPermission?.(rt, event);
         } else if (event.type === 'cli_result') {
           if (inTurn) this.finishTurn(rt, this.turnResult(rt, event));
         } else if (event.type === 'context_used') {

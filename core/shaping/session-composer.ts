@@ -11,6 +11,7 @@ import type { Logger } from '../util/log.ts';
 import { deniedTools, type ServerGrant, type ToolGrants } from '../mcp-endpoint/tool-grants.ts';
 import { claudeToolArgs, mergeOverrides, selectMcpServers, systemPromptText, type MergedOverrides, type SessionOverrides } from './session-overrides.ts';
 import type { PromptRecord, SessionSummary } from '../sessions/session-types.ts';
+import type { PermissionMode } from '../sessions/claude/claude-args.ts';
 import type { TemplateRegistry } from './templates.ts';
 
 export interface ComposerOptions {
@@ -27,6 +28,8 @@ export interface ComposerOptions {
   readonly endpointUrl: () => string;
   /** Each server offers one `{action, params}` tool instead of one tool per command. */
   gatewayMode: () => boolean;
+  /** The permission mode of a user's sessions whose template sets none (`engine.user_permission_modes`, else `engine.permission_mode`). */
+  readonly permissionMode?: (user: string) => PermissionMode;
 }
 
 type McpConfigEntry =
@@ -68,13 +71,22 @@ export class SessionComposer implements LaunchComposer {
       this.written.set(session.id, text);
     }
     const systemPrompt = systemPromptText({ ...merged, systemPrompt: fragments });
+    const permissionMode = this.permissionMode(session);
+    // In approve mode the daemon's own servers are trusted: their calls are not put to a person.
+    const allowed = permissionMode === 'approve' && servers.length > 0 ? ['--allowedTools', servers.map((server) => `mcp__${server.name}`).join(',')] : [];
     return {
-      args: ['--mcp-config', file, '--strict-mcp-config', ...claudeToolArgs(merged)],
+      args: ['--mcp-config', file, '--strict-mcp-config', ...claudeToolArgs(merged), ...allowed],
       systemPrompt: systemPrompt ? [systemPrompt] : [],
       promptContext: merged.promptContext,
       ...(merged.model ? { model: merged.model } : {}),
+      ...(permissionMode ? { permissionMode } : {}),
       key: crypto.createHash('sha256').update(text).digest('hex'),
     };
+  }
+
+  private permissionMode(session: SessionSummary): PermissionMode | undefined {
+    const template = session.template === undefined ? undefined : this.options.templates.get(session.template);
+    return template?.permissionMode ?? this.options.permissionMode?.(session.user);
   }
 
   /** The template first, then customizers, then pre-prompt hooks. A failing one fails closed. */

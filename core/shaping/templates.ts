@@ -7,6 +7,10 @@ import { z } from 'zod';
 import { toDisposable, type Disposable } from '../util/disposable.ts';
 import { expandHome } from '../util/files.ts';
 import type { SessionOverrides } from './session-overrides.ts';
+import type { PermissionMode } from '../sessions/claude/claude-args.ts';
+
+/** Every permission mode a configuration may name. */
+export const permissionModes = ['acceptEdits', 'bypassPermissions', 'default', 'dontAsk', 'plan', 'approve'] as const satisfies readonly PermissionMode[];
 
 /** An agent blueprint: the prompt, model and tool restrictions a session starts with. */
 export interface Template {
@@ -16,6 +20,8 @@ export interface Template {
   /** Absolute path, read each time a session uses the template. */
   promptFile?: string;
   model?: string;
+  /** Overrides `engine.permission_mode` (and the user's) for sessions of this template. */
+  permissionMode?: PermissionMode;
   tools?: string[];
   disallowedTools?: string[];
   mcpServers?: string[];
@@ -46,6 +52,7 @@ export const templateSchema = z
     system_prompt: z.string().optional(),
     prompt_file: z.string().min(1).optional(),
     model: z.string().min(1).optional(),
+    permission_mode: z.enum(permissionModes).optional(),
     tools: z.array(toolName).optional(),
     disallowed_tools: z.array(toolName).optional(),
     mcp_servers: z.array(serverName).optional(),
@@ -134,6 +141,7 @@ function checkTemplate(name: string, raw: unknown, origin: TemplateOrigin): Chec
     ...(data.system_prompt !== undefined && { systemPrompt: data.system_prompt }),
     ...(data.prompt_file !== undefined && { promptFile: resolve(data.prompt_file) }),
     ...(data.model !== undefined && { model: data.model }),
+    ...(data.permission_mode !== undefined && { permissionMode: data.permission_mode }),
     ...(data.tools !== undefined && { tools: data.tools }),
     ...(data.disallowed_tools !== undefined && { disallowedTools: data.disallowed_tools }),
     ...(data.mcp_servers !== undefined && { mcpServers: data.mcp_servers }),

@@ -32,12 +32,22 @@ interface StoredState {
   replies?: Record<string, number[]>;
   /** Usernames of `allowed_users` (lower case, no `@`) → the id of the account that had the name at first contact. */
   usernames?: Record<string, number>;
+  /** Approvals shown and not yet decided → their message: after a restart it is edited, not sent again. */
+  approvals?: Record<string, ShownApproval>;
+}
+
+/** The message an approval is shown in, and its text (the decision is added to it). */
+export interface ShownApproval {
+  readonly chatId: string;
+  readonly messageId: number;
+  readonly text: string;
 }
 
 const MAX_REMEMBERED_MESSAGES = 5000;
 const MAX_REMEMBERED_UPDATES = 2000;
 const MAX_REMEMBERED_RESULTS = 2000;
 const MAX_UNFINISHED_REPLIES = 500;
+const MAX_SHOWN_APPROVALS = 500;
 
 /**
  * What the bot remembers across restarts: active sessions, verbosity, who wrote which message, the last
@@ -166,6 +176,19 @@ export class BotState {
     // In place before the fsync, which can take long: a crash during it must not lose a message already created.
     this.save();
     this.save({ durable: true });
+  }
+
+  shownApproval(id: string): ShownApproval | undefined {
+    return this.state.approvals?.[id];
+  }
+
+  setShownApproval(id: string, shown: ShownApproval | undefined): void {
+    const approvals = (this.state.approvals ??= {});
+    if (shown) approvals[id] = shown;
+    else delete approvals[id];
+    const keys = Object.keys(approvals);
+    for (const old of keys.slice(0, Math.max(0, keys.length - MAX_SHOWN_APPROVALS))) delete approvals[old];
+    this.save();
   }
 
   /** The account id a username of `allowed_users` was bound to at first contact. */

@@ -10,6 +10,7 @@ import { memoryComposer } from './memory-commands.ts';
 import { telegramConfigSchema, type TelegramConfig } from './config.ts';
 import { addFileTools, incomingFilesComposer } from './files.ts';
 import { messagesComposer } from './messages.ts';
+import { ApprovalPrompts } from './approval-prompts.ts';
 import { QuestionPrompts } from './question-prompts.ts';
 import { createRuntime } from './runtime.ts';
 import { followSessions } from './session-follower.ts';
@@ -46,14 +47,16 @@ export default (): Extension<TelegramConfig> => {
 
       const runtime = createRuntime(ctx, created, state, outbox);
       const questions = new QuestionPrompts(runtime);
+      const approvals = new ApprovalPrompts(runtime);
       created.use(accessGuard(ctx, state));
       created.use(commandsComposer(runtime));
       created.use(memoryComposer(runtime));
       created.use(questions.composer);
+      created.use(approvals.composer);
       created.use(incomingFilesComposer(runtime));
       created.use(messagesComposer(runtime, questions));
       addFileTools(runtime);
-      followSessions(runtime, questions);
+      followSessions(runtime, questions, approvals);
       created.catch((error) => ctx.logger.error('a Telegram update failed', { error: (error.error as Error)?.message ?? String(error.error) }));
 
       await created.api.setMyCommands(TELEGRAM_COMMANDS).catch((error: Error) => ctx.logger.warn(`setMyCommands failed: ${error.message}`));

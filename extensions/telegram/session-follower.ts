@@ -1,6 +1,7 @@
 import type { EngineEvent, ResultEvent, SessionSummary } from 'claude-ext/extension';
 import { markdownToTelegramHtml } from './format.ts';
 import { LiveReply } from './live-reply.ts';
+import type { ApprovalPrompts } from './approval-prompts.ts';
 import type { QuestionPrompts } from './question-prompts.ts';
 import type { TelegramRuntime } from './runtime.ts';
 import { splitTelegramHtml } from './split.ts';
@@ -9,7 +10,7 @@ import { splitTelegramHtml } from './split.ts';
  * Streams each session's events to its chat (live message, typing indicator) as the frontend named
  * `telegram`, and sends the final answer of each result the engine hands it, acknowledging it once sent.
  */
-export function followSessions(runtime: TelegramRuntime, questions: QuestionPrompts): void {
+export function followSessions(runtime: TelegramRuntime, questions: QuestionPrompts, approvals: ApprovalPrompts): void {
   const { ctx, bot, outbox, state } = runtime;
   const replies = new Map<string, LiveReply>();
   const refreshTimers = new Map<string, NodeJS.Timeout>();
@@ -81,6 +82,11 @@ export function followSessions(runtime: TelegramRuntime, questions: QuestionProm
       const target = chatOf(event.sessionId);
       if (!target) return;
       const { session, chatId } = target;
+      // A tool call waiting for a yes or no is shown in every session's chat, background ones too.
+      if (event.type === 'approval_requested' || event.type === 'approval_resolved') {
+        approvals.onEvent(session, chatId, event);
+        return;
+      }
       if (session.labels.delivery === 'reports') {
         // Background work (a heartbeat run) speaks only when it has something to report, or a question.
         if (event.type === 'extension' && event.extension === 'ask_user') {

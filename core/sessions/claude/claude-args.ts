@@ -1,6 +1,7 @@
 import type { PromptOptions } from '../session-types.ts';
 
-export type PermissionMode = 'acceptEdits' | 'bypassPermissions' | 'default' | 'dontAsk' | 'plan';
+/** The CLI's own modes, and `approve`: the CLI asks the daemon (`default` with `--permission-prompt-tool stdio`). */
+export type PermissionMode = 'acceptEdits' | 'bypassPermissions' | 'default' | 'dontAsk' | 'plan' | 'approve';
 
 export interface ClaudeArgsSettings {
   readonly permissionMode: PermissionMode;
@@ -16,11 +17,13 @@ export interface ClaudeArgsSettings {
 export function warmProcessArgs(
   settings: ClaudeArgsSettings,
   options: PromptOptions,
-  added: { readonly args: readonly string[]; readonly systemPrompt: readonly string[]; readonly model?: string } = { args: [], systemPrompt: [] },
+  added: { readonly args: readonly string[]; readonly systemPrompt: readonly string[]; readonly model?: string; readonly permissionMode?: PermissionMode } = { args: [], systemPrompt: [] },
 ): string[] {
   const args = ['-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose'];
   if (settings.partialMessages) args.push('--include-partial-messages');
-  args.push('--permission-mode', settings.permissionMode);
+  const permissionMode = added.permissionMode ?? settings.permissionMode;
+  if (permissionMode === 'approve') args.push('--permission-mode', 'default', '--permission-prompt-tool', 'stdio');
+  else args.push('--permission-mode', permissionMode);
   const model = options.model ?? added.model ?? settings.model;
   if (model) args.push('--model', model);
   const systemPrompt = [...added.systemPrompt, ...(options.appendSystemPrompt ? [options.appendSystemPrompt] : [])].join('\n\n');
@@ -42,6 +45,13 @@ export function userTurnLine(text: string, context: readonly string[] = []): str
   const content = context.length === 0 ? text : [{ type: 'text', text: context.join('\n\n') }, { type: 'text', text }];
   return `${JSON.stringify({ type: 'user', message: { role: 'user', content } })}\n`;
 }
+
+/** The answer to the CLI's `can_use_tool` request, as a line of its input. */
+export function permissionResponseLine(requestId: string, answer: PermissionAnswer): string {
+  return `${JSON.stringify({ type: 'control_response', response: { subtype: 'success', request_id: requestId, response: answer } })}\n`;
+}
+
+export type PermissionAnswer = { readonly behavior: 'allow'; readonly updatedInput: unknown } | { readonly behavior: 'deny'; readonly message: string };
 
 export function interruptLine(requestId: string): string {
   return `${JSON.stringify({ type: 'control_request', request_id: requestId, request: { subtype: 'interrupt' } })}\n`;

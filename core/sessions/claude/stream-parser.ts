@@ -38,6 +38,10 @@ export function parseStreamLine(line: string): StreamEvent[] {
       return [resultEvent(value)];
     case 'control_response':
       return controlResponse(value);
+    case 'control_request':
+      return controlRequest(value);
+    case 'control_cancel_request':
+      return typeof value.request_id === 'string' ? [{ type: 'control_cancel', requestId: value.request_id }] : [];
     default:
       return [];
   }
@@ -131,6 +135,31 @@ function controlResponse(line: Json): StreamEvent[] {
   const response = isObject(line.response) ? line.response : undefined;
   if (!response || typeof response.request_id !== 'string') return [];
   return [{ type: 'control_response', requestId: response.request_id, ok: response.subtype === 'success' }];
+}
+
+/** A `can_use_tool` request: the CLI waits for a `control_response` on its input before it runs the tool. */
+function controlRequest(line: Json): StreamEvent[] {
+  const request = isObject(line.request) ? line.request : undefined;
+  if (!request || request.subtype !== 'can_use_tool' || typeof line.request_id !== 'string') return [];
+  return [{
+    type: 'permission_request',
+    requestId: line.request_id,
+    tool: str(request.tool_name),
+    input: boundedDepth(request.input ?? {}, MAX_INPUT_DEPTH),
+    toolUseId: str(request.tool_use_id),
+    suggestedRules: suggestedRules(request.permission_suggestions),
+  }];
+}
+
+/** The allow rules the CLI suggests, as `Tool(content)` patterns. */
+function suggestedRules(suggestions: unknown): string[] {
+  if (!Array.isArray(suggestions)) return [];
+  return suggestions
+    .filter(isObject)
+    .filter((suggestion) => suggestion.type === 'addRules' && suggestion.behavior === 'allow' && Array.isArray(suggestion.rules))
+    .flatMap((suggestion) => (suggestion.rules as unknown[]).filter(isObject))
+    .filter((rule) => typeof rule.toolName === 'string' && rule.toolName !== '')
+    .map((rule) => (typeof rule.ruleContent === 'string' && rule.ruleContent !== '' ? `${str(rule.toolName)}(${rule.ruleContent})` : str(rule.toolName)));
 }
 
 /** Lines from a sub-agent's own conversation carry the id of the tool call that started it. */

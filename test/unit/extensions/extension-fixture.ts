@@ -97,6 +97,7 @@ export async function startExtension<Config>(extension: Extension<Config>, confi
     extensionDir: root,
     sessions: noSessions,
     usage: fakeUsage(),
+    approvals: { list: () => [], get: () => undefined, answer: () => Promise.reject(new Error('no approvals in this test')), rules: () => [], revokeRule: () => undefined },
     services: {
       get: (name) => {
         throw new Error(`no service ${name} in this test`);

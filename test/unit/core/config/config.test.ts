@@ -144,6 +144,19 @@ describe('config', () => {
     assert.throws(() => loadConfig({ cwd: duration, env }), /config\.yaml:2: sessions\.idle_timeout: expected a duration/);
   });
 
+  test('approve mode, per user too, and the approvals timeout (10 minutes unless set)', () => {
+    const defaults = loadConfig({ cwd: configDir({ 'config.yaml': 'log_level: info\n' }), env }).config;
+    assert.equal(defaults.approvals.timeout, 600_000);
+    assert.deepEqual(defaults.engine.user_permission_modes, {});
+    const dir = configDir({ 'config.yaml': 'engine:\n  permission_mode: approve\n  user_permission_modes:\n    bot: bypassPermissions\napprovals:\n  timeout: 90s\n' });
+    const { config } = loadConfig({ cwd: dir, env });
+    assert.equal(config.engine.permission_mode, 'approve');
+    assert.deepEqual(config.engine.user_permission_modes, { bot: 'bypassPermissions' });
+    assert.equal(config.approvals.timeout, 90_000);
+    const bad = configDir({ 'config.yaml': 'engine:\n  user_permission_modes:\n    bob: ask\n' });
+    assert.throws(() => loadConfig({ cwd: bad, env }), /config\.yaml:3: engine\.user_permission_modes\.bob: /);
+  });
+
   test('an unknown key is a warning with its line, and the rest still loads', () => {
     const dir = configDir({ 'config.yaml': 'log_level: debug\nsesions:\n  max_per_user: 2\nengine:\n  modle: x\n' });
     const loaded = loadConfig({ cwd: dir, env });

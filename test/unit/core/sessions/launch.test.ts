@@ -70,3 +70,12 @@ test('sessions get what Claude needs and none of the daemon\'s secrets', () => {
   );
   assert.deepEqual(env, { HOME: '/h', CLAUDE_CODE_USE_BEDROCK: '1', EXTRA: 'added' });
 });
+
+test('approve mode runs the CLI in its default mode, asking through stdio; a composer\'s mode wins over the setting', () => {
+  const settings = { permissionMode: 'approve' as const, model: null, partialMessages: false, extraArgs: [] };
+  const args = warmProcessArgs(settings, {});
+  assert.deepEqual(args.slice(args.indexOf('--permission-mode'), args.indexOf('--permission-mode') + 4), ['--permission-mode', 'default', '--permission-prompt-tool', 'stdio']);
+  const bypass = warmProcessArgs(settings, {}, { args: [], systemPrompt: [], permissionMode: 'bypassPermissions' });
+  assert.ok(!bypass.includes('--permission-prompt-tool'));
+  assert.equal(bypass[bypass.indexOf('--permission-mode') + 1], 'bypassPermissions');
+});

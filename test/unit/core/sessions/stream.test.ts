@@ -101,3 +101,26 @@ test('a malformed line is an error that quotes it', () => {
   assert.throws(() => parseStreamLine('{"type":"assis'), MalformedLineError);
   assert.throws(() => parseStreamLine('[1,2]'), /not an object/);
 });
+
+test('a can_use_tool request becomes a permission request with the CLI\'s suggested rules; a cancel is noted', () => {
+  const line = JSON.stringify({
+    type: 'control_request',
+    request_id: 'req-1',
+    request: {
+      subtype: 'can_use_tool',
+      tool_name: 'Bash',
+      input: { command: 'echo hi > /tmp/x' },
+      tool_use_id: 'toolu_1',
+      permission_suggestions: [
+        { type: 'addRules', rules: [{ toolName: 'Bash', ruleContent: 'echo hi *' }, { toolName: 'Read' }], behavior: 'allow', destination: 'localSettings' },
+        { type: 'addDirectories', directories: ['/tmp'], destination: 'session' },
+        { type: 'addRules', rules: [{ toolName: 'Bash', ruleContent: 'rm *' }], behavior: 'deny' },
+      ],
+    },
+  });
+  assert.deepEqual(parseStreamLine(line), [
+    { type: 'permission_request', requestId: 'req-1', tool: 'Bash', input: { command: 'echo hi > /tmp/x' }, toolUseId: 'toolu_1', suggestedRules: ['Bash(echo hi *)', 'Read'] },
+  ]);
+  assert.deepEqual(parseStreamLine(JSON.stringify({ type: 'control_request', request_id: 'i', request: { subtype: 'interrupt' } })), []);
+  assert.deepEqual(parseStreamLine(JSON.stringify({ type: 'control_cancel_request', request_id: 'req-1' })), [{ type: 'control_cancel', requestId: 'req-1' }]);
+});

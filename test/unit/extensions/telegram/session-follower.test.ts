@@ -8,6 +8,7 @@ import type { EngineEvent, Frontend, ResultEvent, SessionSummary } from 'claude-
 import { silentLogger } from 'claude-ext/extension';
 import { BotState } from '../../../../extensions/telegram/bot-state.ts';
 import { ChatOutbox } from '../../../../extensions/telegram/chat-outbox.ts';
+import type { ApprovalPrompts } from '../../../../extensions/telegram/approval-prompts.ts';
 import type { QuestionPrompts } from '../../../../extensions/telegram/question-prompts.ts';
 import type { TelegramRuntime } from '../../../../extensions/telegram/runtime.ts';
 import { followSessions } from '../../../../extensions/telegram/session-follower.ts';
@@ -81,7 +82,7 @@ function follower(dataDir: string, chat: ReturnType<typeof fakeChat>): Frontend 
     },
   };
   const runtime = { ctx, bot: { api: chat.api }, state: new BotState(dataDir), outbox: new ChatOutbox(silentLogger), replyTo: new Map() } as unknown as TelegramRuntime;
-  followSessions(runtime, {} as QuestionPrompts);
+  followSessions(runtime, {} as QuestionPrompts, {} as ApprovalPrompts);
   assert.ok(frontend, 'the follower registers as a frontend');
   return frontend;
 }

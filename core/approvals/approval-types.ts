@@ -1,0 +1,57 @@
+/** Approvals of tool calls, as the extension API shows them (`ctx.approvals`). */
+
+export interface ApprovalRequest {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly user: string;
+  readonly tool: string;
+  readonly input: unknown;
+  readonly summary: string;
+  readonly suggestedPattern: string;
+  readonly requestedAt: string;
+  readonly expiresAt: string;
+}
+
+export type ApprovalAnswer =
+  | { readonly decision: 'allow'; readonly scope?: 'once' | 'session' | 'always'; readonly pattern?: string; readonly updatedInput?: unknown }
+  | { readonly decision: 'deny'; readonly message?: string };
+
+export interface ApprovalRule {
+  readonly id: string;
+  readonly user: string;
+  /** Set for a rule of one session (removed with it); absent for a rule of every session of the user. */
+  readonly sessionId?: string;
+  readonly pattern: string;
+  readonly createdAt: string;
+}
+
+export interface ExtensionApprovals {
+  /** Pending approvals, of one user or of all. */
+  list(user?: string): ApprovalRequest[];
+  get(id: string): ApprovalRequest | undefined;
+  /** `by`: the user answering; undefined = the admin. Throws a typed error if `by` may not answer, or if it was already resolved. */
+  answer(id: string, answer: ApprovalAnswer, by?: string): Promise<void>;
+  rules(user?: string): ApprovalRule[];
+  revokeRule(id: string, by?: string): void;
+}
+
+export type ApprovalStatus = 'pending' | 'allowed' | 'denied' | 'expired';
+
+/** An approval as the daemon keeps it: the request, whom to answer, and how it ended. */
+export interface ApprovalRecord extends ApprovalRequest {
+  /** The CLI's `request_id`, to answer with. */
+  readonly requestId: string;
+  /** The session process that asked: only it can be answered. */
+  readonly launchId: number;
+  readonly promptId?: string;
+  readonly status: ApprovalStatus;
+  /** Who decided: a user, `admin`, `rule:<id>`, `timeout`, `stop`, or `daemon` for an expired one. */
+  readonly decidedBy?: string;
+  readonly reason?: string;
+  readonly resolvedAt?: string;
+}
+
+export function publicRequest(record: ApprovalRecord): ApprovalRequest {
+  const { id, sessionId, user, tool, input, summary, suggestedPattern, requestedAt, expiresAt } = record;
+  return { id, sessionId, user, tool, input, summary, suggestedPattern, requestedAt, expiresAt };
+}
