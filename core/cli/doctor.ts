@@ -101,7 +101,7 @@ async function usageChecks(loaded: LoadedConfig, claudePath: string, env: NodeJS
       ok: false,
       warning: true,
       detail: `${problem}: on a subscription it can use up your 5-hour limit while you are away`,
-      fix: problem.startsWith('heartbeat') ? 'set extensions.heartbeat.max_utilization (e.g. 80) or remove it to get the default' : 'set extensions.cron.skip_above_utilization (e.g. 80), or per job in extensions.cron.jobs',
+      fix: problem.startsWith('heartbeat') ? 'set extensions.heartbeat.max_utilization (e.g. 80) or remove it to get the default' : 'set extensions.cron.skip_above_utilization (e.g. 80), or per job in extensions.cron.jobs or with cron add --skip-above',
     });
   }
   return checks;

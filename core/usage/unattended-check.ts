@@ -1,7 +1,9 @@
 /**
  * Which unattended features could use up a subscription's limits without a valve: the heartbeat with
  * `max_utilization` switched off, cron jobs without `skip_above_utilization` (their own or cron's
- * default). Read from the raw `extensions.<name>` sections: core does not load extensions to check them.
+ * default). Read from the raw `extensions.<name>` sections: core does not load extensions to check them,
+ * so jobs from the terminal or sessions (whose own threshold is in cron's database) count as unguarded
+ * whenever cron has no default.
  */
 export function unguardedUnattended(config: { readonly enabled: readonly string[]; readonly extensions: Readonly<Record<string, unknown>> }): string[] {
   const problems: string[] = [];
@@ -23,7 +25,7 @@ export function unguardedUnattended(config: { readonly enabled: readonly string[
         .filter((job) => typeof job.skip_above_utilization !== 'number')
         .map((job) => String(job.name ?? '?'));
       if (unguarded.length > 0) problems.push(`cron jobs without skip_above_utilization: ${unguarded.join(', ')}`);
-      else problems.push('cron has no default skip_above_utilization (jobs added from the terminal or by sessions have no other)');
+      else problems.push('cron has no default skip_above_utilization (jobs added from the terminal or by sessions without their own have none)');
     }
   }
   return problems;

@@ -2,7 +2,8 @@ import { parseArgs } from 'node:util';
 import type { CommandContext, ExtensionCommand } from 'claude-ext/extension';
 import { METHODS, type JobView, type RunNowResult } from './protocol.ts';
 
-const usage = 'cron list|add|delete|run-now|pause|resume ...   scheduled prompts (cron add NAME --schedule EXPR|--at WHEN [--label frontend=telegram --label chat=ID] PROMPT)';
+const usage =
+  'cron list|add|delete|run-now|pause|resume ...   scheduled prompts (cron add NAME --schedule EXPR|--at WHEN [--skip-above PERCENT] [--label frontend=telegram --label chat=ID] PROMPT)';
 
 async function list(ctx: CommandContext, args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: { user: { type: 'string' }, json: { type: 'boolean' } } });
@@ -16,7 +17,7 @@ async function list(ctx: CommandContext, args: string[]): Promise<number> {
     const when = job.schedule ? `"${job.schedule}" ${job.timezone}` : `once at ${job.runAt}`;
     const missed = (job.recent ?? []).filter((r) => r.status === 'missed' || r.status === 'skipped').length;
     ctx.out(
-      `${job.id}  ${job.name} (${job.user})  ${when}${job.paused ? '  PAUSED' : ''}${job.done ? '  done' : ''}\n` +
+      `${job.id}  ${job.name} (${job.user})  ${when}${job.paused ? '  PAUSED' : ''}${job.done ? '  done' : ''}${job.skipAboveUtilization !== null ? `  skip above ${job.skipAboveUtilization}%` : ''}\n` +
         `  next ${job.nextRunAt ?? '—'}  last ${job.lastRunAt ?? '—'} ${job.lastStatus ?? ''}${job.lastCostUsd !== null ? ` $${job.lastCostUsd.toFixed(4)}` : ''}${missed ? `  (${missed} recent missed/skipped)` : ''}\n`,
     );
   }
@@ -35,6 +36,7 @@ async function add(ctx: CommandContext, args: string[]): Promise<number> {
       keep: { type: 'boolean' },
       misfire: { type: 'string' },
       label: { type: 'string', multiple: true },
+      'skip-above': { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -45,6 +47,11 @@ async function add(ctx: CommandContext, args: string[]): Promise<number> {
     const eq = pair.indexOf('=');
     if (eq <= 0) return fail(ctx, `--label ${pair}: expected KEY=VALUE, e.g. --label frontend=telegram --label chat=123456`);
     labels[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const skipAbove = values['skip-above'];
+  const percent = skipAbove === undefined ? undefined : Number(skipAbove.replace(/%$/, ''));
+  if (percent !== undefined && (skipAbove?.trim() === '' || !Number.isFinite(percent) || percent < 0 || percent > 100)) {
+    return fail(ctx, `--skip-above ${skipAbove}: expected a percentage from 0 to 100, e.g. --skip-above 80`);
   }
   const job = await ctx.call<JobView>(METHODS.create, {
     name,
@@ -57,6 +64,7 @@ async function add(ctx: CommandContext, args: string[]): Promise<number> {
     ...(values.misfire ? { misfire: values.misfire } : {}),
     ...(values.user ? { user: values.user } : {}),
     ...(Object.keys(labels).length > 0 ? { labels } : {}),
+    ...(percent !== undefined ? { skip_above_utilization: percent } : {}),
   });
   ctx.out(`created ${job.id} (${job.name}); next run ${job.nextRunAt}\n`);
   return 0;

@@ -5,7 +5,7 @@ import { systemClock } from './clock.ts';
 import { DEFAULT_KEEP_RUNS, JobNotFoundError, JobStore, type ConfigJobInput, type Job } from './job-store.ts';
 import { runJob } from './job-runner.ts';
 import { MISFIRE_POLICIES } from './misfire.ts';
-import { createParams, idParams, jobName, labels, listParams, METHODS, userId, type JobView } from './protocol.ts';
+import { createParams, idParams, jobName, labels, listParams, METHODS, userId, utilizationPercent, type JobView } from './protocol.ts';
 import { checkMinInterval, DEFAULT_MAX_JOBS_PER_USER, DEFAULT_MIN_INTERVAL_MS } from './quotas.ts';
 import { defaultTimezone, isValidTimezone, parseCron, parseRunAt } from './schedule.ts';
 import { Scheduler } from './scheduler.ts';
@@ -28,7 +28,7 @@ const configJob = z.strictObject({
   misfire: z.enum(MISFIRE_POLICIES).optional(),
   misfire_grace: duration.optional(),
   /** Skips a fire while the subscription's 5-hour utilisation (percent) is above this. */
-  skip_above_utilization: z.number().min(0).max(100).optional(),
+  skip_above_utilization: utilizationPercent.optional(),
   /** Where results go, e.g. { frontend: telegram, chat: "123456" }. */
   labels: labels.default({}),
 });
@@ -43,8 +43,8 @@ const configSchema = z.strictObject({
   max_jobs_per_user: z.number().int().min(0).max(10_000).default(DEFAULT_MAX_JOBS_PER_USER),
   /** How many runs of each job are kept. */
   keep_runs: z.number().int().min(1).max(100_000).default(DEFAULT_KEEP_RUNS),
-  /** The default of every job's skip_above_utilization (jobs from the terminal and from sessions have only this one). */
-  skip_above_utilization: z.number().min(0).max(100).optional(),
+  /** The threshold of every job without its own skip_above_utilization. */
+  skip_above_utilization: utilizationPercent.optional(),
   jobs: z.array(configJob).default([]),
 });
 
@@ -101,6 +101,10 @@ export default (): Extension<CronConfig> => {
         const fromSession = call.session !== undefined;
         if (fromSession && p.keep === true) throw invalid("keep: only the terminal (cron add --keep) or config.yaml may keep a job's run sessions; leave keep out");
         if (fromSession && p.labels !== undefined) throw invalid("labels: only the terminal may set a job's labels; a job made by a session takes the session's frontend and chat");
+        const ceiling = config.skip_above_utilization;
+        if (fromSession && p.skip_above_utilization !== undefined && ceiling !== undefined && p.skip_above_utilization > ceiling) {
+          throw invalid(`skip_above_utilization ${p.skip_above_utilization}: a job made by a session may hold back sooner than cron's ${ceiling}%, not later; give at most ${ceiling} or leave it out`);
+        }
         const tz = p.timezone ?? config.timezone;
         if (!isValidTimezone(tz)) throw invalid(`timezone "${tz}" is not a known IANA timezone`);
         if ((p.schedule === undefined) === (p.run_at === undefined)) throw invalid('give either schedule (a cron expression) or run_at (an ISO time or +20m)');
@@ -128,6 +132,7 @@ export default (): Extension<CronConfig> => {
             misfireGraceMs: config.misfire_grace,
             source: call.session ? 'session' : 'cli',
             labels: call.session ? frontendLabels(call.session.labels) : (p.labels ?? {}),
+            skipAboveUtilization: p.skip_above_utilization ?? null,
           },
           // Sessions are limited; the terminal is not.
           call.session ? { maxJobs: config.max_jobs_per_user } : undefined,
@@ -201,6 +206,7 @@ function syncConfigJobs(store: JobStore, config: CronConfig): void {
       misfire: job.misfire ?? config.misfire,
       misfireGraceMs: job.misfire_grace ?? config.misfire_grace,
       labels: job.labels,
+      skipAboveUtilization: job.skip_above_utilization ?? null,
     });
     byUser.set(job.user, list);
   }
@@ -226,6 +232,7 @@ function describe(job: Job): JobView {
     session: job.sessionMode,
     paused: job.paused,
     source: job.source,
+    skipAboveUtilization: job.skipAboveUtilization,
     nextRunAt: iso(job.nextRunAt),
     lastRunAt: iso(job.lastRunAt),
     lastStatus: job.lastStatus,

@@ -40,6 +40,8 @@ export interface Job {
   paused: boolean;
   source: JobSource;
   labels: JobLabels;
+  /** Skip a fire while the subscription's 5-hour utilisation (percent) is above this; null: cron's default. */
+  skipAboveUtilization: number | null;
   /** The session a `reuse` job runs in. */
   reuseSessionId: string | null;
   createdAt: number;
@@ -87,6 +89,8 @@ export interface NewJob {
   /** Default: 'cli'. */
   source?: JobSource;
   labels?: JobLabels;
+  /** Default: none (cron's default applies). */
+  skipAboveUtilization?: number | null;
 }
 
 /** A recurring job declared in the config file; absent settings take their defaults. */
@@ -100,6 +104,7 @@ export interface ConfigJobInput {
   misfire?: MisfirePolicy;
   misfireGraceMs?: number;
   labels?: JobLabels;
+  skipAboveUtilization?: number | null;
 }
 
 export interface ConfigSyncResult {
@@ -197,7 +202,7 @@ export class JobStoreFormatError extends Error {
   }
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE jobs (
@@ -215,6 +220,7 @@ CREATE TABLE jobs (
   paused INTEGER NOT NULL DEFAULT 0,
   source TEXT NOT NULL CHECK (source IN ('config', 'session', 'cli')),
   labels TEXT NOT NULL DEFAULT '{}',
+  skip_above_utilization REAL,
   reuse_session_id TEXT,
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL,
@@ -260,6 +266,7 @@ interface JobRow {
   paused: number;
   source: string;
   labels: string;
+  skip_above_utilization: number | null;
   reuse_session_id: string | null;
   created_at: number;
   updated_at: number;
@@ -287,7 +294,7 @@ interface RunRow {
 }
 
 /** A job's settings, validated and with defaults applied. */
-type JobSettings = Pick<Job, 'name' | 'user' | 'prompt' | 'schedule' | 'runAt' | 'timezone' | 'sessionMode' | 'keep' | 'misfire' | 'misfireGraceMs' | 'labels'>;
+type JobSettings = Pick<Job, 'name' | 'user' | 'prompt' | 'schedule' | 'runAt' | 'timezone' | 'sessionMode' | 'keep' | 'misfire' | 'misfireGraceMs' | 'labels' | 'skipAboveUtilization'>;
 
 const MAX_PROMPT_CHARS = 100_000;
 
@@ -309,6 +316,7 @@ const newJobSchema = z.object({
   paused: z.boolean().optional(),
   source: z.enum(JOB_SOURCES).optional(),
   labels: labelsSchema.optional(),
+  skipAboveUtilization: z.number().min(0, 'must be a percentage from 0 to 100').max(100, 'must be a percentage from 0 to 100').nullable().optional(),
 });
 
 function firstIssue(error: z.ZodError): JobValidationError {
@@ -345,6 +353,7 @@ function settingsFrom(input: NewJob, now: number): JobSettings {
     misfire: job.misfire ?? DEFAULT_MISFIRE_POLICY,
     misfireGraceMs: job.misfireGraceMs ?? DEFAULT_MISFIRE_GRACE_MS,
     labels: job.labels ?? {},
+    skipAboveUtilization: job.skipAboveUtilization ?? null,
   };
 }
 
@@ -395,6 +404,7 @@ function toJob(row: JobRow): Job {
     paused: row.paused !== 0,
     source: member(JOB_SOURCES, row.source, 'jobs.source'),
     labels: parseLabels(row.labels),
+    skipAboveUtilization: row.skip_above_utilization,
     reuseSessionId: row.reuse_session_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -438,6 +448,7 @@ function settingsParams(settings: JobSettings) {
     misfire: settings.misfire,
     misfire_grace_ms: settings.misfireGraceMs,
     labels: labelsJson(settings.labels),
+    skip_above_utilization: settings.skipAboveUtilization,
   };
 }
 
@@ -451,16 +462,19 @@ function sameSettings(job: Job, settings: JobSettings): boolean {
     job.keep === settings.keep &&
     job.misfire === settings.misfire &&
     job.misfireGraceMs === settings.misfireGraceMs &&
-    labelsJson(job.labels) === labelsJson(settings.labels)
+    labelsJson(job.labels) === labelsJson(settings.labels) &&
+    job.skipAboveUtilization === settings.skipAboveUtilization
   );
 }
 
+/** Creates the schema in a new database (version 0) or upgrades a version-1 one in place; refuses other versions. */
 function migrate(db: Database.Database, file: string): void {
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true });
     if (version === SCHEMA_VERSION) return;
-    if (version !== 0) throw new JobStoreFormatError(file, `schema version ${String(version)} is not ${SCHEMA_VERSION}; it was written by another version of claude-ext`);
-    db.exec(SCHEMA);
+    if (version === 0) db.exec(SCHEMA);
+    else if (version === 1) db.exec('ALTER TABLE jobs ADD COLUMN skip_above_utilization REAL');
+    else throw new JobStoreFormatError(file, `schema version ${String(version)} is not ${SCHEMA_VERSION}; it was written by another version of claude-ext`);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
@@ -549,7 +563,7 @@ export class JobStore {
               .prepare(
                 `UPDATE jobs SET prompt = @prompt, schedule = @schedule, run_at = @run_at, timezone = @timezone,
                    session_mode = @session_mode, keep = @keep, misfire = @misfire, misfire_grace_ms = @misfire_grace_ms,
-                   labels = @labels, next_run_at = @next_run_at, updated_at = @now WHERE id = @id`,
+                   labels = @labels, skip_above_utilization = @skip_above_utilization, next_run_at = @next_run_at, updated_at = @now WHERE id = @id`,
               )
               .run({ ...settingsParams(settings), next_run_at: nextRunAt, now, id: job.id });
             result.updated.push(name);
@@ -733,9 +747,9 @@ export class JobStore {
     this.db
       .prepare(
         `INSERT INTO jobs (id, name, "user", prompt, schedule, run_at, timezone, session_mode, keep, misfire, misfire_grace_ms,
-           paused, source, labels, created_at, updated_at, next_run_at)
+           paused, source, labels, skip_above_utilization, created_at, updated_at, next_run_at)
          VALUES (@id, @name, @user, @prompt, @schedule, @run_at, @timezone, @session_mode, @keep, @misfire, @misfire_grace_ms,
-           @paused, @source, @labels, @now, @now, @next_run_at)`,
+           @paused, @source, @labels, @skip_above_utilization, @now, @now, @next_run_at)`,
       )
       .run({ ...settingsParams(settings), id, paused: paused ? 1 : 0, source, now, next_run_at: paused ? null : firstFire(settings, now) });
   }

@@ -31,6 +31,8 @@ export const schedule = z.string().min(1).max(200);
 export const runAt = z.string().min(1).max(100);
 export const timezoneName = z.string().min(1).max(100);
 export const jobId = z.string().min(1).max(100);
+/** A threshold of the subscription's 5-hour utilisation, in percent. */
+export const utilizationPercent = z.number().min(0).max(100);
 
 export const createParams = z.object({
   name: jobName,
@@ -45,6 +47,8 @@ export const createParams = z.object({
   user: userId.optional(),
   /** The terminal's alone: a session's job takes the session's frontend labels. */
   labels: labels.optional(),
+  /** Skip a fire while the 5-hour utilisation is above this; from a session at most cron's default. */
+  skip_above_utilization: utilizationPercent.optional(),
 });
 export const idParams = z.object({ id: jobId, user: userId.optional() });
 export const listParams = z.object({ user: userId.optional() });
@@ -61,6 +65,8 @@ export interface JobView {
   readonly session: 'new' | 'reuse';
   readonly paused: boolean;
   readonly source: string;
+  /** The job's own threshold (percent); null: cron's default applies. */
+  readonly skipAboveUtilization: number | null;
   readonly nextRunAt: string | null;
   readonly lastRunAt: string | null;
   readonly lastStatus: string | null;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineTool } from 'claude-ext/mcp';
-import { jobId, jobName, jobPrompt, METHODS, runAt, schedule, timezoneName } from './protocol.ts';
+import { jobId, jobName, jobPrompt, METHODS, runAt, schedule, timezoneName, utilizationPercent } from './protocol.ts';
 
 const id = jobId.describe('The job id (from cron_list)');
 
@@ -18,6 +18,11 @@ export const tools = [
       run_at: runAt.optional().describe('When to run once'),
       session: z.enum(['new', 'reuse']).optional().describe('new: a fresh session each run (default); reuse: one session that remembers earlier runs'),
       timezone: timezoneName.optional().describe('IANA timezone, default the configured one'),
+      skip_above_utilization: utilizationPercent
+        .optional()
+        .describe(
+          "Skip a fire while the subscription's 5-hour utilisation is above this percentage (0-100); default the configured one, which it may not exceed",
+        ),
     },
     annotations: { destructiveHint: false },
     handler: (args, ctx) => ctx.bridge.call(METHODS.create, args, { signal: ctx.signal }),

@@ -12,11 +12,10 @@ export function utilizationSkip(usage: UsageSnapshot, threshold: number): string
   return `skipped: the 5-hour utilisation is ${utilization}%, above skip_above_utilization ${threshold}%${resetsAt ? ` (the window resets at ${resetsAt})` : ''}`;
 }
 
-/** A job's threshold: its own from config, else cron's default; undefined when neither is set. */
+/** A job's threshold: its own, else cron's default; undefined when neither is set. */
 export function utilizationThreshold(
-  job: { readonly name: string; readonly user: string; readonly source: string },
-  config: { readonly skip_above_utilization?: number | undefined; readonly jobs: ReadonlyArray<{ readonly name: string; readonly user: string; readonly skip_above_utilization?: number | undefined }> },
+  job: { readonly skipAboveUtilization: number | null },
+  config: { readonly skip_above_utilization?: number | undefined },
 ): number | undefined {
-  const own = job.source === 'config' ? config.jobs.find((j) => j.name === job.name && j.user === job.user)?.skip_above_utilization : undefined;
-  return own ?? config.skip_above_utilization;
+  return job.skipAboveUtilization ?? config.skip_above_utilization;
 }

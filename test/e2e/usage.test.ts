@@ -194,6 +194,40 @@ describe('usage: a stand-in usage.command reporting a subscription', () => {
     assert.ok(readEventLog(world).some((e) => e.type === 'cron_result' && e.status === 'skipped'));
   });
 
+  test('a job added with cron add --skip-above is judged by its own threshold, not by cron\'s default', async () => {
+    report(75);
+    const refused = await cli(['cron', 'add', 'wrong', '--skip-above', '150', '--at', '+1h', '@reply never']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--skip-above 150: expected a percentage from 0 to 100/);
+    for (const [name, percent, prompt] of [['cautious', '70', '@reply should not run'], ['lenient', '90', '@reply lenient ran']] as const) {
+      const added = await cli(['cron', 'add', name, '--skip-above', percent, '--at', '+2s', prompt]);
+      assert.equal(added.code, 0, added.stderr);
+    }
+    const human = await cli(['cron', 'list']);
+    assert.match(human.stdout, /cautious \(local\) .*skip above 70%$/m);
+    assert.match(human.stdout, /lenient \(local\) .*skip above 90%$/m);
+    assert.doesNotMatch(human.stdout, /guarded \(local\) .*skip above/m, 'a job without its own shows none');
+
+    type Listed = { name: string; skipAboveUtilization: number | null; lastStatus: string | null; recent?: Array<{ status: string; detail: string | null }> };
+    const settled = await waitFor(
+      'both fires to be handled',
+      async () => {
+        const list = JSON.parse((await cli(['cron', 'list', '--json'])).stdout) as Listed[];
+        const cautious = list.find((j) => j.name === 'cautious');
+        const lenient = list.find((j) => j.name === 'lenient');
+        const done = (status: string | null | undefined): boolean => status === 'skipped' || status === 'success' || status === 'error';
+        return cautious && lenient && done(cautious.lastStatus) && done(lenient.lastStatus) ? { cautious, lenient } : undefined;
+      },
+      60_000,
+    );
+    assert.equal(settled.cautious.skipAboveUtilization, 70);
+    assert.equal(settled.cautious.lastStatus, 'skipped');
+    assert.equal(settled.cautious.recent?.[0]?.detail, 'skipped: the 5-hour utilisation is 75%, above skip_above_utilization 70% (the window resets at 2099-01-01T05:00:00.000Z)');
+    assert.equal(settled.lenient.skipAboveUtilization, 90);
+    assert.equal(settled.lenient.lastStatus, 'success', 'above cron\'s 60% but not above its own 90%, it runs');
+    assert.ok(world.api.requests.some((r) => JSON.stringify(r.body?.messages ?? []).includes('lenient ran')), 'its prompt reached the model');
+  });
+
   test("Telegram /status shows the subscription's numbers and today's cost of the chat's user", async () => {
     report(55);
     telegram.injectMessage({ from: ALICE, text: '@reply hello from the chat' });

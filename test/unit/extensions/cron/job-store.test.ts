@@ -11,6 +11,7 @@ import {
   JobLimitError,
   JobNotFoundError,
   JobStore,
+  JobStoreFormatError,
   JobValidationError,
   type ConfigJobInput,
   type NewJob,
@@ -77,6 +78,7 @@ describe('JobStore: jobs', () => {
         paused: false,
         source: 'cli',
         labels: {},
+        skipAboveUtilization: null,
         reuseSessionId: null,
         createdAt: NOW,
         updatedAt: NOW,
@@ -106,13 +108,15 @@ describe('JobStore: jobs', () => {
       misfireGraceMs: 5000,
       source: 'session',
       labels: { chat: '12345', via: 'telegram' },
+      skipAboveUtilization: 72.5,
     });
     assert.equal(job.nextRunAt, NOW + 20 * MINUTE);
     assert.equal(job.schedule, null);
     assert.deepEqual(
-      [job.sessionMode, job.keep, job.misfire, job.misfireGraceMs, job.source, job.labels],
-      ['reuse', true, 'skip', 5000, 'session', { chat: '12345', via: 'telegram' }],
+      [job.sessionMode, job.keep, job.misfire, job.misfireGraceMs, job.source, job.labels, job.skipAboveUtilization],
+      ['reuse', true, 'skip', 5000, 'session', { chat: '12345', via: 'telegram' }, 72.5],
     );
+    assert.equal(store.get(job.id)?.skipAboveUtilization, 72.5);
   });
 
   test('invalid jobs are refused with the field and the reason', () => {
@@ -126,6 +130,8 @@ describe('JobStore: jobs', () => {
     assert.throws(() => store.create({ ...digest, prompt: '  ' }), invalid('prompt', /empty/));
     assert.throws(() => store.create({ ...digest, misfireGraceMs: -1 }), invalid('misfireGraceMs', /negative/));
     assert.throws(() => store.create({ ...digest, misfire: 'sometimes' as 'once' }), invalid('misfire', /./));
+    assert.throws(() => store.create({ ...digest, skipAboveUtilization: 101 }), invalid('skipAboveUtilization', /percentage from 0 to 100/));
+    assert.throws(() => store.create({ ...digest, skipAboveUtilization: -0.5 }), invalid('skipAboveUtilization', /percentage from 0 to 100/));
     assert.deepEqual(store.list(), []);
   });
 
@@ -331,6 +337,21 @@ describe('JobStore: config jobs', () => {
     assert.deepEqual([store.get(backup.id)?.labels, store.get(backup.id)?.paused], [{ chat: '2' }, true]);
   });
 
+  test('a config job syncs its threshold: set, changed and removed are updates; unchanged is none', () => {
+    const store = openStore();
+    const withThreshold = (skipAboveUtilization?: number): ConfigJobInput[] => [config[0]!, { ...config[1]!, ...(skipAboveUtilization !== undefined ? { skipAboveUtilization } : {}) }];
+    store.upsertConfigJobs('alice', withThreshold(80));
+    const backup = store.list().find((job) => job.name === 'backup');
+    assert.equal(backup?.skipAboveUtilization, 80);
+    assert.equal(store.list().find((job) => job.name === 'digest')?.skipAboveUtilization, null);
+    assert.deepEqual(store.upsertConfigJobs('alice', withThreshold(80)), { created: [], updated: [], removed: [] });
+    assert.deepEqual(store.upsertConfigJobs('alice', withThreshold(65)), { created: [], updated: ['backup'], removed: [] });
+    assert.equal(store.get(backup!.id)?.skipAboveUtilization, 65);
+    assert.equal(store.get(backup!.id)?.nextRunAt, backup?.nextRunAt, 'a new threshold does not move the next fire');
+    assert.deepEqual(store.upsertConfigJobs('alice', withThreshold()), { created: [], updated: ['backup'], removed: [] });
+    assert.equal(store.get(backup!.id)?.skipAboveUtilization, null);
+  });
+
   test('a config job may not take the name of a job from elsewhere; nothing is changed then', () => {
     const store = openStore();
     store.create({ name: 'backup', user: 'alice', prompt: 'mine', schedule: '* * * * *', timezone: 'UTC', source: 'session' });
@@ -341,6 +362,97 @@ describe('JobStore: config jobs', () => {
     );
     assert.throws(() => store.upsertConfigJobs('alice', [config[0]!, config[0]!]), invalid('name', /declared twice/));
     assert.throws(() => store.upsertConfigJobs('alice', [{ ...config[0]!, schedule: 'nope' }]), invalid('schedule', /nope/));
+  });
+});
+
+/** The schema cron's database had at version 1, before jobs had their own skip_above_utilization. */
+const SCHEMA_V1 = `
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  "user" TEXT NOT NULL,
+  prompt TEXT NOT NULL,
+  schedule TEXT,
+  run_at INTEGER,
+  timezone TEXT NOT NULL,
+  session_mode TEXT NOT NULL CHECK (session_mode IN ('new', 'reuse')),
+  keep INTEGER NOT NULL DEFAULT 0,
+  misfire TEXT NOT NULL CHECK (misfire IN ('once', 'skip', 'all')),
+  misfire_grace_ms INTEGER NOT NULL,
+  paused INTEGER NOT NULL DEFAULT 0,
+  source TEXT NOT NULL CHECK (source IN ('config', 'session', 'cli')),
+  labels TEXT NOT NULL DEFAULT '{}',
+  reuse_session_id TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  next_run_at INTEGER,
+  last_run_at INTEGER,
+  last_status TEXT,
+  last_cost_usd REAL,
+  last_duration_ms INTEGER,
+  last_error TEXT,
+  done INTEGER NOT NULL DEFAULT 0,
+  UNIQUE ("user", name),
+  CHECK ((schedule IS NULL) <> (run_at IS NULL))
+);
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  scheduled_for INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  status TEXT NOT NULL CHECK (status IN ('running', 'success', 'error', 'skipped', 'missed', 'stopped')),
+  cost_usd REAL,
+  duration_ms INTEGER,
+  session_id TEXT,
+  prompt_id TEXT,
+  detail TEXT
+);
+CREATE INDEX runs_by_job ON runs (job_id, scheduled_for);
+CREATE INDEX runs_by_status ON runs (status);
+`;
+
+describe('JobStore: the database format', () => {
+  test('a version-1 database is upgraded in place: its jobs and runs stay, and gain a threshold', () => {
+    const file = dbFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const old = new Database(file);
+    old.exec(SCHEMA_V1);
+    old
+      .prepare(
+        `INSERT INTO jobs (id, name, "user", prompt, schedule, timezone, session_mode, misfire, misfire_grace_ms, source, labels, created_at, updated_at, next_run_at)
+         VALUES ('j_old', 'digest', 'alice', 'Summarise my inbox', '0 9 * * *', 'UTC', 'new', 'once', 600000, 'cli', '{"chat":"7"}', 1, 1, 2)`,
+      )
+      .run();
+    old.prepare("INSERT INTO runs (id, job_id, scheduled_for, started_at, finished_at, status) VALUES ('r_old', 'j_old', 1, 1, 2, 'success')").run();
+    old.pragma('user_version = 1');
+    old.close();
+
+    const store = openStore(file);
+    const job = store.get('j_old');
+    assert.deepEqual([job?.name, job?.prompt, job?.labels, job?.nextRunAt, job?.skipAboveUtilization], ['digest', 'Summarise my inbox', { chat: '7' }, 2, null]);
+    assert.deepEqual(store.runs('j_old', 10).map((run) => run.id), ['r_old']);
+    const made = store.create({ ...digest, name: 'guarded', skipAboveUtilization: 80 });
+    assert.equal(store.get(made.id)?.skipAboveUtilization, 80);
+    store.close();
+
+    const raw = new Database(file, { readonly: true });
+    assert.equal(raw.pragma('user_version', { simple: true }), 2);
+    assert.ok((raw.pragma('table_info(jobs)') as Array<{ name: string; type: string }>).some((c) => c.name === 'skip_above_utilization' && c.type === 'REAL'));
+    raw.close();
+    assert.equal(openStore(file).list().length, 2, 'opening it again changes nothing');
+  });
+
+  test('a database of an unknown version is refused, and left as it was', () => {
+    const file = dbFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const future = new Database(file);
+    future.pragma('user_version = 3');
+    future.close();
+    assert.throws(() => JobStore.open(file), (error: unknown) => error instanceof JobStoreFormatError && /schema version 3 is not 2/.test(error.message));
+    const raw = new Database(file, { readonly: true });
+    assert.equal(raw.pragma('user_version', { simple: true }), 3);
+    raw.close();
   });
 });
 

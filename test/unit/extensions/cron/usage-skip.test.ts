@@ -4,7 +4,7 @@ import cronExtension from '../../../../extensions/cron/extension.ts';
 import type { JobView, RunNowResult } from '../../../../extensions/cron/protocol.ts';
 import { utilizationSkip, utilizationThreshold } from '../../../../extensions/cron/usage-skip.ts';
 import { fakeUsage } from '../../../support/fake-usage.ts';
-import { startExtension, type ExtensionFixture } from '../extension-fixture.ts';
+import { fakeSession, startExtension, type ExtensionFixture } from '../extension-fixture.ts';
 
 async function waitUntil<T>(check: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -32,13 +32,12 @@ describe('skipping a cron fire for the subscription\'s usage', () => {
     assert.equal(utilizationSkip({ auth: 'subscription', sevenDay: { utilization: 100 }, checkedAt }, 0), undefined);
   });
 
-  test("a config job's own threshold wins over cron's default; other jobs have only the default", () => {
-    const config = { skip_above_utilization: 70, jobs: [{ name: 'nightly', user: 'ann', skip_above_utilization: 90 }, { name: 'plain', user: 'ann' }] };
-    assert.equal(utilizationThreshold({ name: 'nightly', user: 'ann', source: 'config' }, config), 90);
-    assert.equal(utilizationThreshold({ name: 'plain', user: 'ann', source: 'config' }, config), 70);
-    assert.equal(utilizationThreshold({ name: 'nightly', user: 'ann', source: 'cli' }, config), 70, 'a job from the terminal with the same name is not the config job');
-    assert.equal(utilizationThreshold({ name: 'nightly', user: 'bob', source: 'config' }, config), 70);
-    assert.equal(utilizationThreshold({ name: 'x', user: 'ann', source: 'session' }, { jobs: [] }), undefined);
+  test("a job's own threshold wins over cron's default; a job without one has the default, or none", () => {
+    assert.equal(utilizationThreshold({ skipAboveUtilization: 90 }, { skip_above_utilization: 70 }), 90);
+    assert.equal(utilizationThreshold({ skipAboveUtilization: 0 }, { skip_above_utilization: 70 }), 0);
+    assert.equal(utilizationThreshold({ skipAboveUtilization: null }, { skip_above_utilization: 70 }), 70);
+    assert.equal(utilizationThreshold({ skipAboveUtilization: 50 }, {}), 50);
+    assert.equal(utilizationThreshold({ skipAboveUtilization: null }, {}), undefined);
   });
 });
 
@@ -82,5 +81,64 @@ describe('a cron run above its threshold', () => {
       return current.lastStatus === 'error' ? current : undefined;
     });
     assert.match(ran.lastError ?? '', /sessions\./);
+  });
+});
+
+describe("cron jobs' own thresholds, from the terminal and from sessions", () => {
+  const usage = fakeUsage();
+  let cron: ExtensionFixture<unknown>;
+  before(async () => {
+    cron = await startExtension(
+      cronExtension(),
+      { timezone: 'UTC', skip_above_utilization: 60, jobs: [{ name: 'strict', schedule: '0 3 * * *', prompt: 'tidy up', skip_above_utilization: 20 }] },
+      { usage },
+    );
+  });
+  after(async () => {
+    await cron.stop();
+  });
+  const find = async (name: string): Promise<JobView | undefined> => (await cron.call<JobView[]>('cron.list', {})).find((j) => j.name === name);
+  /** Runs a job now and answers how that run ended. */
+  const runNow = async (job: JobView): Promise<{ status: string; detail: string | null }> => {
+    const { run } = await cron.call<RunNowResult>('cron.run_now', { id: job.id });
+    return waitUntil(async () => {
+      const found = ((await find(job.name))?.recent as Array<RecentRun & { id: string }> | undefined)?.find((r) => r.id === run);
+      return found && found.status !== 'running' ? { status: found.status, detail: found.detail ?? null } : undefined;
+    });
+  };
+
+  test("a job from the terminal keeps its own threshold and is judged by it, not by cron's default", async () => {
+    const lenient = await cron.call<JobView>('cron.create', { name: 'lenient', prompt: 'p', schedule: '0 4 * * *', skip_above_utilization: 90 });
+    const cautious = await cron.call<JobView>('cron.create', { name: 'cautious', prompt: 'p', schedule: '0 4 * * *', skip_above_utilization: 40 });
+    const plain = await cron.call<JobView>('cron.create', { name: 'plain', prompt: 'p', schedule: '0 4 * * *' });
+    assert.deepEqual([lenient.skipAboveUtilization, cautious.skipAboveUtilization, plain.skipAboveUtilization], [90, 40, null]);
+    assert.equal((await find('strict'))?.skipAboveUtilization, 20, 'a config job shows its own from config.yaml');
+
+    usage.set({ auth: 'subscription', fiveHour: { utilization: 50 } });
+    assert.deepEqual(await runNow(cautious), { status: 'skipped', detail: 'skipped: the 5-hour utilisation is 50%, above skip_above_utilization 40%' });
+    assert.equal((await runNow(plain)).status, 'error', "under cron's 60% it goes ahead (to the sessions this test does not give it)");
+
+    usage.set({ auth: 'subscription', fiveHour: { utilization: 75 } });
+    assert.equal((await runNow(plain)).status, 'skipped');
+    const ahead = await runNow(lenient);
+    assert.equal(ahead.status, 'error', 'above the default but not above its own 90% it goes ahead');
+    assert.match(ahead.detail ?? '', /sessions\./);
+  });
+
+  test('a threshold outside 0 to 100 is refused naming the field', async () => {
+    for (const bad of [-1, 100.5, '80']) {
+      await assert.rejects(cron.call('cron.create', { name: 'bad', prompt: 'p', schedule: '0 4 * * *', skip_above_utilization: bad }), /skip_above_utilization/);
+    }
+    assert.equal(await find('bad'), undefined);
+  });
+
+  test("a session may set a threshold up to cron's default, not above it", async () => {
+    const session = fakeSession('ann');
+    const made = await cron.call<JobView>('cron.create', { name: 'careful', prompt: 'p', schedule: '0 4 * * *', skip_above_utilization: 60 }, session);
+    assert.equal(made.skipAboveUtilization, 60);
+    await assert.rejects(
+      cron.call('cron.create', { name: 'greedy', prompt: 'p', schedule: '0 4 * * *', skip_above_utilization: 61 }, session),
+      /skip_above_utilization 61: a job made by a session may hold back sooner than cron's 60%/,
+    );
   });
 });
