@@ -10,6 +10,7 @@
  *   npm run bench -- many    200 sessions, most idle, and the memory they take (j)
  *   npm run bench -- idle    the memory of idle sessions
  *   npm run bench -- memory  the memory extension's index: search over 10,000 notes, rebuild, reindex
+ *   npm run bench -- web     the HTTP API: submit -> first SSE event, 100 subscribers on a busy session (k)
  *
  * Each figure that has a baseline is a ratio against a bare `claude -p` run in the same process, so
  * the numbers mean the same on a slow and a fast machine.
@@ -175,3 +176,4 @@ if (!only || only === 'sandbox') await (await import('./sandbox.ts')).sandboxBen
 if (!only || only === 'many') await (await import('./many-sessions.ts')).manySessionsBench();
 if (!only || only === 'cli') await (await import('./cli.ts')).cliBench();
 if (!only || only === 'memory') await (await import('./memory-notes.ts')).memoryNotesBench();
+if (!only || only === 'web') await (await import('./web.ts')).webBench();

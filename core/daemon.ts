@@ -7,7 +7,7 @@ import { loadConfig, ConfigError, type Config, type LoadedConfig } from './confi
 import { dropDaemonSecrets } from './config/daemon-env.ts';
 import { Contributions } from './extension-host/contributions.ts';
 import { registerControlApi } from './bridge/control-api.ts';
-import { loadOrCreateAdminToken, secretsEqual, SessionTokens } from './bridge/credentials.ts';
+import { adminCredential, loadOrCreateAdminToken, secretsEqual, SessionTokens } from './bridge/credentials.ts';
 import { ClaudeEngine, type EngineSettings } from './sessions/engine.ts';
 import { defaultMaxWarm } from './sessions/engine-settings.ts';
 import { ExtensionHost } from './extension-host/extension-host.ts';
@@ -225,7 +225,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     },
   });
   const extensions = new ExtensionHost(
-    { engine, approvals, server, contributions, templates, eventLog, usage, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(), env: () => sessionBaseEnv(env, loaded), configDir: () => (loaded.file ? path.dirname(loaded.file) : options.cwd) },
+    { engine, approvals, usage, server, contributions, templates, eventLog, logger: logger.child('ext'), stateDir: config.state_dir, timers: new Set(),
+      env: () => sessionBaseEnv(env, loaded), configDir: () => (loaded.file ? path.dirname(loaded.file) : options.cwd), adminCredential: adminCredential(adminToken) },
     BUILTIN_EXTENSIONS_DIR,
   );
 

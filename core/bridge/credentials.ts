@@ -55,6 +55,24 @@ export class SessionTokens {
   }
 }
 
+/** The admin credential as an extension may use it: checked, never handed out. */
+export interface AdminCredential {
+  /** Whether `presented` is the admin credential, compared in constant time. */
+  matches(presented: string): boolean;
+  /** A one-way fingerprint: it changes when the credential does (a new one at a daemon start) and tells nothing of it. */
+  readonly fingerprint: string;
+}
+
+export function adminCredential(token: string): AdminCredential {
+  return {
+    matches: (presented) => secretsEqual(presented, token),
+    fingerprint: crypto.createHash('sha256').update(`claude-ext admin credential fingerprint\0${token}`).digest('hex'),
+  };
+}
+
+/** For a daemon part without an admin credential (tests): nothing matches it. */
+export const NO_ADMIN_CREDENTIAL: AdminCredential = { matches: () => false, fingerprint: '' };
+
 /** Whether two secrets are equal, in constant time. */
 export function secretsEqual(a: string, b: string): boolean {
   const left = Buffer.from(a);

@@ -15,6 +15,11 @@ export interface RpcCallContext {
   readonly signal: AbortSignal;
   /** Streams a progress notification for this request before its response. */
   progress(data: unknown): void;
+  /**
+   * Set when an extension calls in-process as the admin acting for one user (`ctx.callMethod` with
+   * `user`): the call sees and acts on that user's things only.
+   */
+  readonly actingFor?: string;
 }
 
 export type RpcHandler = (params: unknown, ctx: RpcCallContext) => unknown;

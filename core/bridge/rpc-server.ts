@@ -108,7 +108,7 @@ export class RpcServer {
   async dispatch(
     method: string,
     params: unknown,
-    options: { connection?: RpcConnection; principal?: Principal; signal?: AbortSignal; onProgress?: (data: unknown) => void } = {},
+    options: { connection?: RpcConnection; principal?: Principal; signal?: AbortSignal; onProgress?: (data: unknown) => void; actingFor?: string } = {},
   ): Promise<unknown> {
     const connection = options.connection ?? { id: 0, principal: options.principal ?? { kind: 'admin' } };
     const ctx: RpcCallContext = {
@@ -117,6 +117,7 @@ export class RpcServer {
       principal: connection.principal,
       signal: options.signal ?? new AbortController().signal,
       progress: (data) => options.onProgress?.(data),
+      ...(options.actingFor !== undefined ? { actingFor: options.actingFor } : {}),
     };
     return await this.invoke(method, params, ctx);
   }

@@ -6,12 +6,13 @@
 import type { z } from 'zod';
 import type { Tool } from '../../mcp/tool.ts';
 import type { MethodAccess, Principal } from '../bridge/bridge-protocol.ts';
+import type { AdminCredential } from '../bridge/credentials.ts';
 import type { Disposable } from '../util/disposable.ts';
 import type { EngineEvent } from '../sessions/events.ts';
 import type { Frontend } from '../sessions/frontends.ts';
 import type { Logger } from '../util/log.ts';
 import type { SessionOverrides } from '../shaping/session-overrides.ts';
-import type { NewSessionRequest, PromptOptions, PromptRecord, SessionSummary, SubmitRequest } from '../sessions/session-types.ts';
+import type { NewSessionRequest, PromptOptions, PromptRecord, QueuedPrompt, SessionSummary, SubmitRequest } from '../sessions/session-types.ts';
 import type { Redactor } from '../shaping/redaction.ts';
 import type { Template } from '../shaping/templates.ts';
 import type { ExtensionUsage } from '../usage/usage-types.ts';
@@ -30,13 +31,14 @@ export { describeUsage, formatPercent, formatReset } from '../usage/usage-format
 export { backgroundLabels, isBackgroundSession, leadLabels, leadOf } from './session-labels.ts';
 export type { Disposable } from '../util/disposable.ts';
 export type { MethodAccess, Principal } from '../bridge/bridge-protocol.ts';
+export type { AdminCredential } from '../bridge/credentials.ts';
 export type { SessionOverrides } from '../shaping/session-overrides.ts';
 export type { EngineEvent, ResultEvent, StreamEvent, TurnOutcome, TurnResult } from '../sessions/events.ts';
 export type { Frontend } from '../sessions/frontends.ts';
 export type { AuthMode, DailyCost, ExtensionUsage, SessionCost, UsageSnapshot, UsageWindow } from '../usage/usage-types.ts';
 export type { ApprovalAnswer, ApprovalRequest, ApprovalRule, ExtensionApprovals } from '../approvals/approval-types.ts';
 export type { ApprovalDecision, ApprovalRequestFields } from '../sessions/events.ts';
-export type { NewSessionRequest, PromptOptions, SessionSummary, PromptRecord } from '../sessions/session-types.ts';
+export type { NewSessionRequest, PromptOptions, SessionSummary, PromptRecord, QueuedPrompt } from '../sessions/session-types.ts';
 
 export type Health = { readonly status: 'ok'; readonly detail?: string } | { readonly status: 'degraded' | 'error'; readonly reason: string };
 
@@ -102,6 +104,12 @@ export interface BridgeCall<Access extends MethodAccess = MethodAccess> {
   readonly signal: AbortSignal;
   progress(data: unknown): void;
   /**
+   * Set when another extension calls as the admin acting for one user (`ctx.callMethod` with `user`):
+   * `actingUser` and `visibleUser` then answer that user only. Grant nothing reserved to the admin
+   * itself (the terminal) to such a call.
+   */
+  readonly actingFor?: string;
+  /**
    * The user the call acts for: a session's own user (a `requested` user naming anyone else is
    * refused), else the user the admin names, else `DEFAULT_USER`.
    */
@@ -111,6 +119,13 @@ export interface BridgeCall<Access extends MethodAccess = MethodAccess> {
    * every user (`undefined`) when it names none.
    */
   visibleUser(requested?: string): string | undefined;
+}
+
+/** How `ctx.callMethod` calls a bridge method. */
+export interface MethodCallOptions {
+  /** Act for this user only: the method sees and touches this user's things, as for a user's session. */
+  readonly user?: string;
+  readonly signal?: AbortSignal;
 }
 
 /** How a bridge method is called: its params (validated before the handler runs) and who may call it. */
@@ -142,6 +157,12 @@ export interface ExtensionSessions {
    * runs. False when it has started or finished (it then runs to its end as usual).
    */
   withdraw(sessionId: string, promptId: string, reason: string): Promise<boolean>;
+  /**
+   * The prompts waiting in a session's queue (not the running one), in the order they will run: id,
+   * the text's first 200 characters, position (1 runs next) and when it was queued. Silent prompts
+   * (extensions' own) are left out, and positions count only the prompts listed.
+   */
+  queued(sessionId: string): QueuedPrompt[];
   getPrompt(sessionId: string, promptId: string): PromptRecord;
   /** Resolves once the prompt has its result (at once when it has one). */
   waitForPrompt(sessionId: string, promptId: string, signal?: AbortSignal): Promise<PromptRecord>;
@@ -254,6 +275,19 @@ export interface ExtensionContext<Config = unknown> {
   publish(sessionId: string, kind: string, data: Readonly<Record<string, unknown>>): void;
   setTimeout(callback: () => void, ms: number): Disposable;
   setInterval(callback: () => void, ms: number): Disposable;
+  /**
+   * Calls a bridge method (another extension's, or the daemon's) in-process as the admin, with
+   * `options.user` as the admin acting for that user only. Params are validated by the method's schema
+   * and failures are the RpcErrors a socket client gets (`InvalidParams` naming the field,
+   * `MethodNotFound` when the extension is not running, a typed error's code in `dataCode`).
+   */
+  callMethod<T = unknown>(method: string, params?: Record<string, unknown>, options?: MethodCallOptions): Promise<T>;
+  /**
+   * Checks a credential a client of the extension presents against the admin's (`matches`, in
+   * constant time), and a `fingerprint` that changes when the admin credential does; the credential
+   * itself is never handed out, so no extension needs to read `admin.token`.
+   */
+  readonly adminCredential: AdminCredential;
   /** Records an event in the daemon's event log, tagged with the extension. */
   record(type: string, fields?: Record<string, unknown>): void;
   /** Adds any other cleanup to the extension's lifetime. */

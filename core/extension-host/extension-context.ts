@@ -9,12 +9,14 @@ import type { z } from 'zod';
 import type { BridgeCall, BridgeHandler, ExtensionApprovals, ExtensionContext, Health, ServiceAccess } from './extension-api.ts';
 import { ApprovalNotFoundError, RuleNotFoundError } from '../approvals/approval-errors.ts';
 import { actingUser, visibleUser } from './acting-user.ts';
+import { callMethod } from './extension-calls.ts';
 import { extensionSessions } from './extension-sessions.ts';
 import { parseParams } from '../bridge/bridge-params.ts';
 import { ensurePrivateDir, expandHome } from '../util/files.ts';
 import type { Logger } from '../util/log.ts';
 import { RpcError, RpcErrorCode } from '../bridge/rpc-protocol.ts';
 import type { RpcServer } from '../bridge/rpc-server.ts';
+import { NO_ADMIN_CREDENTIAL, type AdminCredential } from '../bridge/credentials.ts';
 import type { TemplateRegistry } from '../shaping/templates.ts';
 import type { ExtensionUsage } from '../usage/usage-types.ts';
 
@@ -36,6 +38,8 @@ export interface ContextDeps {
   readonly env: () => Readonly<Record<string, string | undefined>>;
   /** Where relative paths in the configuration start: the config file's directory. */
   readonly configDir: () => string;
+  /** The credential the daemon accepts as the admin's (none: nothing matches). */
+  readonly adminCredential?: AdminCredential;
   /** Set by the host: the health of every enabled extension. */
   health?: () => Promise<Array<{ name: string; state: string; health: Health }>>;
 }
@@ -121,6 +125,8 @@ export function createExtensionContext<Config>(
     publish: (sessionId, kind, data) => deps.engine.publish(sessionId, name, kind, data),
     setTimeout: (callback, ms) => timer('timeout', callback, ms),
     setInterval: (callback, ms) => timer('interval', callback, ms),
+    callMethod: (method, params = {}, options = {}) => callMethod(deps.server, method, params, options),
+    adminCredential: deps.adminCredential ?? NO_ADMIN_CREDENTIAL,
     record: (type, fields = {}) => deps.eventLog.record(type, { extension: name, ...fields }),
     track: own,
   };
@@ -175,8 +181,9 @@ function registerBridgeMethod(
           return ctx.signal;
         },
         progress: ctx.progress,
-        actingUser: (requested) => actingUser(principal, session?.user, requested),
-        visibleUser: (requested) => visibleUser(principal, session?.user, requested),
+        ...(ctx.actingFor !== undefined ? { actingFor: ctx.actingFor } : {}),
+        actingUser: (requested) => actingUser(principal, session?.user, requested, ctx.actingFor),
+        visibleUser: (requested) => visibleUser(principal, session?.user, requested, ctx.actingFor),
       };
       return handler(parseParams(params, raw), call);
     },

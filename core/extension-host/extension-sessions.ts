@@ -20,6 +20,7 @@ export function extensionSessions(engine: ClaudeEngine, store: DisposableStore):
     submit: (request) => engine.submit(request),
     stop: (ref, options) => engine.stop(ref, options),
     withdraw: (sessionId, promptId, reason) => engine.withdraw(sessionId, promptId, reason),
+    queued: (sessionId) => engine.queuedPrompts(sessionId),
     getPrompt: (sessionId, promptId) => engine.getPrompt(sessionId, promptId),
     waitForPrompt: (sessionId, promptId, signal) => engine.waitForPrompt(sessionId, promptId, AbortSignal.any(signal ? [signal, lifetime.signal] : [lifetime.signal])),
     watchPrompt: (promptId, listener) => store.addTransient(engine.watchPrompt(promptId, listener)),

@@ -12,7 +12,8 @@ import { SessionRegistry, validateUser } from './session-registry.ts';
 import type { SessionRuntime } from './session-runtime.ts';
 import { NO_SANDBOX, type SandboxMode, type SessionSandbox } from './sandbox/session-sandbox.ts';
 import { SessionStore } from './session-store.ts';
-import type { NewSessionRequest, PromptRecord, SessionSummary, StopResult, SubmitRequest, Submitted } from './session-types.ts';
+import type { NewSessionRequest, PromptRecord, QueuedPrompt, SessionSummary, StopResult, SubmitRequest, Submitted } from './session-types.ts';
+import { waitingPrompts } from './queued-prompts.ts';
 import { TurnRunner, type LaunchComposer } from './turn-runner.ts';
 import { TurnTracker } from './turn-tracker.ts';
 import { assertWorkingDirAllowed } from './working-roots.ts';
@@ -20,6 +21,7 @@ import { PermissionChannel } from './permission-channel.ts';
 import type { Disposable } from '../util/disposable.ts';
 import { InvalidRequestError, PromptNotFoundError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
+
 
 export type { DeliveryCallback } from './delivery.ts';
 export type { Frontend } from './frontends.ts';
@@ -90,15 +92,8 @@ export class ClaudeEngine {
     };
     this.delivery = new Delivery({ log, open: options.holdDelivery !== true, redact: options.redact, store, settled, frontendRetry: options.frontendRetry });
     this.registry = new SessionRegistry({ store, eventLog, settings, stateDir: options.stateDir, templateCwd: options.templateCwd, endWork: (rt) => this.runner.retire(rt) });
-    this.tracker = new TurnTracker({
-      store,
-      delivery: this.delivery,
-      log,
-      eventLog,
-      schedulePump,
-      onProcessExited: (rt) => this.liveness.processExited(rt),
-      onPermission: (rt, event) => this.permissions.received(rt, event),
-    });
+    const onProcessExited = (rt: SessionRuntime): void => this.liveness.processExited(rt);
+    this.tracker = new TurnTracker({ store, delivery: this.delivery, log, eventLog, schedulePump, onProcessExited, onPermission: (rt, event) => this.permissions.received(rt, event) });
     this.permissions = new PermissionChannel({ registry: this.registry, delivery: this.delivery, log });
     this.liveness = new Liveness({
       host,
@@ -331,6 +326,11 @@ export class ClaudeEngine {
         reject(new Error('aborted'));
       });
     });
+  }
+
+  /** The prompts waiting in a session's queue, in the order they will run; silent ones are left out. */
+  queuedPrompts(sessionId: string): QueuedPrompt[] {
+    return waitingPrompts(this.registry.require(sessionId).queue);
   }
 
   /** Drops a prompt that has not started (its result: cancelled); false when it started or finished. */

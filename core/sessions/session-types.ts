@@ -105,6 +105,18 @@ export interface PromptRecord {
   readonly deliveredTo?: readonly string[];
 }
 
+/** A prompt waiting in a session's queue, as others may see it. */
+export interface QueuedPrompt {
+  readonly id: string;
+  /** The prompt's first 200 characters. */
+  readonly preview: string;
+  /** 1 runs next; counted among the prompts listed (silent ones left out). */
+  readonly position: number;
+  readonly queuedAt: string;
+  /** The session that sent it, when another session did. */
+  readonly fromSession?: string;
+}
+
 export interface SessionSummary {
   readonly id: string;
   readonly user: string;

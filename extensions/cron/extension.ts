@@ -5,7 +5,7 @@ import { systemClock } from './clock.ts';
 import { DEFAULT_KEEP_RUNS, JobNotFoundError, JobStore, type ConfigJobInput, type Job } from './job-store.ts';
 import { runJob } from './job-runner.ts';
 import { MISFIRE_POLICIES } from './misfire.ts';
-import { createParams, idParams, jobName, labels, listParams, METHODS, userId, utilizationPercent, type JobView } from './protocol.ts';
+import { createParams, idParams, jobName, labels, listParams, METHODS, runsParams, userId, utilizationPercent, type JobView } from './protocol.ts';
 import { checkMinInterval, DEFAULT_MAX_JOBS_PER_USER, DEFAULT_MIN_INTERVAL_MS } from './quotas.ts';
 import { defaultTimezone, isValidTimezone, parseCron, parseRunAt } from './schedule.ts';
 import { Scheduler } from './scheduler.ts';
@@ -168,6 +168,12 @@ export default (): Extension<CronConfig> => {
         const job = ownJob(call, p.id, p.user);
         const handle = running.runNow(job.id);
         return { run: handle.run.id, status: handle.run.status };
+      });
+
+      ctx.addBridgeMethod(METHODS.runs, { params: runsParams, access: 'any' }, (p, call) => {
+        const job = ownJob(call, p.id, p.user);
+        const page = jobs.runs(job.id, p.limit + 1, p.offset);
+        return { runs: page.slice(0, p.limit), next: page.length > p.limit ? p.offset + p.limit : null };
       });
 
       ctx.addTools({ server: 'cron', tools });

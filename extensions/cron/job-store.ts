@@ -686,11 +686,11 @@ export class JobStore {
     return row && toRun(row);
   }
 
-  /** A job's latest runs, newest first. */
-  runs(jobId: string, limit: number): Run[] {
+  /** A job's latest runs, newest first; `offset` skips that many of the newest (a page further back). */
+  runs(jobId: string, limit: number, offset = 0): Run[] {
     return this.db
-      .prepare<[string, number], RunRow>('SELECT * FROM runs WHERE job_id = ? ORDER BY scheduled_for DESC, rowid DESC LIMIT ?')
-      .all(jobId, Math.max(0, Math.floor(limit)))
+      .prepare<[string, number, number], RunRow>('SELECT * FROM runs WHERE job_id = ? ORDER BY scheduled_for DESC, rowid DESC LIMIT ? OFFSET ?')
+      .all(jobId, Math.max(0, Math.floor(limit)), Math.max(0, Math.floor(offset)))
       .map(toRun);
   }
 

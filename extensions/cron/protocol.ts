@@ -9,6 +9,7 @@ export const METHODS = {
   pause: 'cron.pause',
   resume: 'cron.resume',
   runNow: 'cron.run_now',
+  runs: 'cron.runs',
 } as const;
 
 /**
@@ -52,6 +53,12 @@ export const createParams = z.object({
 });
 export const idParams = z.object({ id: jobId, user: userId.optional() });
 export const listParams = z.object({ user: userId.optional() });
+export const MAX_RUNS_PAGE = 200;
+export const runsParams = idParams.extend({
+  limit: z.number().int().min(1).max(MAX_RUNS_PAGE).default(20),
+  /** How many of the newest runs to skip: the `next` of the page before. */
+  offset: z.number().int().min(0).default(0),
+});
 
 /** A job as the bridge shows it. */
 export interface JobView {

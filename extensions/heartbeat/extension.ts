@@ -122,7 +122,7 @@ export default (): Extension<HeartbeatConfig> => {
       method(METHODS.status, noParams, async () => {
         const max = typeof ctx.config.max_utilization === 'number' ? ctx.config.max_utilization : null;
         const utilization = max === null ? undefined : checkUtilization(await ctx.usage.current(), max, Date.now()).reason;
-        return { ...beat.status(), log: beat.status().log.slice(-10), intervalMs, maxUtilization: max, ...(utilization ? { utilization } : {}) };
+        return { ...beat.status(), log: beat.status().log.slice(-10), intervalMs, valves: beat.valves(), maxUtilization: max, ...(utilization ? { utilization } : {}) };
       });
       method(METHODS.note, noteParams, ({ text }) => {
         beat.note(text);

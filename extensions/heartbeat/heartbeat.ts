@@ -16,6 +16,7 @@ import {
   takeDeferredFindings,
   type HeartbeatState,
   type TickRecord,
+  type ValveCheck,
   type ValveConfig,
 } from './valves.ts';
 
@@ -66,6 +67,11 @@ export class Heartbeat {
   status(): HeartbeatState & { instructionsAreDefault: boolean } {
     this.state = rollDay(this.state, Date.now(), this.settings.valves.timezone);
     return { ...this.state, instructionsAreDefault: this.store.instructions().isDefault };
+  }
+
+  /** The valves' limits, and which one (if any) would keep a decision from happening now. */
+  valves(): { readonly limits: ValveConfig; readonly now: ValveCheck } {
+    return { limits: this.settings.valves, now: checkValves(this.state, this.settings.valves, Date.now(), 'decision') };
   }
 
   note(text: string): void {

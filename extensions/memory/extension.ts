@@ -74,7 +74,7 @@ export default (): Extension<MemoryConfig> => {
 
       const caller = (call: BridgeCall, requested: string | undefined): MemoryCaller => {
         const user = call.actingUser(requested);
-        return { user, writesShared: call.principal.kind === 'admin' || ctx.config.shared_writers.includes(user) };
+        return { user, writesShared: (call.principal.kind === 'admin' && call.actingFor === undefined) || ctx.config.shared_writers.includes(user) };
       };
       const guarded = <T>(work: () => T): T => {
         try {

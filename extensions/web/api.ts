@@ -1,5 +1,6 @@
 /** The shape every route of the HTTP API is declared in: one table serves Fastify and the OpenAPI document. */
 import type { FastifyReply } from 'fastify';
+import type { WebSocket } from 'ws';
 import type { z } from 'zod';
 
 /** Who is calling: the admin (the admin token) or one user (an API token, or a browser logged in with one). */
@@ -47,6 +48,24 @@ export interface Route<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.
   /** Not JSON: `text/event-stream`. */
   readonly produces?: string;
   handler(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>, reply: FastifyReply): RouteOutput | Promise<RouteOutput>;
+}
+
+/**
+ * A route a client opens a WebSocket on (`GET` with `Upgrade: websocket`). `connect` runs before the
+ * upgrade with the request checked like any other (its HttpError is the HTTP answer, no socket is
+ * opened) and answers what to do with the socket once it is open.
+ */
+export interface SocketRoute<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType> {
+  readonly url: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly params?: P;
+  readonly query?: Q;
+  connect(input: Omit<RouteInput<z.output<P>, z.output<Q>, undefined>, 'body' | 'signal'>): (socket: WebSocket) => void;
+}
+
+export function socketRoute<P extends z.ZodType, Q extends z.ZodType>(spec: SocketRoute<P, Q>): SocketRoute {
+  return spec as unknown as SocketRoute;
 }
 
 /** Keeps each route's handler typed by its own schemas while the table holds them all. */

@@ -1,12 +1,12 @@
-/** Who a request comes from: the admin token, a user's API token, or a browser session cookie with its CSRF token. */
+/** Who a request comes from: the admin token, a user's API token, or a browser's login cookie with its CSRF token. */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
+import type { AdminCredential } from 'claude-ext/extension';
 import { HttpError, type Principal } from './api.ts';
+import { matchesHash, type BrowserSessions } from './browser-sessions.ts';
 import type { TokenStore } from './token-store.ts';
 
 export const COOKIE = 'claude_ext_web';
-const BROWSER_SESSION_MS = 12 * 3600_000;
+export const BROWSER_SESSION_MS = 12 * 3600_000;
 
 const equal = (a: string, b: string): boolean => {
   const x = crypto.createHash('sha256').update(a).digest();
@@ -14,29 +14,16 @@ const equal = (a: string, b: string): boolean => {
   return crypto.timingSafeEqual(x, y);
 };
 
-interface BrowserSession {
-  readonly principal: Principal;
-  readonly csrf: string;
-  readonly expires: number;
-}
-
 export class Authenticator {
-  private readonly browser = new Map<string, BrowserSession>();
-
   constructor(
-    private readonly stateDir: string,
+    private readonly admin: AdminCredential,
     private readonly tokens: TokenStore,
+    private readonly logins: BrowserSessions,
   ) {}
 
-  /** The principal of a bearer token, or undefined. The admin token is read from the state dir each time (it may be renewed). */
+  /** The principal of a bearer token, or undefined. */
   ofToken(token: string): Principal | undefined {
-    let admin: string | undefined;
-    try {
-      admin = fs.readFileSync(path.join(this.stateDir, 'admin.token'), 'utf8').trim();
-    } catch {
-      admin = undefined;
-    }
-    if (admin && equal(token, admin)) return { kind: 'admin' };
+    if (this.admin.matches(token)) return { kind: 'admin' };
     const info = this.tokens.verify(token);
     return info ? { kind: 'user', user: info.user, tokenId: info.id } : undefined;
   }
@@ -50,33 +37,36 @@ export class Authenticator {
       if (!principal) throw new HttpError(401, 'unauthorized', 'the bearer token is not valid');
       return principal;
     }
-    const id = cookieValue(headers.cookie, COOKIE);
-    const session = id !== undefined ? this.browser.get(id) : undefined;
-    if (!session || session.expires < Date.now()) {
-      if (id !== undefined) this.browser.delete(id);
+    const cookie = cookieValue(headers.cookie, COOKIE);
+    const login = cookie !== undefined ? this.logins.find(cookie) : undefined;
+    if (!login || !this.stillValid(login.principal, login.adminFingerprint)) {
+      if (cookie !== undefined) this.logins.remove(cookie);
       throw new HttpError(401, 'unauthorized', 'send Authorization: Bearer <token>, or log in at POST /api/login');
     }
     if (!['GET', 'HEAD', 'OPTIONS'].includes(method)) {
       const csrf = headers['x-csrf-token'];
-      if (typeof csrf !== 'string' || !equal(csrf, session.csrf)) throw new HttpError(403, 'csrf', 'a browser request that changes something needs the X-CSRF-Token header from login');
+      if (typeof csrf !== 'string' || !matchesHash(csrf, login.csrfHash)) throw new HttpError(403, 'csrf', 'a browser request that changes something needs the X-CSRF-Token header from login');
     }
-    return session.principal;
+    return login.principal;
   }
 
-  /** Exchanges a token for a browser session: the cookie's value and the CSRF token to send with writes. */
+  /** A login ends with the token it was made with: a revoked API token, a renewed admin token. */
+  private stillValid(principal: Principal, adminFingerprint: string | undefined): boolean {
+    if (principal.kind === 'user') return this.tokens.list(principal.user).some((t) => t.id === principal.tokenId);
+    return adminFingerprint !== undefined && this.admin.fingerprint !== '' && equal(adminFingerprint, this.admin.fingerprint);
+  }
+
+  /** Exchanges a token for a browser login: the cookie's value and the CSRF token to send with writes. */
   login(token: string): { cookie: string; csrf: string; principal: Principal } {
     const principal = this.ofToken(token);
     if (!principal) throw new HttpError(401, 'unauthorized', 'the token is not valid');
-    for (const [id, s] of this.browser) if (s.expires < Date.now()) this.browser.delete(id);
-    const cookie = crypto.randomBytes(32).toString('base64url');
-    const csrf = crypto.randomBytes(32).toString('base64url');
-    this.browser.set(cookie, { principal, csrf, expires: Date.now() + BROWSER_SESSION_MS });
+    const { cookie, csrf } = this.logins.create(principal, principal.kind === 'admin' ? this.admin.fingerprint : undefined);
     return { cookie, csrf, principal };
   }
 
   logout(headers: Readonly<Record<string, string | string[] | undefined>>): void {
-    const id = cookieValue(headers.cookie, COOKIE);
-    if (id !== undefined) this.browser.delete(id);
+    const cookie = cookieValue(headers.cookie, COOKIE);
+    if (cookie !== undefined) this.logins.remove(cookie);
   }
 
   static cookieHeader(value: string, secure: boolean): string {

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { size, type Extension, type Health } from 'claude-ext/extension';
-import { Authenticator } from './auth.ts';
-import { EventBuffer } from './event-buffer.ts';
+import { Authenticator, BROWSER_SESSION_MS } from './auth.ts';
+import { BrowserSessions } from './browser-sessions.ts';
+import { EventStore } from './event-store.ts';
 import { METHODS, tokenCreateParams, tokenListParams, tokenRevokeParams } from './protocol.ts';
-import { AdminBridge, bridgeRoutes } from './routes-bridge.ts';
+import { BridgeMethods, bridgeRoutes } from './routes-bridge.ts';
 import { miscRoutes } from './routes-misc.ts';
-import { sessionRoutes } from './routes-sessions.ts';
+import { sessionRoutes, sessionSockets } from './routes-sessions.ts';
 import { buildServer } from './server.ts';
 import { TokenStore } from './token-store.ts';
 
@@ -65,23 +66,25 @@ export default (): Extension<WebConfig> => {
         return revoked;
       });
 
-      const events = new EventBuffer(ctx.config.events_per_session);
+      const events = new EventStore(ctx.dataDir, ctx.config.events_per_session);
+      // Tracked first, so it closes after everything that writes to it is undone.
+      ctx.track({ dispose: () => events.close() });
       ctx.onEvent((event) => {
         events.add(event);
       });
-      // Sessions deleted by others (an ephemeral cron run, the CLI) take their kept events with them.
-      ctx.setInterval(() => {
+      // Sessions deleted by others (an ephemeral cron run, the CLI, or while the daemon was down) take their kept events with them.
+      const prune = (): void => {
         for (const id of events.sessionIds()) if (!ctx.sessions.get(id)) events.forget(id);
-      }, PRUNE_EVERY_MS);
-      const bridge = new AdminBridge(ctx.stateDir);
-      ctx.track({ dispose: () => bridge.close() });
-      const routes = [...sessionRoutes(ctx.sessions, events), ...miscRoutes(ctx), ...bridgeRoutes(bridge)];
-      const app = await buildServer(routes, new Authenticator(ctx.stateDir, tokens), {
+      };
+      prune();
+      ctx.setInterval(prune, PRUNE_EVERY_MS);
+      const routes = [...sessionRoutes(ctx.sessions, events), ...miscRoutes(ctx), ...bridgeRoutes(new BridgeMethods(ctx))];
+      const app = await buildServer(routes, new Authenticator(ctx.adminCredential, tokens, new BrowserSessions(ctx.dataDir, BROWSER_SESSION_MS)), {
         maxBody: ctx.config.max_body,
         rateLimit: ctx.config.rate_limit,
         secureCookie: ctx.config.behind_tls_proxy,
         logger: ctx.logger,
-      });
+      }, sessionSockets(ctx.sessions, events));
       let closing: Promise<void> | undefined;
       closeServer = () => {
         // Open event streams would keep close() waiting: end them first.

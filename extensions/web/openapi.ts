@@ -1,6 +1,6 @@
 /** The OpenAPI 3.1 document, made from the same zod schemas that validate the requests. */
 import { z } from 'zod';
-import type { Route } from './api.ts';
+import type { Route, SocketRoute } from './api.ts';
 
 type Json = Record<string, unknown>;
 
@@ -23,7 +23,7 @@ function parameters(schema: z.ZodType | undefined, where: 'path' | 'query'): Jso
 
 const errorResponse = { description: 'An error: `{ error: { code, message, field? } }`', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
 
-export function openApiDocument(routes: readonly Route[], version: string): Json {
+export function openApiDocument(routes: readonly Route[], version: string, sockets: readonly SocketRoute[] = []): Json {
   const paths: Record<string, Record<string, Json>> = {};
   for (const r of routes) {
     const url = r.url.replace(/:(\w+)/g, '{$1}');
@@ -43,6 +43,18 @@ export function openApiDocument(routes: readonly Route[], version: string): Json
       },
     };
     (paths[url] ??= {})[r.method.toLowerCase()] = operation;
+  }
+  // OpenAPI has no word for a WebSocket: the opening GET is described, with the upgrade it needs.
+  for (const r of sockets) {
+    const url = r.url.replace(/:(\w+)/g, '{$1}');
+    (paths[url] ??= {}).get = {
+      summary: r.summary,
+      description: 'A WebSocket: open it with `Upgrade: websocket` (a browser with the login cookie from a page of this server). Messages are JSON text frames.',
+      tags: [r.tag],
+      operationId: `socket${url.replace(/[{}]/g, '').replace(/[/_](\w)/g, (_m, c: string) => c.toUpperCase())}`,
+      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
+      responses: { '101': { description: 'Switching Protocols: the socket is open' }, '401': errorResponse, '403': errorResponse, '404': errorResponse, '429': errorResponse },
+    };
   }
   return {
     openapi: '3.1.0',

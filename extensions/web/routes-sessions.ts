@@ -1,9 +1,10 @@
 /** Sessions, their prompts and their live events. */
 import { z } from 'zod';
 import { DEFAULT_USER, type ExtensionSessions, type PromptRecord, type SessionSummary } from 'claude-ext/extension';
-import { actingUser, notFound, route, visibleUser, type Principal, type Route } from './api.ts';
-import type { EventBuffer } from './event-buffer.ts';
+import { actingUser, HttpError, notFound, route, socketRoute, visibleUser, type Principal, type Route, type SocketRoute } from './api.ts';
+import type { EventStore } from './event-store.ts';
 import { streamEvents } from './sse.ts';
+import { socketEvents } from './websocket.ts';
 
 const user = z.string().min(1).max(128).describe('The user to act for (the admin token only; a user token acts for its own user)');
 const sessionParams = z.object({ id: z.string().min(1).max(200).describe('A session id or name') });
@@ -39,7 +40,7 @@ function prompt(sessions: ExtensionSessions, sessionId: string, promptId: string
   }
 }
 
-export function sessionRoutes(sessions: ExtensionSessions, events: EventBuffer): Route[] {
+export function sessionRoutes(sessions: ExtensionSessions, events: EventStore): Route[] {
   return [
     route({
       method: 'GET', url: '/api/sessions', tag: 'sessions', summary: "The caller's sessions (every user's for the admin)",
@@ -80,11 +81,30 @@ export function sessionRoutes(sessions: ExtensionSessions, events: EventBuffer):
       },
     }),
     route({
-      method: 'GET', url: '/api/sessions/:id/queue', tag: 'sessions', summary: 'The running prompt and how many wait', params: sessionParams,
+      method: 'GET', url: '/api/sessions/:id/queue', tag: 'sessions',
+      summary: "The running prompt and the waiting ones (id, preview, position, queuedAt), in the order they run; extensions' silent prompts are not shown",
+      params: sessionParams,
       handler: ({ principal, params }) => {
         const session = ownSession(sessions, principal, params.id);
-        const current = session.currentPromptId !== undefined ? prompt(sessions, session.id, session.currentPromptId) : undefined;
-        return { body: { status: session.status, queued: session.queued, current: current ?? null } };
+        const running = session.currentPromptId !== undefined ? prompt(sessions, session.id, session.currentPromptId) : undefined;
+        const waiting = sessions.queued(session.id);
+        return { body: { status: session.status, queued: waiting.length, current: running && !running.options.silent ? running : null, waiting } };
+      },
+    }),
+    route({
+      method: 'DELETE', url: '/api/sessions/:id/queue/:promptId', tag: 'sessions',
+      summary: "Withdraws a waiting prompt: it never runs, and its result is 'cancelled'; 409 once it has started",
+      params: promptParams,
+      handler: async ({ principal, params }) => {
+        const session = ownSession(sessions, principal, params.id);
+        if (!sessions.queued(session.id).some((p) => p.id === params.promptId)) {
+          const known = prompt(sessions, session.id, params.promptId);
+          // A queued prompt that is not listed is an extension's silent one: as unknown as a missing one.
+          if (known.status === 'queued') throw notFound(`waiting prompt "${params.promptId}" in session ${session.id}`);
+          throw new HttpError(409, 'not_queued', `prompt ${known.id} is ${known.status === 'running' ? 'running: stop it instead' : 'finished'}, so it cannot be withdrawn`);
+        }
+        if (!(await sessions.withdraw(session.id, params.promptId, 'withdrawn over the HTTP API'))) throw new HttpError(409, 'not_queued', `prompt ${params.promptId} started meanwhile: stop it instead`);
+        return { body: prompt(sessions, session.id, params.promptId) };
       },
     }),
     route({
@@ -131,6 +151,22 @@ export function sessionRoutes(sessions: ExtensionSessions, events: EventBuffer):
         const fromHeader = typeof header === 'string' && /^\d+$/.test(header) ? Number(header) : undefined;
         streamEvents(reply, events, session.id, fromHeader ?? query.lastEventId);
         return 'hijacked';
+      },
+    }),
+  ];
+}
+
+/** The session's events over a WebSocket: the same events, ids and resume as the SSE stream. */
+export function sessionSockets(sessions: ExtensionSessions, events: EventStore): SocketRoute[] {
+  return [
+    socketRoute({
+      url: '/api/sessions/:id/ws', tag: 'events',
+      summary: "The session's events over a WebSocket, as JSON messages {id, type, data}; resumes after last_event_id",
+      params: sessionParams,
+      query: z.object({ last_event_id: z.coerce.number().int().nonnegative().optional().describe('Resume after this event id') }),
+      connect: ({ principal, params, query }) => {
+        const session = ownSession(sessions, principal, params.id);
+        return (socket) => socketEvents(socket, events, session.id, query.last_event_id);
       },
     }),
   ];

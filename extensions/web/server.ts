@@ -2,9 +2,11 @@
 import crypto from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
+import websocket from '@fastify/websocket';
+import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { Logger } from 'claude-ext/extension';
-import { HttpError, route, type Principal, type Route } from './api.ts';
+import { HttpError, route, type Principal, type Route, type SocketRoute } from './api.ts';
 import { Authenticator } from './auth.ts';
 import { registerDashboard } from './dashboard.ts';
 import { openApiDocument } from './openapi.ts';
@@ -35,9 +37,26 @@ function credentialKey(request: FastifyRequest): string {
   return typeof credential === 'string' ? crypto.createHash('sha256').update(credential).digest('hex') : `ip:${request.ip}`;
 }
 
-export async function buildServer(routes: readonly Route[], auth: Authenticator, options: ServerOptions): Promise<FastifyInstance> {
+/**
+ * A browser opening a WebSocket sends its cookie whatever page asked for the socket (SameSite aside),
+ * and no CORS check applies to WebSockets: the Origin header must name this very server.
+ */
+function checkSameOrigin(headers: FastifyRequest['headers']): void {
+  const origin = headers.origin;
+  let host: string | undefined;
+  try {
+    host = typeof origin === 'string' ? new URL(origin).host : undefined;
+  } catch {
+    host = undefined;
+  }
+  if (host === undefined || host !== headers.host) throw new HttpError(403, 'origin', 'a WebSocket opened with the login cookie must come from a page of this server (its Origin header)');
+}
+
+export async function buildServer(routes: readonly Route[], auth: Authenticator, options: ServerOptions, sockets: readonly SocketRoute[] = []): Promise<FastifyInstance> {
   const app = Fastify({ bodyLimit: options.maxBody, logger: false });
   await app.register(rateLimit, { max: options.rateLimit, timeWindow: 60_000, keyGenerator: credentialKey });
+  // Clients send nothing over the socket but control frames.
+  await app.register(websocket, { options: { maxPayload: 4096 } });
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     if (error instanceof HttpError) return reply.status(error.status).send({ error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } });
     const typed = typeof error.code === 'string' ? STATUS_OF_CODE[error.code] : undefined;
@@ -52,7 +71,8 @@ export async function buildServer(routes: readonly Route[], auth: Authenticator,
   app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
 
   const all: Route[] = [...routes, ...ownRoutes(auth, options, () => document)];
-  const document = openApiDocument(all, '1');
+  const document = openApiDocument(all, '1', sockets);
+  for (const r of sockets) registerSocketRoute(app, auth, r);
   for (const r of all) {
     app.route({
       method: r.method,
@@ -90,6 +110,24 @@ export async function buildServer(routes: readonly Route[], auth: Authenticator,
 }
 
 const principals = new WeakMap<FastifyRequest, Principal>();
+const openers = new WeakMap<FastifyRequest, (socket: WebSocket) => void>();
+
+function registerSocketRoute(app: FastifyInstance, auth: Authenticator, r: SocketRoute): void {
+  app.route({
+    method: 'GET',
+    url: r.url,
+    websocket: true,
+    preValidation: async (request: FastifyRequest) => {
+      const principal = auth.authenticate('GET', request.headers);
+      if (request.headers.authorization === undefined) checkSameOrigin(request.headers);
+      if (!request.ws) throw new HttpError(426, 'upgrade_required', `${r.url} is a WebSocket: send Upgrade: websocket`);
+      openers.set(request, r.connect({ params: parse(r.params, request.params, 'params'), query: parse(r.query, request.query, 'query'), principal, headers: request.headers }));
+    },
+    handler: (socket: WebSocket, request: FastifyRequest) => {
+      openers.get(request)?.(socket);
+    },
+  });
+}
 
 /** Routes of the server itself: its own description, and the browser's login. */
 function ownRoutes(auth: Authenticator, options: ServerOptions, document: () => unknown): Route[] {

@@ -1,14 +1,18 @@
 /**
  * The web dashboard in a real headless Chromium (Debian's, driven by playwright-core): log in with a
  * user's token, open a session, send a prompt and watch the reply stream into the page, answer an
- * ask_user question from the page, stop a long turn; the admin's system page. Saves screenshots for the README (docs/images/).
+ * ask_user question from the page, withdraw a queued prompt, stop a long turn; the page keeps
+ * streaming when the server drops its event stream; the admin's system page (cron, heartbeat) and
+ * the event log; a phone-sized screen. Every request of every page goes to the daemon's own address.
+ * Saves screenshots for the README (docs/images/).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig } from '../support/daemon-process.ts';
 
@@ -27,13 +31,35 @@ function chromiumPath(): string {
   throw new Error('no chromium on PATH: apt-get install chromium, or set CHROMIUM_PATH');
 }
 
+/** A port free now, so the API can be restarted on the same address. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 describe('dashboard', () => {
   let world: TestWorld;
   let config: string;
+  let port = 0;
   let base = '';
   let token = '';
   let browser: Browser;
   let page: Page;
+  /** Every request any page made, to check that none left the daemon's address. */
+  const requests: string[] = [];
+  const watched = async (options: Parameters<Browser['newContext']>[0]): Promise<BrowserContext> => {
+    const context = await browser.newContext(options);
+    context.on('request', (request) => void requests.push(request.url()));
+    return context;
+  };
+  const webConfig = (rateLimit: number): string =>
+    `engine:\n  partial_messages: true\nenabled: [web, ask_user, cron, heartbeat]\nextensions:\n  web:\n    listen: 127.0.0.1:${port}\n    rate_limit: ${rateLimit}\n`;
 
   const api = async (method: string, url: string, body?: unknown): Promise<any> => { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON answers
     const response = await fetch(`${base}${url}`, {
@@ -54,7 +80,8 @@ describe('dashboard', () => {
 
   before(async () => {
     world = await createWorld('dashboard');
-    config = writeConfig(world, 'engine:\n  partial_messages: true\nenabled: [web, ask_user, cron, heartbeat]\nextensions:\n  web:\n    listen: 127.0.0.1:0\n');
+    port = await freePort();
+    config = writeConfig(world, webConfig(600));
     await startDaemonProcess(world, ['--config', config]);
     const listening = await waitFor('the API to listen', () => readEventLog(world).find((e) => e.type === 'web_listening'));
     base = String(listening.address);
@@ -62,7 +89,7 @@ describe('dashboard', () => {
     assert.equal(created.code, 0, created.stderr);
     token = (JSON.parse(created.stdout) as { token: string }).token;
     browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-    page = await browser.newPage({ viewport: { width: 1100, height: 760 } });
+    page = await (await watched({ viewport: { width: 1100, height: 760 } })).newPage();
   });
   after(async () => {
     await browser?.close();
@@ -134,12 +161,21 @@ describe('dashboard', () => {
     assert.match(await question.innerText(), /Answered: teal/);
     await page.screenshot({ path: path.join(IMAGES, 'dashboard-session.png'), fullPage: true });
 
-    // A long turn is stopped from the page.
+    // A long turn: a prompt sent meanwhile waits in the queue and is withdrawn from the page; the turn is stopped from the page.
     await sendPrompt('@wait 30000\n@reply too late');
+    const longTurn = page.locator('section.turn').nth((await page.locator('section.turn').count()) - 1);
     await page.locator('#session-status', { hasText: 'busy' }).waitFor({ timeout: 15_000 });
+    await sendPrompt('@reply never runs');
+    const waiting = page.locator('#waiting li', { hasText: 'never runs' });
+    await waiting.waitFor();
+    await waiting.getByRole('button', { name: 'Withdraw' }).click();
+    await waiting.waitFor({ state: 'detached' });
+    await lastTurn().locator('.cost[data-outcome="cancelled"]').waitFor({ timeout: 15_000 });
+    await lastTurn().getByText('Not run: withdrawn over the HTTP API').waitFor();
     await page.click('#stop');
-    await lastTurn().locator('.cost[data-outcome="stopped"]').waitFor({ timeout: 15_000 });
-    assert.equal(await lastTurn().locator('.msg.assistant', { hasText: 'too late' }).count(), 0);
+    await longTurn.locator('.cost[data-outcome="stopped"]').waitFor({ timeout: 15_000 });
+    assert.equal(await longTurn.locator('.msg.assistant', { hasText: 'too late' }).count(), 0);
+    assert.equal(await page.locator('.msg.assistant', { hasText: 'never runs' }).count(), 0, 'the withdrawn prompt never ran');
 
     // Back to the list: the session shows what its turns cost.
     await page.click('nav >> text=Sessions');
@@ -147,7 +183,7 @@ describe('dashboard', () => {
     await page.screenshot({ path: path.join(IMAGES, 'dashboard-sessions.png') });
   });
 
-  test("the admin's system page: extensions' health, cron jobs with their next run, the heartbeat, the event log", async () => {
+  test("the admin's system page: extensions' health, cron jobs paused, resumed, run and deleted, a job's runs, the heartbeat's valves paused and resumed; the event log filtered and paged", async () => {
     const admin = fs.readFileSync(path.join(world.stateDir, 'admin.token'), 'utf8').trim();
     const job = await fetch(`${base}/api/cron`, {
       method: 'POST',
@@ -155,7 +191,7 @@ describe('dashboard', () => {
       body: JSON.stringify({ name: 'nightly-report', prompt: '@reply report', schedule: '0 3 * * *', user: 'alice' }),
     });
     assert.equal(job.status, 201, await job.text());
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const context = await watched({ viewport: { width: 1100, height: 900 } });
     const system = await context.newPage();
     await system.goto(base);
     await system.fill('input[name=token]', admin);
@@ -168,21 +204,111 @@ describe('dashboard', () => {
     const cron = system.locator('[data-section="Cron"] tr', { hasText: 'nightly-report' });
     await cron.waitFor();
     assert.match(await cron.innerText(), /0 3 \* \* \*[\s\S]*active/);
-    await system.locator('#heartbeat').getByText('Runs today').waitFor();
-    await system.locator('[data-section="Event log"] td', { hasText: 'web_listening' }).first().waitFor();
+    await cron.locator('[data-action=pause]').click();
+    await cron.locator('[data-action=resume]').waitFor();
+    assert.match(await cron.innerText(), /paused/);
+    await cron.locator('[data-action=resume]').click();
+    await cron.locator('[data-action=pause]').waitFor();
+    await cron.locator('[data-action=run]').click();
+    const jobId = await cron.locator('[data-job]').getAttribute('data-job');
+    await waitFor('the run to succeed', async () => {
+      const runs = (await (await fetch(`${base}/api/cron/${jobId}/runs`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { runs: Array<{ status: string }> };
+      return runs.runs.some((r: { status: string }) => r.status === 'success');
+    }, 60_000);
+    await cron.getByRole('link', { name: 'nightly-report' }).click();
+    await system.locator('#cron-runs tr', { hasText: 'success' }).waitFor();
+    assert.equal(await system.locator('#runs-older').isDisabled(), true, 'one run: no older page');
+    await system.getByRole('link', { name: '← System' }).click();
+
+    const heartbeat = system.locator('#heartbeat');
+    await heartbeat.locator('#heartbeat-valves tr', { hasText: 'max_runs_per_day' }).waitFor();
+    await heartbeat.locator('#heartbeat-pause').click();
+    await system.locator('#heartbeat-state', { hasText: 'Paused until' }).waitFor();
+    await system.locator('#heartbeat-valves tr', { hasText: 'paused' }).getByText('until').waitFor();
+    await system.locator('#heartbeat-resume').click();
+    await system.locator('#heartbeat-state', { hasText: 'Active' }).waitFor();
+    await system.locator('#heartbeat-trigger').click();
+    await system.locator('#heartbeat-ticks tbody tr').first().waitFor({ timeout: 30_000 });
+    await system.screenshot({ path: path.join(IMAGES, 'dashboard-system.png'), fullPage: true });
+    system.once('dialog', (dialog) => void dialog.accept());
+    await system.locator('[data-section="Cron"] tr', { hasText: 'nightly-report' }).locator('[data-action=delete]').click();
+    await system.locator('[data-section="Cron"] tr', { hasText: 'nightly-report' }).waitFor({ state: 'detached' });
+
+    await system.click('nav >> text=Log');
+    const firstLine = async (): Promise<number> => Number(await system.locator('#log tbody tr td').first().innerText());
+    await system.locator('#log tbody tr').first().waitFor();
+    await system.selectOption('#log-filters select[name=limit]', '10');
+    await system.click('#log-filters button[type=submit]');
+    await waitFor('a page of 10', async () => ((await system.locator('#log tbody tr').count()) === 10 ? true : undefined));
+    const newestFirst = await firstLine();
+    await system.click('#log-older');
+    await waitFor('an older page', async () => ((await firstLine()) < newestFirst ? true : undefined));
+    await system.click('#log-newer');
+    await waitFor('the newest page again', async () => ((await firstLine()) === newestFirst ? true : undefined));
+    await system.fill('#log-filters input[name=type]', 'web_token_created');
+    await system.click('#log-filters button[type=submit]');
+    await waitFor('only the filtered type', async () => {
+      const types = await system.locator('#log tbody tr td:nth-child(3)').allInnerTexts();
+      return types.length > 0 && types.every((t) => t === 'web_token_created') ? true : undefined;
+    });
     await context.close();
   });
 
-  test('on a phone-sized screen the sessions list is readable without scrolling sideways', async () => {
-    const phone = await browser.newPage({ viewport: { width: 390, height: 800 }, colorScheme: 'dark' });
+  test('the page keeps streaming when the server drops its event stream: it reconnects and resumes where it was', async () => {
+    const session = await api('POST', '/api/sessions', { name: 'reconnecting' });
+    const eventStreams = (): number => requests.filter((url) => url.startsWith(`${base}/api/sessions/${session.id}/events`)).length;
+    await page.goto(`${base}/#/s/${session.id}`);
+    await page.waitForSelector('textarea[name=prompt]');
+    await waitFor('the event stream to open', () => eventStreams() === 1 || undefined);
+    const final = 'This reply keeps arriving while the API restarts under the page, and none of it is lost or shown twice.';
+    await sendPrompt(`@chunk 3 150\n@reply ${final}`);
+    const shown = () => lastTurn().locator('.msg.assistant').first().textContent().catch(() => null);
+    await waitFor('part of the reply', async () => ((await shown())?.length ?? 0) > 0 || undefined, 30_000);
+
+    // A changed web section restarts the extension: its server ends every open stream and listens again on the same address.
+    const listened = readEventLog(world).filter((e) => e.type === 'web_listening').length;
+    fs.writeFileSync(config, `state_dir: ${world.stateDir}\nsessions:\n  default_cwd: ${world.workDir}\n${webConfig(601)}`);
+    const reload = await runCli(world, ['reload', '--config', config]);
+    assert.equal(reload.code, 0, reload.stderr);
+    await waitFor('the API to listen again', () => readEventLog(world).filter((e) => e.type === 'web_listening')[listened]);
+    const atRestart = (await shown()) ?? '';
+    assert.ok(atRestart.length < final.length, `the reply was still streaming when the stream was dropped (${atRestart.length} characters shown)`);
+
+    await lastTurn().locator('.cost').waitFor({ timeout: 30_000 });
+    assert.equal(await shown(), final, 'the whole reply, once');
+    assert.ok(eventStreams() >= 2, `the page opened the stream again (${eventStreams()} requests)`);
+    assert.equal(await page.locator('#conversation .msg.user').count(), 1, 'no turn shown twice');
+  });
+
+  test('on a phone-sized screen the sessions list and a session are readable without scrolling sideways, in the dark theme', async () => {
+    const context = await watched({ viewport: { width: 390, height: 844 }, colorScheme: 'dark', isMobile: true, hasTouch: true });
+    const phone = await context.newPage();
     await phone.goto(base); // a new context: it logs in on its own
     await phone.fill('input[name=token]', token);
     await phone.click('button[type=submit]');
     await phone.locator('tr[data-session]').first().waitFor();
-    const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
-    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+    const overflow = () => phone.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    assert.ok((await overflow()) <= 0, `the list is ${await overflow()}px wider than the screen`);
     const background = await phone.evaluate<string>('getComputedStyle(document.body).backgroundColor');
     assert.equal(background, 'rgb(22, 23, 26)', 'the dark theme follows the system');
-    await phone.close();
+
+    await phone.locator('tr[data-session]', { hasText: 'dash-demo' }).click();
+    await phone.locator('section.turn .cost').first().waitFor();
+    await phone.locator('form.question').first().waitFor();
+    assert.ok((await overflow()) <= 0, `the session page is ${await overflow()}px wider than the screen`);
+    const composer = await phone.locator('textarea[name=prompt]').boundingBox();
+    assert.ok(composer && composer.width <= 390 && composer.width > 300, `the prompt box fits the screen (${composer?.width}px)`);
+    await phone.evaluate('window.scrollTo(0, 0)');
+    await phone.screenshot({ path: path.join(IMAGES, 'dashboard-phone.png') });
+    await context.close();
+  });
+
+  test('no page requested anything from outside the daemon', () => {
+    const paths = requests.map((url) => url.replace(base, ''));
+    for (const expected of ['/static/app.js', '/static/markdown.js', '/static/style.css', '/api/login', '/api/sessions', '/api/cron', '/api/heartbeat', '/api/events?', '/runs?']) {
+      assert.ok(paths.some((p) => p.includes(expected)), `some page requested ${expected}: ${JSON.stringify([...new Set(paths)].slice(0, 40))}`);
+    }
+    const elsewhere = requests.filter((url) => !url.startsWith(`${base}/`));
+    assert.deepEqual(elsewhere, [], 'every request goes to the daemon');
   });
 });

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { WebSocket } from 'ws';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
-import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig } from '../support/daemon-process.ts';
+import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
 
 interface Answer {
   status: number;
@@ -25,6 +26,7 @@ describe('web', () => {
   let world: TestWorld;
   let config: string;
   let base = '';
+  let daemon: DaemonProcess;
   const tokens = { admin: '', alice: '', bob: '' };
 
   const cli = (args: string[]) => runCli(world, [...args, '--config', config]);
@@ -87,7 +89,7 @@ describe('web', () => {
   before(async () => {
     world = await createWorld('web');
     config = writeConfig(world, 'engine:\n  partial_messages: true\nenabled: [web, ask_user, cron, heartbeat]\nextensions:\n  web:\n    listen: 127.0.0.1:0\n    max_body: 64KiB\n');
-    await startDaemonProcess(world, ['--config', config]);
+    daemon = await startDaemonProcess(world, ['--config', config]);
     const listening = await waitFor('the API to listen', () => readEventLog(world).find((e) => e.type === 'web_listening'));
     base = String(listening.address);
     tokens.admin = fs.readFileSync(path.join(world.stateDir, 'admin.token'), 'utf8').trim();
@@ -173,6 +175,36 @@ describe('web', () => {
     assert.equal((await http('GET', `/api/sessions/${id}`, { token: tokens.alice })).status, 404);
   });
 
+  test("the queue: waiting prompts are listed in order and can be withdrawn; the running one cannot; another user's queue is 404", async () => {
+    const created = await http('POST', '/api/sessions', { token: tokens.alice, body: { name: 'queued' } });
+    const id = created.body.id as string;
+    const slow = await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: '@wait 30000\n@reply slow' } });
+    await waitFor('the slow prompt to run', async () => (await http('GET', `/api/sessions/${id}/queue`, { token: tokens.alice })).body.current?.id === slow.body.id);
+    const second = await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: '@reply second' } });
+    const third = await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: `@reply third ${'y'.repeat(300)}` } });
+    const queue = await http('GET', `/api/sessions/${id}/queue`, { token: tokens.alice });
+    assert.equal(queue.status, 200);
+    assert.equal(queue.body.queued, 2);
+    assert.deepEqual(queue.body.waiting.map((p: { id: string; position: number }) => [p.id, p.position]), [[second.body.id, 1], [third.body.id, 2]]);
+    assert.equal(queue.body.waiting[0].preview, '@reply second');
+    assert.equal(queue.body.waiting[1].preview.length, 200, 'a preview, not the whole text');
+    assert.ok(queue.body.waiting[0].queuedAt);
+
+    assert.equal((await http('GET', `/api/sessions/${id}/queue`, { token: tokens.bob })).status, 404);
+    assert.equal((await http('DELETE', `/api/sessions/${id}/queue/${second.body.id}`, { token: tokens.bob })).status, 404);
+    const withdrawn = await http('DELETE', `/api/sessions/${id}/queue/${second.body.id}`, { token: tokens.alice });
+    assert.equal(withdrawn.status, 200, JSON.stringify(withdrawn.body));
+    assert.equal(withdrawn.body.result.outcome, 'cancelled');
+    assert.deepEqual((await http('GET', `/api/sessions/${id}/queue`, { token: tokens.alice })).body.waiting.map((p: { id: string; position: number }) => [p.id, p.position]), [[third.body.id, 1]]);
+    const running = await http('DELETE', `/api/sessions/${id}/queue/${slow.body.id}`, { token: tokens.alice });
+    assert.equal(running.status, 409);
+    assert.equal(running.body.error.code, 'not_queued');
+    assert.equal((await http('DELETE', `/api/sessions/${id}/queue/p_nothing`, { token: tokens.alice })).status, 404);
+
+    await http('POST', `/api/sessions/${id}/stop`, { token: tokens.alice, body: { clear: true } });
+    assert.equal((await http('DELETE', `/api/sessions/${id}`, { token: tokens.alice })).status, 200);
+  });
+
   test('bad input: a schema error names the field, a body over max_body is 413, unknown routes are 404', async () => {
     const created = await http('POST', '/api/sessions', { token: tokens.alice, body: {} });
     const id = created.body.id as string;
@@ -215,6 +247,75 @@ describe('web', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal((await http('DELETE', `/api/sessions/${id}`, { token: tokens.alice })).status, 200);
     assert.equal((await following).at(-1)?.event, 'deleted', 'the stream ends when its session is deleted');
+  });
+
+  interface SocketMessage {
+    id?: number;
+    type: string;
+    data?: { type: string; text?: string; partial?: boolean; promptId?: string; result?: { text: string } };
+  }
+
+  /** Opens a session's event WebSocket and reads until `enough`; an upgrade refused is its HTTP status. */
+  const readSocket = (sessionId: string, headers: Record<string, string>, lastEventId: number | undefined, enough: (m: SocketMessage[]) => boolean): Promise<SocketMessage[] | number> =>
+    new Promise((resolve, reject) => {
+      const url = `${base.replace(/^http/, 'ws')}/api/sessions/${sessionId}/ws${lastEventId !== undefined ? `?last_event_id=${lastEventId}` : ''}`;
+      const socket = new WebSocket(url, { headers });
+      const messages: SocketMessage[] = [];
+      const timer = setTimeout(() => {
+        socket.terminate();
+        reject(new Error(`no end within 30 s: ${JSON.stringify(messages)}`));
+      }, 30_000);
+      const finish = (value: SocketMessage[] | number): void => {
+        clearTimeout(timer);
+        socket.terminate();
+        resolve(value);
+      };
+      socket.on('unexpected-response', (_request, response) => finish(response.statusCode ?? 0));
+      socket.on('message', (data) => {
+        messages.push(JSON.parse(String(data)) as SocketMessage);
+        if (enough(messages)) finish(messages);
+      });
+      socket.on('close', () => finish(messages));
+      socket.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+
+  test("events over a WebSocket: the same events and resume as SSE, the same credentials; another user's session is 404, a cookie from another origin 403", async () => {
+    const created = await http('POST', '/api/sessions', { token: tokens.alice, body: { name: 'socket' } });
+    const id = created.body.id as string;
+    const bearer = { authorization: `Bearer ${tokens.alice}` };
+    assert.equal(await readSocket(id, {}, undefined, () => true), 401);
+    assert.equal(await readSocket(id, { authorization: `Bearer ${tokens.bob}` }, undefined, () => true), 404);
+    assert.equal(await readSocket('no-such-session', bearer, undefined, () => true), 404);
+
+    const answer = 'pack my box with five dozen liquor jugs';
+    const submitted = await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: `@chunk 4 120\n@reply ${answer}` } });
+    const first = await readSocket(id, bearer, undefined, (m) => m.filter((e) => e.type === 'text').length >= 2);
+    assert.ok(Array.isArray(first));
+    const rest = await readSocket(id, bearer, first.at(-1)!.id, (m) => m.some((e) => e.type === 'result'));
+    assert.ok(Array.isArray(rest));
+    assert.ok(rest.some((m) => m.type === 'text'), 'the reconnect came while the text still streamed');
+    const all = [...first, ...rest];
+    const ids = all.map((m) => m.id!);
+    assert.ok(ids.every((n, i) => i === 0 || n > ids[i - 1]!), 'in order, nothing twice');
+    assert.equal(all.filter((m) => m.type === 'text' && m.data?.partial).map((m) => m.data!.text).join(''), answer);
+    assert.equal(all.find((m) => m.type === 'result')?.data?.result?.text, answer);
+    assert.ok(all.every((m) => m.data?.promptId === undefined || m.data.promptId === submitted.body.id));
+
+    const login = await http('POST', '/api/login', { body: { token: tokens.alice } });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const host = new URL(base).host;
+    assert.equal(await readSocket(id, { cookie }, undefined, () => true), 403, 'a cookie without Origin');
+    assert.equal(await readSocket(id, { cookie, origin: 'http://evil.example' }, undefined, () => true), 403, 'a cookie from another site');
+    const fromPage = await readSocket(id, { cookie, origin: `http://${host}` }, undefined, (m) => m.some((e) => e.type === 'result'));
+    assert.ok(Array.isArray(fromPage) && fromPage.length === all.length, 'a page of this server with the cookie gets every kept event');
+
+    const following = readSocket(id, bearer, ids.at(-1), (m) => m.some((e) => e.type === 'deleted'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await http('DELETE', `/api/sessions/${id}`, { token: tokens.alice })).status, 200);
+    assert.deepEqual(await following, [{ type: 'deleted', sessionId: id }]);
   });
 
   test('questions: a user lists and answers the questions of their sessions only', async () => {
@@ -260,7 +361,17 @@ describe('web', () => {
     assert.equal((await http('POST', `/api/cron/${id}/resume`, { token: tokens.alice })).body.paused, false);
     const run = await http('POST', `/api/cron/${id}/run`, { token: tokens.alice });
     assert.equal(run.status, 200, JSON.stringify(run.body));
-    await waitFor('the run to finish', async () => (await http('GET', `/api/cron/${id}/runs`, { token: tokens.alice })).body.find((r: { status: string }) => r.status === 'success'));
+    await waitFor('the run to finish', async () => (await http('GET', `/api/cron/${id}/runs`, { token: tokens.alice })).body.runs.find((r: { status: string }) => r.status === 'success'));
+    assert.equal((await http('POST', `/api/cron/${id}/run`, { token: tokens.alice })).status, 200);
+    await waitFor('the second run to finish', async () => (await http('GET', `/api/cron/${id}/runs`, { token: tokens.alice })).body.runs.filter((r: { status: string }) => r.status === 'success').length === 2, 30_000);
+    const newest = await http('GET', `/api/cron/${id}/runs?limit=1`, { token: tokens.alice });
+    assert.equal(newest.body.runs.length, 1);
+    assert.equal(newest.body.next, 1);
+    const older = await http('GET', `/api/cron/${id}/runs?limit=1&offset=${newest.body.next}`, { token: tokens.alice });
+    assert.equal(older.body.runs.length, 1);
+    assert.equal(older.body.next, null, 'the oldest page');
+    assert.ok(older.body.runs[0].scheduledFor <= newest.body.runs[0].scheduledFor && older.body.runs[0].id !== newest.body.runs[0].id);
+    assert.equal((await http('GET', `/api/cron/${id}/runs?limit=500`, { token: tokens.alice })).body.error.field, 'limit');
     assert.equal((await http('GET', `/api/cron/${id}/runs`, { token: tokens.bob })).status, 404);
     assert.equal((await http('DELETE', `/api/cron/${id}`, { token: tokens.alice })).status, 200);
     assert.equal((await http('POST', `/api/cron/${id}/pause`, { token: tokens.alice })).status, 404);
@@ -270,6 +381,8 @@ describe('web', () => {
     assert.equal((await http('GET', '/api/heartbeat', { token: tokens.alice })).status, 403);
     const status = await http('GET', '/api/heartbeat', { token: tokens.admin });
     assert.equal(status.status, 200, JSON.stringify(status.body));
+    assert.equal(typeof status.body.valves.limits.maxRunsPerDay, 'number', 'the valves with their limits');
+    assert.equal(typeof status.body.valves.now.ok, 'boolean', 'and whether one holds a check now');
     const paused = await http('POST', '/api/heartbeat/pause', { token: tokens.admin, body: { minutes: 5 } });
     assert.equal(paused.status, 200, JSON.stringify(paused.body));
     assert.ok(paused.body.pausedUntil);
@@ -296,4 +409,59 @@ describe('web', () => {
     await http('POST', '/api/logout', { headers: { cookie } });
     assert.equal((await http('GET', '/api/sessions', { headers: { cookie } })).status, 401);
   });
+
+  /** Stops the daemon and starts it again; the API listens on a new port. */
+  const restartDaemon = async (): Promise<void> => {
+    const listened = readEventLog(world).filter((e) => e.type === 'web_listening').length;
+    await daemon.stop();
+    daemon = await startDaemonProcess(world, ['--config', config]);
+    const listening = await waitFor('the API to listen again', () => readEventLog(world).filter((e) => e.type === 'web_listening')[listened]);
+    base = String(listening.address);
+  };
+
+  test('events and browser logins survive a restart of the daemon: a client resuming with Last-Event-ID gets exactly what it missed, ids keep rising, the browser stays logged in', async () => {
+    const created = await http('POST', '/api/sessions', { token: tokens.alice, body: { name: 'survivor' } });
+    const id = created.body.id as string;
+    const seen = await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: '@reply seen live', wait: true } });
+    const live = await readEvents(id, tokens.alice, undefined, (m) => m.some((e) => e.event === 'result'));
+    const lastSeen = live.at(-1)!.id!;
+    const missed = await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: '@chunk 3 20\n@reply missed while away', wait: true } });
+    assert.equal(missed.body.result.text, 'missed while away');
+    const login = await http('POST', '/api/login', { body: { token: tokens.alice } });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+
+    await restartDaemon();
+
+    assert.equal((await http('GET', `/api/sessions/${id}`, { headers: { cookie } })).status, 200, 'still logged in');
+    assert.equal((await http('PATCH', `/api/sessions/${id}`, { headers: { cookie }, body: { name: 'survivor-2' } })).status, 403, 'writes still need the CSRF token');
+    assert.equal((await http('PATCH', `/api/sessions/${id}`, { headers: { cookie, 'x-csrf-token': login.body.csrfToken }, body: { name: 'survivor-2' } })).status, 200);
+    assert.equal((await http('POST', '/api/logout', { headers: { cookie } })).status, 200);
+    assert.equal((await http('GET', `/api/sessions/${id}`, { headers: { cookie } })).status, 401, 'logged out');
+
+    const resumed = await readEvents(id, tokens.alice, lastSeen, (m) => m.some((e) => e.event === 'result'));
+    const promptIds = resumed.map((m) => (JSON.parse(m.data!) as { promptId?: string }).promptId);
+    assert.deepEqual([...new Set(promptIds)], [missed.body.id], `only the missed prompt's events: ${JSON.stringify(resumed.map((m) => m.event))}`);
+    assert.equal(resumed[0]!.event, 'queued', 'from its first event on');
+    assert.equal(resumed.filter((m) => m.event === 'result').length, 1);
+    const streamed = resumed.filter((m) => m.event === 'text').map((m) => JSON.parse(m.data!) as { text: string; partial?: boolean });
+    assert.equal(streamed.filter((e) => e.partial).map((e) => e.text).join(''), 'missed while away', 'every streamed piece, once');
+    const ids = resumed.map((m) => Number(m.id));
+    assert.ok(ids.every((n, i) => n > Number(lastSeen) && (i === 0 || n > ids[i - 1]!)), 'after the last seen id, rising, none twice');
+
+    const everything = await readEvents(id, tokens.alice, undefined, (m) => m.filter((e) => e.event === 'result').length >= 2);
+    assert.ok(everything.some((m) => (JSON.parse(m.data!) as { promptId?: string }).promptId === seen.body.id), 'the events of before the restart are kept');
+    assert.deepEqual(
+      everything.filter((m) => Number(m.id) > Number(lastSeen)).map((m) => m.id),
+      resumed.map((m) => m.id),
+      'the resumed stream is exactly the kept events after the last seen id',
+    );
+
+    const following = readEvents(id, tokens.alice, resumed.at(-1)!.id, (m) => m.some((e) => e.event === 'result'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.alice, body: { text: '@reply after the restart' } });
+    const later = await following;
+    assert.ok(Number(later[0]!.id) > Math.max(...ids), 'ids after the restart are higher than before it');
+    assert.equal(JSON.parse(later.at(-1)!.data!).result.text, 'after the restart');
+  });
 });
+

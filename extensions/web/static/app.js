@@ -241,7 +241,8 @@ class Conversation {
 
   result(turn, result) {
     this.close(turn);
-    if (!turn.el.querySelector('.msg.assistant') && result.text) {
+    if (result.outcome === 'cancelled') turn.el.append(h('div', { className: 'muted' }, `Not run: ${result.text || 'withdrawn'}`));
+    else if (!turn.el.querySelector('.msg.assistant') && result.text) {
       const el = h('div', { className: 'msg assistant' });
       el.innerHTML = renderMarkdown(result.text); // escaped first
       turn.el.append(el);
@@ -290,10 +291,26 @@ async function sessionView(id) {
   } }, 'Stop');
   const composer = h('form', { className: 'composer', onsubmit: (event) => { event.preventDefault(); void send(); } },
     text, h('div', { className: 'row' }, h('button', { type: 'submit', id: 'send' }, 'Send'), stop), problem);
+  const waitingEl = h('ol', { className: 'waiting', id: 'waiting', hidden: true });
+  const showWaiting = (waiting) => {
+    waitingEl.hidden = waiting.length === 0;
+    waitingEl.replaceChildren(...waiting.map((p) => h('li', { 'data-prompt': p.id },
+      h('span', { className: 'preview', title: `queued ${when(p.queuedAt)}` }, p.preview),
+      h('button', { type: 'button', className: 'secondary withdraw', onclick: async () => {
+        try {
+          await api('DELETE', `/api/sessions/${encodeURIComponent(session.id)}/queue/${encodeURIComponent(p.id)}`);
+        } catch (error) {
+          problem.replaceChildren(errorBox(error));
+        }
+        void refreshQueue();
+      } }, 'Withdraw'))));
+  };
+  const refreshQueue = () => api('GET', `/api/sessions/${encodeURIComponent(session.id)}/queue`).then((q) => showWaiting(q.waiting), () => {});
   main.replaceChildren(
     h('div', { className: 'session-head' }, h('h1', {}, session.name || session.id), status, queue, cost,
       h('span', { className: 'cwd muted' }, session.cwd), h('span', { className: 'muted' }, session.user)),
-    conversationEl, composer);
+    conversationEl, waitingEl, composer);
+  void refreshQueue();
 
   const source = new EventSource(`/api/sessions/${encodeURIComponent(session.id)}/events`);
   for (const type of EVENT_TYPES) {
@@ -304,10 +321,12 @@ async function sessionView(id) {
     source.close();
     problem.replaceChildren(errorBox('This session was deleted.'));
   });
-  const refresh = () => api('GET', `/api/sessions/${encodeURIComponent(session.id)}`).then(showSummary, () => {});
+  const refresh = () => {
+    void refreshQueue();
+    return api('GET', `/api/sessions/${encodeURIComponent(session.id)}`).then(showSummary, () => {});
+  };
   const timer = setInterval(refresh, 2000);
-  source.addEventListener('result', refresh);
-  source.addEventListener('started', refresh);
+  for (const type of ['queued', 'started', 'result']) source.addEventListener(type, refresh);
   return () => {
     source.close();
     clearInterval(timer);
@@ -316,19 +335,21 @@ async function sessionView(id) {
 
 // ---- the daemon: cron, heartbeat, extensions, event log
 
+/** A titled part of a page whose content `loader(reload)` makes; `reload` makes it again (after an action). */
 function section(title, loader) {
   const body = h('div', {}, h('p', { className: 'muted' }, 'Loading…'));
   const el = h('section', { 'data-section': title }, h('h2', {}, title), body);
-  loader().then(
+  const load = () => loader(load).then(
     (content) => body.replaceChildren(content),
     (error) => body.replaceChildren(h('p', { className: 'muted' }, error.status === 503 || error.status === 403 ? error.message : `Failed: ${error.message}`)),
   );
+  void load();
   return el;
 }
 
-function table(headers, rows) {
+function table(headers, rows, attrs = {}) {
   if (rows.length === 0) return h('p', { className: 'muted' }, 'None.');
-  return h('table', { className: 'cards' },
+  return h('table', { className: 'cards', ...attrs },
     h('thead', {}, h('tr', {}, headers.map((t) => h('th', {}, t)))),
     h('tbody', {}, rows.map((cells) => h('tr', {}, cells.map((cell, i) => h('td', { 'data-label': headers[i] }, cell))))));
 }
@@ -337,6 +358,114 @@ const short = (value, n = 120) => {
   const text = typeof value === 'string' ? value : JSON.stringify(value ?? '');
   return text.length > n ? `${text.slice(0, n)}…` : text;
 };
+const epoch = (ms) => (typeof ms === 'number' ? when(new Date(ms).toISOString()) : '—');
+const duration = (ms) => (typeof ms === 'number' ? (ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 1000).toFixed(1)} s`) : '—');
+
+/** A button that runs `action`, shows its failure in `problem`, then calls `done`. */
+function actionButton(label, attrs, action, problem, done) {
+  return h('button', { type: 'button', className: 'secondary', ...attrs, onclick: async (event) => {
+    event.currentTarget.disabled = true;
+    try {
+      await action();
+      problem.replaceChildren();
+    } catch (error) {
+      problem.replaceChildren(errorBox(error));
+    }
+    done();
+  } }, label);
+}
+
+function cronSection() {
+  const problem = h('div');
+  return section('Cron', async (reload) => {
+    const jobs = await api('GET', '/api/cron');
+    const job = (id, action) => api('POST', `/api/cron/${encodeURIComponent(id)}/${action}`, {});
+    return h('div', {}, problem, table(['Job', 'User', 'Schedule', 'State', 'Next run', 'Last run', 'Recent runs', ''], jobs.map((j) => [
+      h('a', { href: `#/cron/${encodeURIComponent(j.id)}`, title: j.prompt }, j.name),
+      j.user,
+      j.schedule ?? `once at ${when(j.runAt)}`,
+      j.done ? 'done' : j.paused ? 'paused' : 'active',
+      when(j.nextRunAt),
+      j.lastRunAt ? `${when(j.lastRunAt)} · ${j.lastStatus ?? ''}${j.lastCostUsd !== null ? ` · ${money(j.lastCostUsd)}` : ''}${j.lastError ? ` · ${short(j.lastError, 80)}` : ''}` : '—',
+      h('div', {}, (j.recent ?? []).slice(0, 5).map((r) => h('div', {}, `${epoch(r.scheduledFor)} ${r.status}`))),
+      h('div', { className: 'row actions', 'data-job': j.id },
+        j.done ? undefined : j.paused
+          ? actionButton('Resume', { 'data-action': 'resume' }, () => job(j.id, 'resume'), problem, reload)
+          : actionButton('Pause', { 'data-action': 'pause' }, () => job(j.id, 'pause'), problem, reload),
+        actionButton('Run now', { 'data-action': 'run' }, () => job(j.id, 'run'), problem, reload),
+        actionButton('Delete', { 'data-action': 'delete', className: 'secondary danger-text' }, async () => {
+          if (confirm(`Delete the cron job ${j.name}?`)) await api('DELETE', `/api/cron/${encodeURIComponent(j.id)}`);
+        }, problem, reload)),
+    ]), { id: 'cron-jobs' }));
+  });
+}
+
+/** One cron job and its runs, a page at a time (`offset` into the kept runs, newest first). */
+async function cronJobView(id) {
+  const jobs = await api('GET', '/api/cron');
+  const job = jobs.find((j) => j.id === id || j.name === id);
+  if (!job) throw new Error(`No cron job ${id}.`);
+  const PAGE = 20;
+  const runs = h('div');
+  const pager = h('div', { className: 'row' });
+  const show = async (offset) => {
+    const page = await api('GET', `/api/cron/${encodeURIComponent(job.id)}/runs?limit=${PAGE}&offset=${offset}`);
+    runs.replaceChildren(table(['Scheduled for', 'Status', 'Started', 'Took', 'Cost', 'Session', 'Detail'], page.runs.map((r) => [
+      epoch(r.scheduledFor),
+      statusBadge(r.status),
+      epoch(r.startedAt),
+      duration(r.durationMs),
+      typeof r.costUsd === 'number' ? money(r.costUsd) : '—',
+      r.sessionId ? h('a', { href: `#/s/${encodeURIComponent(r.sessionId)}` }, r.sessionId) : '—',
+      r.detail ? short(r.detail, 200) : '',
+    ]), { id: 'cron-runs' }));
+    pager.replaceChildren(
+      h('button', { type: 'button', className: 'secondary', id: 'runs-newer', disabled: offset === 0, onclick: () => void show(Math.max(0, offset - PAGE)) }, 'Newer'),
+      h('span', { className: 'muted' }, page.runs.length ? `runs ${offset + 1}–${offset + page.runs.length}` : ''),
+      h('button', { type: 'button', className: 'secondary', id: 'runs-older', disabled: page.next === null, onclick: () => void show(page.next) }, 'Older'));
+  };
+  main.replaceChildren(
+    h('p', {}, h('a', { href: '#/system' }, '← System')),
+    h('h1', {}, `Cron job ${job.name}`),
+    table(['User', 'Schedule', 'Timezone', 'State', 'Next run', 'Prompt'], [[job.user, job.schedule ?? `once at ${when(job.runAt)}`, job.timezone, job.done ? 'done' : job.paused ? 'paused' : 'active', when(job.nextRunAt), short(job.prompt, 300)]]),
+    h('h2', {}, 'Runs'), runs, pager);
+  await show(0);
+}
+
+function heartbeatSection() {
+  const problem = h('div');
+  return section('Heartbeat', async (reload) => {
+    const state = await api('GET', '/api/heartbeat');
+    const paused = state.pausedUntil && state.pausedUntil > Date.now();
+    const limits = state.valves?.limits ?? {};
+    const blocking = state.valves?.now;
+    const minutes = h('input', { type: 'number', name: 'pause-minutes', min: 1, value: 60, className: 'narrow', 'aria-label': 'minutes' });
+    const valves = [
+      ['min_interval', duration(limits.minIntervalMs), state.lastRunAt ? `last run ${ago(new Date(state.lastRunAt).toISOString())}` : 'no run yet'],
+      ['max_runs_per_day', String(limits.maxRunsPerDay ?? '—'), `${state.runsToday} today`],
+      ['budget', typeof limits.dailyBudgetUsd === 'number' ? `${money(limits.dailyBudgetUsd)} a day` : '—', `${money(state.costToday)} spent today`],
+      ['quiet_hours', limits.quietHours ? `${limits.quietHours.start}–${limits.quietHours.end} (${limits.timezone})` : 'none', ''],
+      ['backoff', `${duration(limits.backoffBaseMs)} doubling, at most ${duration(limits.backoffMaxMs)}`, `${state.consecutiveFailures} failed, ${state.consecutiveNoops} idle in a row`],
+      ['paused', '', paused ? `until ${epoch(state.pausedUntil)}` : 'no'],
+    ];
+    const ticks = (state.log ?? []).slice(-15).reverse();
+    const call = (action, body) => api('POST', `/api/heartbeat/${action}`, body ?? {});
+    return h('div', { id: 'heartbeat' },
+      h('p', { id: 'heartbeat-state' }, h('strong', {}, paused ? `Paused until ${epoch(state.pausedUntil)}` : 'Active'),
+        ` · a check every ${duration(state.intervalMs)}`,
+        blocking && !blocking.ok ? h('span', { className: 'muted' }, ` · now held by ${blocking.valve}: ${blocking.reason}`) : undefined),
+      h('div', { className: 'row' },
+        paused
+          ? actionButton('Resume', { id: 'heartbeat-resume' }, () => call('resume'), problem, reload)
+          : [actionButton('Pause', { id: 'heartbeat-pause' }, () => call('pause', { minutes: Number(minutes.value) || 60 }), problem, reload), minutes, h('span', { className: 'muted' }, 'minutes')],
+        actionButton('Check now', { id: 'heartbeat-trigger' }, () => call('trigger'), problem, reload)),
+      problem,
+      h('h3', {}, 'Valves'),
+      table(['Valve', 'Limit', 'Now'], valves, { id: 'heartbeat-valves' }),
+      h('h3', {}, 'Recent ticks'),
+      table(['When', 'Outcome', 'Valve', 'Reason', 'Cost'], ticks.map((t) => [epoch(t.at), t.outcome, t.valve ?? '', t.reason ?? '', t.costUsd !== undefined ? money(t.costUsd) : '']), { id: 'heartbeat-ticks' }));
+  });
+}
 
 async function systemView() {
   main.replaceChildren(
@@ -345,43 +474,45 @@ async function systemView() {
       const list = await api('GET', '/api/extensions');
       return table(['Extension', 'State', 'Health', 'Detail'], list.map((e) => [e.name, statusBadge(e.state), statusBadge(e.health.status), short(e.health.detail ?? e.health.reason ?? '')]));
     }),
-    section('Cron', async () => {
-      const jobs = await api('GET', '/api/cron');
-      return table(['Job', 'User', 'Schedule', 'State', 'Next run', 'Last run', 'Recent runs'], jobs.map((j) => [
-        h('span', { title: j.prompt }, j.name),
-        j.user,
-        j.schedule ?? `once at ${when(j.runAt)}`,
-        j.done ? 'done' : j.paused ? 'paused' : 'active',
-        when(j.nextRunAt),
-        j.lastRunAt ? `${when(j.lastRunAt)} · ${j.lastStatus ?? ''}${j.lastCostUsd !== null ? ` · ${money(j.lastCostUsd)}` : ''}${j.lastError ? ` · ${short(j.lastError, 80)}` : ''}` : '—',
-        h('div', {}, (j.recent ?? []).slice(-5).map((r) => h('div', {}, `${when(new Date(r.scheduledFor).toISOString())} ${r.status}`))),
-      ]));
-    }),
-    section('Heartbeat', async () => {
-      const state = await api('GET', '/api/heartbeat');
-      const facts = [
-        ['State', state.pausedUntil && state.pausedUntil > Date.now() ? `paused until ${when(new Date(state.pausedUntil).toISOString())}` : 'active'],
-        ['Runs today', String(state.runsToday)],
-        ['Cost today', money(state.costToday)],
-        ['Last run', state.lastRunAt ? when(new Date(state.lastRunAt).toISOString()) : '—'],
-        ['Failures in a row', String(state.consecutiveFailures)],
-        ['Idle runs in a row', String(state.consecutiveNoops)],
-        ['Findings held back', String(state.deferredFindings?.length ?? 0)],
-      ];
-      const ticks = (state.log ?? []).slice(-15).reverse();
-      return h('div', { id: 'heartbeat' },
-        table(facts.map(([k]) => k), [facts.map(([, v]) => v)]),
-        h('h3', {}, 'Recent ticks'),
-        table(['When', 'Outcome', 'Valve', 'Reason', 'Cost'], ticks.map((t) => [when(new Date(t.at).toISOString()), t.outcome, t.valve ?? '', t.reason ?? '', t.costUsd !== undefined ? money(t.costUsd) : ''])));
-    }),
-    section('Event log', async () => {
-      const page = await api('GET', '/api/events?limit=50');
-      return table(['#', 'When', 'Type', 'Detail'], page.events.slice().reverse().map((e) => {
-        const { line, ts, type, ...rest } = e;
-        return [String(line), when(ts ?? e.time), type, short(rest)];
-      }));
-    }),
+    cronSection(),
+    heartbeatSection(),
+    h('p', {}, h('a', { href: '#/log' }, 'The event log →')),
   );
+}
+
+/** The daemon's event log, filtered by type and session, newest page first; Older and Newer page through it. */
+async function logView() {
+  const type = h('input', { name: 'type', placeholder: 'type, e.g. cron_result' });
+  const sessionInput = h('input', { name: 'session', placeholder: 'session id' });
+  const limit = h('select', { name: 'limit', 'aria-label': 'lines per page' }, ['10', '50', '200'].map((n) => h('option', { value: n, selected: n === '50' }, `${n} a page`)));
+  const rows = h('div', { id: 'log' });
+  const pager = h('div', { className: 'row' });
+  const problem = h('div');
+  // The `before` of each page shown so far: Newer goes back one.
+  const pages = [];
+  const show = async (before) => {
+    const query = new URLSearchParams({ limit: limit.value });
+    if (type.value.trim()) query.set('type', type.value.trim());
+    if (sessionInput.value.trim()) query.set('session', sessionInput.value.trim());
+    if (before !== undefined) query.set('before', String(before));
+    try {
+      const page = await api('GET', `/api/events?${query}`);
+      problem.replaceChildren();
+      rows.replaceChildren(table(['#', 'When', 'Type', 'Detail'], page.events.slice().reverse().map((e) => {
+        const { line, ts, type: kind, ...rest } = e;
+        return [String(line), when(ts ?? e.time), kind, short(rest, 200)];
+      })));
+      pager.replaceChildren(
+        h('button', { type: 'button', className: 'secondary', id: 'log-newer', disabled: pages.length === 0, onclick: () => void show(pages.pop()) }, 'Newer'),
+        h('button', { type: 'button', className: 'secondary', id: 'log-older', disabled: page.next === null, onclick: () => { pages.push(before); void show(page.next); } }, 'Older'));
+    } catch (error) {
+      problem.replaceChildren(errorBox(error));
+    }
+  };
+  const filters = h('form', { className: 'row', id: 'log-filters', onsubmit: (event) => { event.preventDefault(); pages.length = 0; void show(undefined); } },
+    type, sessionInput, limit, h('button', { type: 'submit' }, 'Filter'));
+  main.replaceChildren(h('h1', {}, 'Event log'), filters, problem, rows, pager);
+  await show(undefined);
 }
 
 // ---- routing
@@ -400,8 +531,11 @@ async function route() {
     nav.hidden = false;
     document.getElementById('who').textContent = who.admin ? 'admin' : who.user;
     const session = /^#\/s\/(.+)$/.exec(hash);
+    const job = /^#\/cron\/(.+)$/.exec(hash);
     if (session) cleanup = (await sessionView(decodeURIComponent(session[1]))) ?? cleanup;
+    else if (job) await cronJobView(decodeURIComponent(job[1]));
     else if (hash === '#/system') await systemView();
+    else if (hash === '#/log') await logView();
     else cleanup = (await sessionsView()) ?? cleanup;
   } catch (error) {
     if (error.status !== 401 && error.code !== 'csrf') main.replaceChildren(errorBox(error));

@@ -126,6 +126,8 @@ export async function startExtension<Config>(extension: Extension<Config>, confi
     publish: () => undefined,
     setTimeout: (callback, ms) => timer('timeout', callback, ms),
     setInterval: (callback, ms) => timer('interval', callback, ms),
+    adminCredential: { matches: () => false, fingerprint: '' },
+    callMethod: () => Promise.reject(new Error('this test offers no other extension\'s bridge methods: pass callMethod in overrides')),
     record: (type, fields) => void records.push({ type, fields }),
     track: (disposable) => {
       owned.push(disposable);

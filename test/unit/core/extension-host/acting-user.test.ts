@@ -25,3 +25,12 @@ test('a caller without a credential acts for nobody and sees nothing', () => {
   assert.throws(() => actingUser(anonymous, undefined, 'bob'), /acts for nobody/);
   assert.throws(() => visibleUser(anonymous, undefined, undefined), /sees nobody/);
 });
+
+test('the admin acting for one user is held to that user, as a session is', () => {
+  const admin = { kind: 'admin' } as const;
+  assert.equal(actingUser(admin, undefined, undefined, 'alice'), 'alice');
+  assert.equal(visibleUser(admin, undefined, undefined, 'alice'), 'alice');
+  assert.equal(visibleUser(admin, undefined, 'alice', 'alice'), 'alice');
+  assert.throws(() => actingUser(admin, undefined, 'bob', 'alice'), /acts for user "alice" only/);
+  assert.throws(() => visibleUser(admin, undefined, 'bob', 'alice'), /acts for user "alice" only/);
+});

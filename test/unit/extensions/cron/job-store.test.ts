@@ -243,6 +243,7 @@ describe('JobStore: runs', () => {
       ],
     );
     assert.equal(store.runs(job.id, 2).length, 2);
+    assert.deepEqual(store.runs(job.id, 2, 2).map((r) => r.scheduledFor), [1000], 'the page after the newest two');
     assert.throws(() => store.recordMissed('j_missing', 1, 'missed', 'x'), JobNotFoundError);
   });
 

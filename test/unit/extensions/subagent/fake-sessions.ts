@@ -1,6 +1,6 @@
 /** Sessions for subagent's unit tests: prompts finish when the test says so; commands run unsandboxed. */
 import os from 'node:os';
-import type { ExtensionSessions, NewSessionRequest, PromptRecord, SessionSummary, TurnOutcome } from '../../../../core/extension-host/extension-api.ts';
+import type { ExtensionSessions, NewSessionRequest, PromptRecord, QueuedPrompt, SessionSummary, TurnOutcome } from '../../../../core/extension-host/extension-api.ts';
 import { fakeSession } from '../extension-fixture.ts';
 
 interface OpenPrompt {
@@ -80,6 +80,11 @@ export class FakeSessions implements ExtensionSessions {
     if (!open || open.record.status !== 'queued') return false;
     this.finish(promptId, 'cancelled', reason);
     return true;
+  }
+  queued(sessionId: string): QueuedPrompt[] {
+    return this.promptsOf(sessionId)
+      .filter((r) => r.status === 'queued')
+      .map((r, index) => ({ id: r.id, preview: r.text.slice(0, 200), position: index + 1, queuedAt: r.enqueuedAt }));
   }
   getPrompt(_sessionId: string, promptId: string): PromptRecord {
     const open = this.prompts.get(promptId);

@@ -4,16 +4,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { z } from 'zod';
+import { adminCredential } from '../../../../core/bridge/credentials.ts';
 import { silentLogger } from '../../../../core/util/log.ts';
 import { route } from '../../../../extensions/web/api.ts';
 import { Authenticator } from '../../../../extensions/web/auth.ts';
+import { BrowserSessions } from '../../../../extensions/web/browser-sessions.ts';
 import { isLoopback, splitListen } from '../../../../extensions/web/extension.ts';
 import { buildServer } from '../../../../extensions/web/server.ts';
 import { TokenStore } from '../../../../extensions/web/token-store.ts';
 
 describe('the web server', async () => {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'web-server-'));
-  fs.writeFileSync(path.join(stateDir, 'admin.token'), 'admin-secret\n');
   const tokens = new TokenStore(stateDir);
   const alice = tokens.create('alice', 'phone').token;
   const routes = [
@@ -23,7 +24,7 @@ describe('the web server', async () => {
       handler: ({ body, principal }) => ({ body: { n: body.n, who: principal.kind === 'admin' ? 'admin' : principal.user } }),
     }),
   ];
-  const app = await buildServer(routes, new Authenticator(stateDir, tokens), { maxBody: 1024, rateLimit: 5, secureCookie: false, logger: silentLogger });
+  const app = await buildServer(routes, new Authenticator(adminCredential('admin-secret'), tokens, new BrowserSessions(stateDir, 3600_000)), { maxBody: 1024, rateLimit: 5, secureCookie: false, logger: silentLogger });
   after(async () => {
     await app.close();
     fs.rmSync(stateDir, { recursive: true, force: true });
