@@ -43,6 +43,8 @@ export class Contributions {
       if (tool.name === HELP_ACTION) throw new Error(`MCP server ${spec.server}: no tool may be named "${HELP_ACTION}"`);
       names.add(tool.name);
     }
+    const unknown = (spec.withoutApproval ?? []).filter((name) => !names.has(name));
+    if (unknown.length > 0) throw new Error(`MCP server ${spec.server}: withoutApproval names no tool of it: ${unknown.join(', ')}`);
     return this.addServer({ name: spec.server, owner, tags: spec.tags ?? [], when: spec.when, serve: { kind: 'tools', spec } });
   }
 

@@ -78,6 +78,12 @@ export interface ToolServerSpec {
   readonly tags?: readonly string[];
   /** Only for some sessions (default: all). */
   readonly when?: (session: SessionSummary) => boolean;
+  /**
+   * Tools (by name) a session in `permission_mode: approve` calls without asking a person, besides
+   * those marked `readOnlyHint`: only tools that touch nothing but the daemon's own records of the
+   * session's user. A tool that runs commands, or hands work to other sessions, must not be here.
+   */
+  readonly withoutApproval?: readonly string[];
 }
 
 /** An MCP server the CLI starts as its own process for each session (stdio), for what needs a process. */

@@ -13,6 +13,7 @@ import { claudeToolArgs, mergeOverrides, selectMcpServers, systemPromptText, typ
 import type { PromptRecord, SessionSummary } from '../sessions/session-types.ts';
 import type { PermissionMode } from '../sessions/claude/claude-args.ts';
 import type { TemplateRegistry } from './templates.ts';
+import { approvalFreeTools } from './approval-free-tools.ts';
 
 export interface ComposerOptions {
   readonly contributions: Contributions;
@@ -72,8 +73,8 @@ export class SessionComposer implements LaunchComposer {
     }
     const systemPrompt = systemPromptText({ ...merged, systemPrompt: fragments });
     const permissionMode = this.permissionMode(session);
-    // In approve mode the daemon's own servers are trusted: their calls are not put to a person.
-    const allowed = permissionMode === 'approve' && servers.length > 0 ? ['--allowedTools', servers.map((server) => `mcp__${server.name}`).join(',')] : [];
+    const free = permissionMode === 'approve' ? approvalFreeTools(servers, this.options.gatewayMode()) : [];
+    const allowed = free.length > 0 ? ['--allowedTools', free.join(',')] : [];
     return {
       args: ['--mcp-config', file, '--strict-mcp-config', ...claudeToolArgs(merged), ...allowed],
       systemPrompt: systemPrompt ? [systemPrompt] : [],

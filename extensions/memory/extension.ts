@@ -48,7 +48,7 @@ export default (): Extension<MemoryConfig> => {
       const marks = new SessionMarks(path.join(ctx.dataDir, 'sessions.json'));
       marks.keepOnly(new Set(ctx.sessions.list().map((s) => s.id)));
 
-      ctx.addTools({ server: 'memory', tools: memoryTools, instructions: 'Long-term memory: Markdown notes that outlive the conversation.' });
+      ctx.addTools({ server: 'memory', tools: memoryTools, withoutApproval: ['memory_save', 'memory_edit'], instructions: 'Long-term memory: Markdown notes that outlive the conversation.' });
       ctx.addSystemPrompt((session) => {
         const mark = marks.get(session.id);
         if (mark.indexText !== undefined) return mark.indexText;

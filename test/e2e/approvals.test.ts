@@ -82,7 +82,7 @@ describe('approvals', () => {
 
   before(async () => {
     world = await createWorld('approvals');
-    config = writeConfig(world, `${CONFIG}enabled: [ask_user]\n`);
+    config = writeConfig(world, `${CONFIG}enabled: [ask_user, cron]\n`);
     daemon = await startDaemonProcess(world, ['--config', config]);
   });
   after(async () => {
@@ -166,10 +166,19 @@ describe('approvals', () => {
     assert.ok(!fs.existsSync(file('dave-3')));
   });
 
-  test('the tools of the daemon\'s own extensions run without asking', async () => {
+  test('read-only tools of the daemon run without asking; one that changes something waits like any call', async () => {
     const ids = await submit('ivan', `@tool mcp__ask_user__ask_user ${JSON.stringify({ question: 'Anyone?', timeout: 1 })}\n@echo-tool`);
     assert.match((await resultOf(ids)).result?.text ?? '', /no answer within 1 s/);
     assert.ok(!(await approvals(true)).some((a) => a.sessionId === ids.sessionId), 'no approval was asked for');
+    const job = { name: 'nightly', prompt: 'hello', schedule: '0 3 * * *' };
+    const create = await submit('ivan', `@tool mcp__cron__cron_create ${JSON.stringify(job)}\n@echo-tool`, ids.sessionId);
+    const asked = await pendingFor(create);
+    assert.equal(asked.tool, 'mcp__cron__cron_create');
+    await ok(['deny', asked.id, '--message', 'no schedules today']);
+    assert.match((await resultOf(create)).result?.text ?? '', /no schedules today/);
+    const jobs = await cli(['cron', 'list', '--user', 'ivan', '--json']);
+    assert.equal(jobs.code, 0, jobs.stderr);
+    assert.deepEqual(JSON.parse(jobs.stdout), []);
   });
 
   test('stop denies the pending approval', async () => {
