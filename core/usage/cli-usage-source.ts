@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseUsageAnswer } from './usage-answer.ts';
 import { UsageReadError, type UsageReading, type UsageSource } from './usage-types.ts';
 
@@ -6,7 +9,6 @@ export interface CliUsageSourceOptions {
   readonly claudePath: string;
   /** The environment a session's CLI gets (credentials included, never on the command line). */
   readonly env: () => Readonly<Record<string, string>>;
-  readonly cwd: string;
   readonly timeoutMs: number;
 }
 
@@ -24,10 +26,14 @@ export class CliUsageSource implements UsageSource {
   constructor(private readonly options: CliUsageSourceOptions) {}
 
   read(): Promise<UsageReading> {
-    const { claudePath, cwd, timeoutMs } = this.options;
+    const { claudePath, timeoutMs } = this.options;
     const fail = (problem: string, hint?: string): UsageReadError => new UsageReadError(this.name, problem, hint);
-    return new Promise<UsageReading>((resolve, reject) => {
-      const child = spawn(claudePath, ['-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose'], {
+    // Outside any sandbox: no settings but the daemon user's own (a session can write a project's
+    // settings, and their hooks would run here), in an empty directory of its own.
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'claude-ext-usage-'));
+    const removeCwd = (): void => fs.rmSync(cwd, { recursive: true, force: true });
+    const reading = new Promise<UsageReading>((resolve, reject) => {
+      const child = spawn(claudePath, ['-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose', '--setting-sources', 'user'], {
         cwd,
         env: { ...this.options.env() },
         stdio: ['pipe', 'pipe', 'pipe'],
@@ -82,6 +88,7 @@ export class CliUsageSource implements UsageSource {
       child.stdin.write(`${JSON.stringify({ type: 'control_request', request_id: REQUEST_IDS.initialize, request: { subtype: 'initialize' } })}\n`);
       child.stdin.write(`${JSON.stringify({ type: 'control_request', request_id: REQUEST_IDS.usage, request: { subtype: 'get_usage' } })}\n`);
     });
+    return reading.finally(removeCwd);
   }
 }
 

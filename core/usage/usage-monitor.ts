@@ -1,4 +1,4 @@
-import type { UsageReading, UsageSnapshot, UsageSource } from './usage-types.ts';
+import type { UsageReading, UsageSnapshot, UsageSource, UsageWindow } from './usage-types.ts';
 
 export interface UsageMonitorOptions {
   /** The source to read now (it may change on reload). */
@@ -11,7 +11,8 @@ export interface UsageMonitorOptions {
 /**
  * The latest usage reading, taken again when older than asked for; one reading at a time (callers
  * during a reading share it). A failed reading is kept as long as a good one would be, so a broken
- * source is not run again on every call; it keeps the account known before, with `error` and no utilisation.
+ * source is not run again on every call; it keeps the account known before and its windows until they
+ * reset, with `error`.
  */
 export class UsageMonitor {
   private latest: { snapshot: UsageSnapshot; at: number } | undefined;
@@ -42,11 +43,19 @@ export class UsageMonitor {
       const reading: UsageReading = await this.options.source().read();
       snapshot = { ...reading, checkedAt: new Date(this.now()).toISOString() };
     } catch (error) {
-      // The account stays what it was; its utilisation is not known any more.
+      // The account stays what it was; so do its windows until they reset.
       const known = this.latest?.snapshot;
+      const unexpired = (window: UsageWindow | undefined): UsageWindow | undefined =>
+        window?.resetsAt !== undefined && Date.parse(window.resetsAt) > this.now() ? window : undefined;
+      const fiveHour = unexpired(known?.fiveHour);
+      const sevenDay = unexpired(known?.sevenDay);
+      const windowsCheckedAt = known?.windowsCheckedAt ?? known?.checkedAt;
       snapshot = {
         auth: known?.auth ?? 'unknown',
         ...(known?.subscriptionType ? { subscriptionType: known.subscriptionType } : {}),
+        ...(fiveHour ? { fiveHour } : {}),
+        ...(sevenDay ? { sevenDay } : {}),
+        ...((fiveHour || sevenDay) && windowsCheckedAt ? { windowsCheckedAt } : {}),
         checkedAt: new Date(this.now()).toISOString(),
         error: (error as Error).message,
       };

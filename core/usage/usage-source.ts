@@ -9,11 +9,12 @@ export interface UsageSourceSettings {
   readonly claudePath: string;
   /** The environment of a session's CLI. */
   readonly env: () => Readonly<Record<string, string>>;
+  /** Where `usage.command` runs (the CLI runs in an empty directory of its own). */
   readonly cwd: string;
 }
 
 /** The configured command, else the claude CLI itself. */
 export function createUsageSource(settings: UsageSourceSettings): UsageSource {
-  const common = { env: settings.env, cwd: settings.cwd, timeoutMs: settings.timeoutMs };
-  return settings.command ? new CommandUsageSource({ argv: settings.command, ...common }) : new CliUsageSource({ claudePath: settings.claudePath, ...common });
+  const { env, timeoutMs } = settings;
+  return settings.command ? new CommandUsageSource({ argv: settings.command, env, timeoutMs, cwd: settings.cwd }) : new CliUsageSource({ claudePath: settings.claudePath, env, timeoutMs });
 }

@@ -27,6 +27,11 @@ export interface UsageSnapshot extends UsageReading {
   readonly checkedAt: string;
   /** Why there is no fresh reading; the other fields then hold what was known before, if anything. */
   readonly error?: string;
+  /**
+   * With `error`: when the last good reading was taken, whose windows are kept until they reset (a
+   * failed reading must not let a valve forget that the limit was nearly used up).
+   */
+  readonly windowsCheckedAt?: string;
 }
 
 export interface DailyCost {

@@ -232,13 +232,13 @@ export type UtilizationCheck = { hold: true; reason: string; retryAt: number } |
  * nothing: neither holds, and `reason` says why.
  */
 export function checkUtilization(usage: UsageSnapshot, max: number, now: number): UtilizationCheck {
-  if (usage.error) return { hold: false, reason: `utilisation unknown, not held (${usage.error})` };
+  if (usage.error && !usage.fiveHour) return { hold: false, reason: `utilisation unknown, not held (${usage.error})` };
   if (usage.auth === 'api_key') return { hold: false, reason: 'API key: no subscription limits, not held' };
   if (usage.auth !== 'subscription') return { hold: false, reason: 'unknown account: utilisation not held' };
   const window = usage.fiveHour;
   if (!window) return { hold: false, reason: 'no 5-hour utilisation reported, not held' };
   const resets = window.resetsAt !== undefined ? Date.parse(window.resetsAt) : Number.NaN;
-  const seen = `5-hour utilisation ${percent(window.utilization)}`;
+  const seen = `5-hour utilisation ${percent(window.utilization)}${usage.error ? ` (as read at ${usage.windowsCheckedAt ?? 'an earlier reading'}; the newest reading failed: ${usage.error})` : ''}`;
   if (window.utilization <= max) return { hold: false, reason: `${seen} (max_utilization ${percent(max)})` };
   return {
     hold: true,
