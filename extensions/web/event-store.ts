@@ -52,6 +52,9 @@ export class EventStore {
       dropped: this.db.prepare('SELECT up_to FROM dropped WHERE session_id = ?'),
       forgetEvents: this.db.prepare('DELETE FROM events WHERE session_id = ?'),
       forgetDropped: this.db.prepare('DELETE FROM dropped WHERE session_id = ?'),
+      approvalRequest: this.db.prepare(
+        "SELECT data FROM events WHERE session_id = ? AND json_extract(data, '$.type') = 'approval_requested' AND json_extract(data, '$.id') = ? ORDER BY id DESC LIMIT 1",
+      ),
     };
     for (const row of this.db.prepare('SELECT session_id, COUNT(*) AS n FROM events GROUP BY session_id').all() as Array<{ session_id: string; n: number }>) {
       this.counts.set(row.session_id, row.n);
@@ -79,6 +82,12 @@ export class EventStore {
   missed(sessionId: string, afterId: number): boolean {
     const row = this.statements.dropped.get(sessionId) as { up_to: number } | undefined;
     return row !== undefined && afterId < row.up_to;
+  }
+
+  /** The kept `approval_requested` event of an approval (redacted, as every client was shown it), if still kept. */
+  approvalRequest(sessionId: string, approvalId: string): Extract<EngineEvent, { type: 'approval_requested' }> | undefined {
+    const row = this.statements.approvalRequest.get(sessionId, approvalId) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as Extract<EngineEvent, { type: 'approval_requested' }>) : undefined;
   }
 
   subscribe(sessionId: string, listener: Listener): () => void {

@@ -7,6 +7,8 @@ import { EventStore } from './event-store.ts';
 import { METHODS, tokenCreateParams, tokenListParams, tokenRevokeParams } from './protocol.ts';
 import { BridgeMethods, bridgeRoutes } from './routes-bridge.ts';
 import { miscRoutes } from './routes-misc.ts';
+import { approvalRoutes } from './routes-approvals.ts';
+import { usageRoutes } from './routes-usage.ts';
 import { sessionRoutes, sessionSockets } from './routes-sessions.ts';
 import { buildServer } from './server.ts';
 import { TokenStore } from './token-store.ts';
@@ -78,7 +80,13 @@ export default (): Extension<WebConfig> => {
       };
       prune();
       ctx.setInterval(prune, PRUNE_EVERY_MS);
-      const routes = [...sessionRoutes(ctx.sessions, events), ...miscRoutes(ctx), ...bridgeRoutes(new BridgeMethods(ctx))];
+      const routes = [
+        ...sessionRoutes(ctx.sessions, events, ctx.usage, ctx.approvals),
+        ...approvalRoutes(ctx.approvals, events),
+        ...usageRoutes(ctx.usage),
+        ...miscRoutes(ctx),
+        ...bridgeRoutes(new BridgeMethods(ctx)),
+      ];
       const app = await buildServer(routes, new Authenticator(ctx.adminCredential, tokens, new BrowserSessions(ctx.dataDir, BROWSER_SESSION_MS)), {
         maxBody: ctx.config.max_body,
         rateLimit: ctx.config.rate_limit,

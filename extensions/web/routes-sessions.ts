@@ -1,8 +1,9 @@
 /** Sessions, their prompts and their live events. */
 import { z } from 'zod';
-import { DEFAULT_USER, type ExtensionSessions, type PromptRecord, type SessionSummary } from 'claude-ext/extension';
+import { DEFAULT_USER, type ExtensionApprovals, type ExtensionSessions, type ExtensionUsage, type PromptRecord, type SessionSummary } from 'claude-ext/extension';
 import { actingUser, HttpError, notFound, route, socketRoute, visibleUser, type Principal, type Route, type SocketRoute } from './api.ts';
 import type { EventStore } from './event-store.ts';
+import { pendingBySession } from './routes-approvals.ts';
 import { streamEvents } from './sse.ts';
 import { socketEvents } from './websocket.ts';
 
@@ -40,12 +41,22 @@ function prompt(sessions: ExtensionSessions, sessionId: string, promptId: string
   }
 }
 
-export function sessionRoutes(sessions: ExtensionSessions, events: EventStore): Route[] {
+/** A session as the list shows it: its summary, what it cost today (UTC), and how many tool calls wait for approval. */
+export type SessionListEntry = SessionSummary & { readonly costToday: number; readonly pendingApprovals: number };
+
+export function sessionRoutes(sessions: ExtensionSessions, events: EventStore, usage: ExtensionUsage, approvals: ExtensionApprovals): Route[] {
   return [
     route({
-      method: 'GET', url: '/api/sessions', tag: 'sessions', summary: "The caller's sessions (every user's for the admin)",
+      method: 'GET', url: '/api/sessions', tag: 'sessions',
+      summary: "The caller's sessions (every user's for the admin), each with costToday (UTC) beside counters.costUsd (the total) and pendingApprovals",
       query: z.object({ user: user.optional() }),
-      handler: ({ principal, query }) => ({ body: sessions.list(principal.kind === 'admin' ? query.user : principal.user) }),
+      handler: ({ principal, query }) => {
+        const owner = principal.kind === 'admin' ? query.user : principal.user;
+        const today = new Map(usage.sessionCosts(owner).map((c) => [c.sessionId, c.today]));
+        const waiting = pendingBySession(approvals, owner);
+        const list: SessionListEntry[] = sessions.list(owner).map((s) => ({ ...s, costToday: today.get(s.id) ?? 0, pendingApprovals: waiting.get(s.id) ?? 0 }));
+        return { body: list };
+      },
     }),
     route({
       method: 'POST', url: '/api/sessions', tag: 'sessions', summary: 'Creates a session', body: newSession,

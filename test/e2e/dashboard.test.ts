@@ -1,9 +1,10 @@
 /**
  * The web dashboard in a real headless Chromium (Debian's, driven by playwright-core): log in with a
  * user's token, open a session, send a prompt and watch the reply stream into the page, answer an
- * ask_user question from the page, withdraw a queued prompt, stop a long turn; the page keeps
+ * ask_user question from the page, withdraw a queued prompt, stop a long turn; allow a tool call that
+ * waits for approval; the page keeps
  * streaming when the server drops its event stream; the admin's system page (cron, heartbeat) and
- * the event log; a phone-sized screen. Every request of every page goes to the daemon's own address.
+ * the event log, the usage panel (a stand-in usage.command); a phone-sized screen. Every request of every page goes to the daemon's own address.
  * Saves screenshots for the README (docs/images/).
  */
 import assert from 'node:assert/strict';
@@ -43,6 +44,14 @@ function freePort(): Promise<number> {
   });
 }
 
+/** What the stand-in usage.command prints: the CLI's `get_usage` answer for a subscription. */
+const USAGE = {
+  subscription_type: 'max',
+  rate_limits_available: true,
+  rate_limits: { five_hour: { utilization: 55, resets_at: '2099-01-01T05:00:00+00:00' }, seven_day: { utilization: 12, resets_at: '2099-01-05T00:00:00Z' } },
+  account: { tokenSource: 'claude.ai', apiKeySource: 'none', apiProvider: 'firstParty' },
+};
+
 describe('dashboard', () => {
   let world: TestWorld;
   let config: string;
@@ -58,8 +67,23 @@ describe('dashboard', () => {
     context.on('request', (request) => void requests.push(request.url()));
     return context;
   };
+  let usageStandIn = '';
+  // alice's sessions ask before tool calls (the tools of the daemon's own extensions, such as ask_user, run without asking).
   const webConfig = (rateLimit: number): string =>
-    `engine:\n  partial_messages: true\nenabled: [web, ask_user, cron, heartbeat]\nextensions:\n  web:\n    listen: 127.0.0.1:${port}\n    rate_limit: ${rateLimit}\n`;
+    [
+      'engine:',
+      '  partial_messages: true',
+      '  user_permission_modes:',
+      '    alice: approve',
+      'usage:',
+      `  command: [${process.execPath}, ${usageStandIn}]`,
+      'enabled: [web, ask_user, cron, heartbeat]',
+      'extensions:',
+      '  web:',
+      `    listen: 127.0.0.1:${port}`,
+      `    rate_limit: ${rateLimit}`,
+      '',
+    ].join('\n');
 
   const api = async (method: string, url: string, body?: unknown): Promise<any> => { // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON answers
     const response = await fetch(`${base}${url}`, {
@@ -81,6 +105,8 @@ describe('dashboard', () => {
   before(async () => {
     world = await createWorld('dashboard');
     port = await freePort();
+    usageStandIn = path.join(world.root, 'usage-stand-in.mjs');
+    fs.writeFileSync(usageStandIn, `process.stdout.write(${JSON.stringify(JSON.stringify(USAGE))});\n`);
     config = writeConfig(world, webConfig(600));
     await startDaemonProcess(world, ['--config', config]);
     const listening = await waitFor('the API to listen', () => readEventLog(world).find((e) => e.type === 'web_listening'));
@@ -180,7 +206,56 @@ describe('dashboard', () => {
     // Back to the list: the session shows what its turns cost.
     await page.click('nav >> text=Sessions');
     await page.locator(`tr[data-session="${session.id}"]`, { hasText: '$0.0' }).waitFor();
+  });
+
+  test('a tool call waits for approval in the session page; the sessions list marks the session; "Allow once" runs it and the page shows it allowed', async () => {
+    const file = path.join(world.workDir, 'dash-approved');
+    const session = await api('POST', '/api/sessions', { name: 'needs-approval' });
+    await page.goto(`${base}/#/s/${session.id}`);
+    await page.waitForSelector('textarea[name=prompt]');
+    const command = `touch ${file} # <img src=x onerror="window.pwned=2">`;
+    await sendPrompt(`@tool Bash ${JSON.stringify({ command, description: 'make a file' })}\n@echo-tool`);
+    const approval = lastTurn().locator('.approval');
+    await approval.waitFor({ timeout: 30_000 });
+    assert.match(await approval.innerText(), /Approval: Bash/);
+    assert.equal(await approval.locator('pre code').innerText(), command, 'the input, as text');
+    assert.equal(await approval.locator('img').count(), 0, 'never as markup');
+    await approval.getByRole('button', { name: /^Always allow Bash\(/ }).waitFor();
+    assert.ok(!fs.existsSync(file), 'nothing ran while the call waits');
+    await page.screenshot({ path: path.join(IMAGES, 'dashboard-approval.png'), fullPage: true });
+
+    await page.click('nav >> text=Sessions');
+    await page.locator(`tr[data-session="${session.id}"] .status.needs-approval`, { hasText: '1 to approve' }).waitFor();
     await page.screenshot({ path: path.join(IMAGES, 'dashboard-sessions.png') });
+    await page.locator(`tr[data-session="${session.id}"]`).click();
+    // Shown again after the page was left: from the kept events and GET /api/approvals.
+    const again = page.locator(`.approval[data-approval]`);
+    await again.getByRole('button', { name: 'Allow once' }).click();
+    await waitFor('the allowed call to run', () => fs.existsSync(file) || undefined, 30_000);
+    await page.locator('.approval[data-decision="allow"]', { hasText: 'Allowed by alice' }).waitFor({ timeout: 15_000 });
+    await lastTurn().locator('.cost[data-outcome="success"]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('.approval .approval-actions').count(), 0, 'no buttons once answered');
+    assert.equal(await page.evaluate<unknown>('window.pwned'), undefined);
+
+    await page.click('nav >> text=Sessions');
+    const row = page.locator(`tr[data-session="${session.id}"]`);
+    await row.locator('.cost-today', { hasText: '$0.0' }).waitFor();
+    assert.equal(await row.locator('.status.needs-approval').count(), 0, 'no longer marked');
+    assert.equal(await row.locator('.cost-today').innerText(), await row.locator('.cost-total').innerText(), 'all of its cost is of today');
+
+    // "Allow for this session" saves a rule of the session; the system page lists it, and Revoke removes it.
+    await row.click();
+    await page.waitForSelector('textarea[name=prompt]');
+    await sendPrompt(`@tool Bash ${JSON.stringify({ command: `mkdir -p ${path.join(world.workDir, 'dash-rule')}`, description: 'make a directory' })}\n@echo-tool`);
+    await lastTurn().locator('.approval').getByRole('button', { name: 'Allow for this session' }).click();
+    await lastTurn().locator('.approval[data-decision="allow"]').waitFor({ timeout: 15_000 });
+    await page.click('nav >> text=System');
+    const rule = page.locator('#rules tr', { hasText: 'Bash(mkdir' });
+    await rule.waitFor();
+    assert.match(await rule.innerText(), new RegExp(`alice[\\s\\S]*session ${session.id}`));
+    await rule.getByRole('button', { name: 'Revoke' }).click();
+    await rule.waitFor({ state: 'detached' });
+    assert.equal((await api('GET', '/api/rules')).length, 0);
   });
 
   test("the admin's system page: extensions' health, cron jobs paused, resumed, run and deleted, a job's runs, the heartbeat's valves paused and resumed; the event log filtered and paged", async () => {
@@ -229,6 +304,14 @@ describe('dashboard', () => {
     await system.locator('#heartbeat-state', { hasText: 'Active' }).waitFor();
     await system.locator('#heartbeat-trigger').click();
     await system.locator('#heartbeat-ticks tbody tr').first().waitFor({ timeout: 30_000 });
+
+    const usage = system.locator('#usage');
+    await usage.waitFor();
+    assert.match(await system.locator('#usage-auth').innerText(), /^Subscription \(max\)/);
+    assert.match(await usage.locator('[data-window="5 hours"]').innerText(), /55%[\s\S]*resets/);
+    assert.match(await usage.locator('[data-window="7 days"]').innerText(), /12%/);
+    assert.equal(await usage.locator('[data-window="5 hours"] meter').getAttribute('value'), '55');
+    await usage.locator('#usage-costs tr', { hasText: 'alice' }).waitFor();
     await system.screenshot({ path: path.join(IMAGES, 'dashboard-system.png'), fullPage: true });
     system.once('dialog', (dialog) => void dialog.accept());
     await system.locator('[data-section="Cron"] tr', { hasText: 'nightly-report' }).locator('[data-action=delete]').click();
@@ -300,12 +383,25 @@ describe('dashboard', () => {
     assert.ok(composer && composer.width <= 390 && composer.width > 300, `the prompt box fits the screen (${composer?.width}px)`);
     await phone.evaluate('window.scrollTo(0, 0)');
     await phone.screenshot({ path: path.join(IMAGES, 'dashboard-phone.png') });
+
+    // A waiting approval with a long command, and the system page's usage bars, fit the screen too.
+    const waiting = await api('POST', '/api/sessions', { name: 'phone-approval' });
+    const command = `touch ${path.join(world.workDir, 'a-rather-long-directory-name-that-does-not-break', 'and-a-file-name-as-long')}`;
+    await api('POST', `/api/sessions/${waiting.id}/prompts`, { text: `@tool Bash ${JSON.stringify({ command, description: 'long' })}\n@echo-tool` });
+    const pending = await waitFor('the approval', async () => (await api('GET', `/api/approvals?session=${waiting.id}`))[0], 30_000);
+    await phone.goto(`${base}/#/s/${waiting.id}`);
+    await phone.locator('.approval [data-answer="always"]').waitFor();
+    assert.ok((await overflow()) <= 0, `a waiting approval is ${await overflow()}px wider than the screen`);
+    await phone.goto(`${base}/#/system`);
+    await phone.locator('#usage [data-window="5 hours"] meter').waitFor();
+    assert.ok((await overflow()) <= 0, `the system page is ${await overflow()}px wider than the screen`);
+    assert.equal((await api('POST', `/api/approvals/${pending.id}`, { decision: 'deny' })).decision, 'deny');
     await context.close();
   });
 
   test('no page requested anything from outside the daemon', () => {
     const paths = requests.map((url) => url.replace(base, ''));
-    for (const expected of ['/static/app.js', '/static/markdown.js', '/static/style.css', '/api/login', '/api/sessions', '/api/cron', '/api/heartbeat', '/api/events?', '/runs?']) {
+    for (const expected of ['/static/app.js', '/static/markdown.js', '/static/style.css', '/api/login', '/api/sessions', '/api/cron', '/api/heartbeat', '/api/events?', '/runs?', '/api/approvals?session=', '/api/approvals/', '/api/usage', '/api/rules']) {
       assert.ok(paths.some((p) => p.includes(expected)), `some page requested ${expected}: ${JSON.stringify([...new Set(paths)].slice(0, 40))}`);
     }
     const elsewhere = requests.filter((url) => !url.startsWith(`${base}/`));

@@ -22,14 +22,22 @@ interface SseMessage {
   data?: string;
 }
 
+/** What the stand-in usage.command prints: the CLI's `get_usage` answer for a subscription. */
+const USAGE = {
+  subscription_type: 'max',
+  rate_limits_available: true,
+  rate_limits: { five_hour: { utilization: 55, resets_at: '2099-01-01T05:00:00+00:00' }, seven_day: { utilization: 12, resets_at: '2099-01-05T00:00:00Z' } },
+  account: { tokenSource: 'claude.ai', apiKeySource: 'none', apiProvider: 'firstParty' },
+};
+
 describe('web', () => {
   let world: TestWorld;
   let config: string;
   let base = '';
   let daemon: DaemonProcess;
-  const tokens = { admin: '', alice: '', bob: '' };
+  const tokens = { admin: '', alice: '', bob: '', dave: '' };
 
-  const cli = (args: string[]) => runCli(world, [...args, '--config', config]);
+  const cli = (args: string[], options: { stdin?: string } = {}) => runCli(world, [...args, '--config', config], options);
   const http = async (method: string, url: string, options: { token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<Answer> => {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -88,13 +96,33 @@ describe('web', () => {
 
   before(async () => {
     world = await createWorld('web');
-    config = writeConfig(world, 'engine:\n  partial_messages: true\nenabled: [web, ask_user, cron, heartbeat]\nextensions:\n  web:\n    listen: 127.0.0.1:0\n    max_body: 64KiB\n');
+    const usageStandIn = path.join(world.root, 'usage-stand-in.mjs');
+    fs.writeFileSync(usageStandIn, `process.stdout.write(${JSON.stringify(JSON.stringify(USAGE))});\n`);
+    config = writeConfig(
+      world,
+      [
+        'engine:',
+        '  partial_messages: true',
+        // dave's sessions ask before tool calls; everyone else's run them.
+        '  user_permission_modes:',
+        '    dave: approve',
+        'usage:',
+        `  command: [${process.execPath}, ${usageStandIn}]`,
+        'enabled: [web, ask_user, cron, heartbeat, vault]',
+        'extensions:',
+        '  web:',
+        '    listen: 127.0.0.1:0',
+        '    max_body: 64KiB',
+        '',
+      ].join('\n'),
+    );
     daemon = await startDaemonProcess(world, ['--config', config]);
     const listening = await waitFor('the API to listen', () => readEventLog(world).find((e) => e.type === 'web_listening'));
     base = String(listening.address);
     tokens.admin = fs.readFileSync(path.join(world.stateDir, 'admin.token'), 'utf8').trim();
     tokens.alice = await createToken('alice');
     tokens.bob = await createToken('bob');
+    tokens.dave = await createToken('dave');
   });
   after(async () => {
     await stopStartedDaemons();
@@ -389,6 +417,103 @@ describe('web', () => {
     assert.equal((await http('POST', '/api/heartbeat/resume', { token: tokens.admin })).status, 200);
     const log = await http('GET', '/api/heartbeat/log?n=5', { token: tokens.admin });
     assert.ok(Array.isArray(log.body));
+  });
+
+  test("approvals: dave's session asks before a Bash call; listed for dave only, with the input redacted as the event stream showed it; allowed once it runs, denied the model gets the message; rules listed and revoked; the session list and usage show the costs", async () => {
+    const secret = 'sk-web-approval-4711';
+    const stored = await cli(['vault', 'set', '--user', 'dave', 'demo/token'], { stdin: `${secret}\n` });
+    assert.equal(stored.code, 0, stored.stderr);
+    const file = (name: string): string => path.join(world.workDir, name);
+    const bash = (command: string): string => `@tool Bash ${JSON.stringify({ command, description: 'a test call' })}\n@echo-tool`;
+    const created = await http('POST', '/api/sessions', { token: tokens.dave, body: { name: 'approving' } });
+    const id = created.body.id as string;
+    const submit = async (text: string): Promise<string> => (await http('POST', `/api/sessions/${id}/prompts`, { token: tokens.dave, body: { text } })).body.id as string;
+    const result = async (promptId: string): Promise<{ text: string; outcome: string }> =>
+      (await http('GET', `/api/sessions/${id}/prompts/${promptId}/result?timeoutSeconds=60`, { token: tokens.dave })).body.result;
+    const pending = (): Promise<{ id: string; tool: string; summary: string; input: { command: string }; suggestedPattern: string; user: string; sessionId: string }> =>
+      waitFor('an approval', async () => (await http('GET', `/api/approvals?session=${id}`, { token: tokens.dave })).body[0], 30_000);
+
+    // Allowed once from the API: the call runs.
+    const first = await submit(bash(`touch ${file('web-approved')} # ${secret}`));
+    const approval = await pending();
+    assert.equal(approval.tool, 'Bash');
+    assert.equal(approval.user, 'dave');
+    assert.match(approval.summary, /^Bash: touch .*web-approved/);
+    assert.match(approval.input.command, /touch .*web-approved # \[REDACTED\]$/, 'the input as the event stream showed it');
+    assert.ok(!JSON.stringify((await http('GET', '/api/approvals', { token: tokens.dave })).body).includes(secret), 'the secret is not shown');
+    assert.ok(!JSON.stringify((await http('GET', '/api/approvals', { token: tokens.admin })).body).includes(secret), 'not to the admin either');
+    assert.equal((await http('GET', '/api/approvals?session=s_other', { token: tokens.dave })).body.length, 0, 'filtered by session');
+    assert.ok((await http('GET', '/api/approvals', { token: tokens.admin })).body.some((a: { id: string }) => a.id === approval.id));
+    assert.ok(!(await http('GET', '/api/approvals', { token: tokens.bob })).body.some((a: { id: string }) => a.id === approval.id));
+    const foreign = await http('POST', `/api/approvals/${approval.id}`, { token: tokens.bob, body: { decision: 'allow' } });
+    assert.equal(foreign.status, 404);
+    assert.equal(foreign.body.error.code, 'not_found');
+    const listed = (await http('GET', '/api/sessions', { token: tokens.dave })).body.find((s: { id: string }) => s.id === id);
+    assert.equal(listed.pendingApprovals, 1, 'the session list marks the session that waits');
+    assert.equal((await http('POST', `/api/approvals/${approval.id}`, { token: tokens.dave, body: { decision: 'allow', scope: 'sometimes' } })).status, 400);
+    assert.ok(!fs.existsSync(file('web-approved')), 'nothing ran while the call waits');
+    const allowed = await http('POST', `/api/approvals/${approval.id}`, { token: tokens.dave, body: { decision: 'allow', scope: 'once' } });
+    assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
+    assert.equal((await result(first)).outcome, 'success');
+    assert.ok(fs.existsSync(file('web-approved')), 'the allowed call ran');
+    const late = await http('POST', `/api/approvals/${approval.id}`, { token: tokens.dave, body: { decision: 'deny' } });
+    assert.equal(late.status, 409);
+    assert.equal(late.body.error.code, 'approval_closed');
+    const streamed = await readEvents(id, tokens.dave, undefined, (m) => m.some((e) => e.event === 'approval_resolved'));
+    const requested = streamed.find((m) => m.event === 'approval_requested');
+    assert.equal(JSON.parse(requested!.data!).id, approval.id, 'the event stream carries the request');
+    assert.deepEqual(
+      (({ decision, by }) => ({ decision, by }))(JSON.parse(streamed.find((m) => m.event === 'approval_resolved')!.data!) as { decision: string; by: string }),
+      { decision: 'allow', by: 'dave' },
+    );
+
+    // Denied with a message: the model is told it, the call does not run.
+    const second = await submit(bash(`touch ${file('web-denied')}`));
+    const denial = await pending();
+    assert.equal((await http('POST', `/api/approvals/${denial.id}`, { token: tokens.dave, body: { decision: 'deny', message: 'not on a Friday' } })).status, 200);
+    assert.match((await result(second)).text, /not on a Friday/);
+    assert.ok(!fs.existsSync(file('web-denied')));
+
+    // Always allowed by the admin: a rule of dave's, listed for dave and the admin, revoked by dave; bob sees none of it.
+    const third = await submit(bash(`touch ${file('web-always')}`));
+    const always = await pending();
+    const answered = await http('POST', `/api/approvals/${always.id}`, { token: tokens.admin, body: { decision: 'allow', scope: 'always', pattern: 'Bash(touch:*)' } });
+    assert.equal(answered.status, 200, JSON.stringify(answered.body));
+    assert.equal((await result(third)).outcome, 'success');
+    const rule = (await http('GET', '/api/rules', { token: tokens.dave })).body.find((r: { pattern: string }) => r.pattern === 'Bash(touch:*)');
+    assert.equal(rule?.user, 'dave');
+    assert.equal(rule.sessionId, undefined, 'a rule of every session of dave');
+    assert.ok((await http('GET', '/api/rules', { token: tokens.admin })).body.some((r: { id: string }) => r.id === rule.id));
+    assert.ok(!(await http('GET', '/api/rules', { token: tokens.bob })).body.some((r: { id: string }) => r.id === rule.id));
+    assert.equal((await http('DELETE', `/api/rules/${rule.id}`, { token: tokens.bob })).status, 404);
+    assert.equal((await http('DELETE', `/api/rules/${rule.id}`, { token: tokens.dave })).status, 200);
+    assert.ok(!(await http('GET', '/api/rules', { token: tokens.dave })).body.some((r: { id: string }) => r.id === rule.id));
+    assert.equal((await http('DELETE', `/api/rules/${rule.id}`, { token: tokens.dave })).status, 404);
+
+    // What the session cost: today and in total, in the session list and in the usage answer.
+    const costed = (await http('GET', '/api/sessions', { token: tokens.dave })).body.find((s: { id: string }) => s.id === id);
+    assert.equal(costed.pendingApprovals, 0);
+    assert.ok(costed.costToday > 0, JSON.stringify(costed));
+    assert.ok(Math.abs(costed.costToday - costed.counters.costUsd) < 1e-9, `every turn of the session ended today: ${JSON.stringify(costed)}`);
+    const usage = await http('GET', '/api/usage', { token: tokens.dave });
+    assert.equal(usage.status, 200, JSON.stringify(usage.body));
+    assert.ok(usage.body.sessions.some((c: { sessionId: string; today: number }) => c.sessionId === id && c.today === costed.costToday));
+    assert.ok(usage.body.costs.every((c: { user: string }) => c.user === 'dave'), 'a user sees their own costs');
+    assert.ok(usage.body.costs[0].costUsd >= costed.costToday);
+    const everyone = await http('GET', '/api/usage?days=1', { token: tokens.admin });
+    assert.ok(everyone.body.costs.some((c: { user: string }) => c.user === 'alice') && everyone.body.costs.some((c: { user: string }) => c.user === 'dave'), 'the admin sees every user');
+  });
+
+  test('usage: the reading of the stand-in usage.command', async () => {
+    const answer = await http('GET', '/api/usage?fresh=true', { token: tokens.alice });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const { auth, subscriptionType, fiveHour, sevenDay, error } = answer.body.usage;
+    assert.deepEqual(
+      { auth, subscriptionType, fiveHour, sevenDay, error },
+      { auth: 'subscription', subscriptionType: 'max', fiveHour: { utilization: 55, resetsAt: '2099-01-01T05:00:00.000Z' }, sevenDay: { utilization: 12, resetsAt: '2099-01-05T00:00:00.000Z' }, error: undefined },
+    );
+    assert.equal((await http('GET', '/api/usage?days=0', { token: tokens.alice })).status, 400);
+    assert.ok((await http('GET', '/api/openapi.json')).body.paths['/api/approvals/{id}'].post.requestBody);
   });
 
   test('browser login: an HttpOnly SameSite=Strict cookie, and writes need the CSRF token', async () => {

@@ -1,6 +1,7 @@
 // The dashboard: a hash-routed page over the HTTP API. Logs in with a token (the API sets an HttpOnly
 // cookie and answers the CSRF token every write sends), lists sessions, shows one session's
-// conversation live from its event stream, and the daemon's cron jobs, heartbeat, extensions and log.
+// conversation live from its event stream with the tool calls that wait for approval, and the daemon's
+// usage, approval rules, cron jobs, heartbeat, extensions and log.
 // Text from sessions is untrusted: it reaches the page only escaped (textContent or renderMarkdown).
 import { renderMarkdown } from './markdown.js';
 
@@ -87,7 +88,7 @@ function loginView() {
 async function sessionsView() {
   const body = h('tbody');
   const table = h('table', { className: 'cards', id: 'sessions' },
-    h('thead', {}, h('tr', {}, ['Session', 'Status', 'User', 'Working directory', 'Queue', 'Cost', 'Last activity'].map((t) => h('th', { className: t === 'Queue' || t === 'Cost' ? 'num' : undefined }, t)))),
+    h('thead', {}, h('tr', {}, ['Session', 'Status', 'User', 'Working directory', 'Queue', 'Cost today', 'Cost in total', 'Last activity'].map((t) => h('th', { className: ['Queue', 'Cost today', 'Cost in total'].includes(t) ? 'num' : undefined }, t)))),
     body);
   const problem = h('div');
   const nameInput = h('input', { name: 'name', placeholder: 'name (optional)' });
@@ -109,14 +110,16 @@ async function sessionsView() {
         const open = () => { location.hash = `#/s/${encodeURIComponent(s.id)}`; };
         return h('tr', { className: 'clickable', 'data-session': s.id, onclick: open },
           h('td', { 'data-label': 'Session' }, h('a', { href: `#/s/${encodeURIComponent(s.id)}` }, s.name || s.id)),
-          h('td', { 'data-label': 'Status' }, statusBadge(s.status)),
+          h('td', { 'data-label': 'Status' }, statusBadge(s.status),
+            s.pendingApprovals > 0 ? [' ', h('span', { className: 'status needs-approval', title: 'tool calls wait for approval' }, `${s.pendingApprovals} to approve`)] : undefined),
           h('td', { 'data-label': 'User' }, s.user),
           h('td', { 'data-label': 'Directory', className: 'cwd' }, s.cwd),
           h('td', { 'data-label': 'Queue', className: 'num' }, String(s.queued)),
-          h('td', { 'data-label': 'Cost', className: 'num' }, money(s.counters?.costUsd)),
+          h('td', { 'data-label': 'Today', className: 'num cost-today' }, money(s.costToday)),
+          h('td', { 'data-label': 'Total', className: 'num cost-total' }, money(s.counters?.costUsd)),
           h('td', { 'data-label': 'Last activity', title: when(s.lastActiveAt) }, ago(s.lastActiveAt)));
       }));
-      if (sessions.length === 0) body.replaceChildren(h('tr', {}, h('td', { colspan: 7, className: 'muted' }, 'No sessions yet.')));
+      if (sessions.length === 0) body.replaceChildren(h('tr', {}, h('td', { colspan: 8, className: 'muted' }, 'No sessions yet.')));
       problem.replaceChildren();
     } catch (error) {
       problem.replaceChildren(errorBox(error));
@@ -137,6 +140,7 @@ class Conversation {
     this.turns = new Map();
     this.tools = new Map();
     this.questions = new Map();
+    this.approvals = new Map();
   }
 
   turn(promptId) {
@@ -175,6 +179,11 @@ class Conversation {
       if (el) el.append(h('div', { className: 'muted' }, event.isError ? 'error:' : 'result:'), result);
     } else if (type === 'extension' && event.kind === 'question') this.question(turn, event.data);
     else if (type === 'extension' && event.kind === 'question_closed') this.questionClosed(event.data);
+    else if (type === 'approval_requested') {
+      this.close(turn);
+      this.approval(turn.el, event);
+    }
+    else if (type === 'approval_resolved') this.approvalResolved(event);
     else if (type === 'result') this.result(turn, event.result);
     else if (type === 'error') turn.el.append(h('div', { className: 'turn-error' }, event.message));
     else if (type === 'stop') turn.el.append(h('div', { className: 'muted' }, 'Stopped.'));
@@ -239,6 +248,55 @@ class Conversation {
     el.replaceChildren(h('strong', {}, 'Question'), h('div', {}, el.children[1]?.textContent ?? ''), h('div', { className: 'muted' }, state));
   }
 
+  /** A tool call waiting for approval, with the buttons that answer it; `within` is where it goes. */
+  approval(within, a) {
+    const shown = this.approvals.get(a.id);
+    if (shown) {
+      // Listed before its event was replayed: the event says which turn it belongs to.
+      if (shown.parentElement === this.root && within !== this.root) within.append(shown);
+      return;
+    }
+    const message = h('input', { name: 'deny-message', placeholder: 'Message for the model (optional)', 'aria-label': 'message for the model' });
+    const problem = h('div');
+    const answer = async (body) => {
+      try {
+        await api('POST', `/api/approvals/${encodeURIComponent(a.id)}`, body);
+        // Its approval_resolved event may have come first, and says more (by whom, how).
+        if (!this.approvals.get(a.id)?.classList.contains('closed')) this.approvalResolved({ id: a.id, decision: body.decision, by: 'you' });
+      } catch (error) {
+        problem.replaceChildren(errorBox(error));
+      }
+    };
+    const choice = (label, attrs, body) => h('button', { type: 'button', className: 'secondary', ...attrs, onclick: () => void answer(body) }, label);
+    const actions = h('div', { className: 'approval-actions' },
+      h('div', { className: 'row' },
+        choice('Allow once', { 'data-answer': 'once' }, { decision: 'allow', scope: 'once' }),
+        choice('Allow for this session', { 'data-answer': 'session' }, { decision: 'allow', scope: 'session' }),
+        a.suggestedPattern ? choice(`Always allow ${a.suggestedPattern}`, { 'data-answer': 'always' }, { decision: 'allow', scope: 'always', pattern: a.suggestedPattern }) : undefined),
+      h('div', { className: 'row' }, message,
+        h('button', { type: 'button', className: 'secondary danger-text', 'data-answer': 'deny', onclick: () => void answer(message.value.trim() ? { decision: 'deny', message: message.value.trim() } : { decision: 'deny' }) }, 'Deny')),
+      problem);
+    const state = h('div', { className: 'approval-state muted' }, `Waiting for an answer; denied by itself at ${when(a.expiresAt)}.`);
+    const el = h('div', { className: 'approval', 'data-approval': a.id },
+      h('strong', {}, `Approval: ${a.tool}`),
+      a.summary ? h('div', {}, a.summary) : undefined,
+      h('pre', {}, h('code', {}, toolInputText(a.tool, a.input))),
+      a.suggestedPattern ? h('div', { className: 'muted' }, '"Always allow" saves the rule ', h('code', {}, a.suggestedPattern), ' for all your sessions.') : undefined,
+      actions, state);
+    this.approvals.set(a.id, el);
+    within.append(el);
+  }
+
+  approvalResolved(event) {
+    const el = this.approvals.get(event.id);
+    if (!el) return;
+    el.querySelector('.approval-actions')?.remove();
+    el.classList.add('closed');
+    el.setAttribute('data-decision', event.decision);
+    const outcome = { allow: 'Allowed', deny: 'Denied', expired: 'Expired' }[event.decision] ?? event.decision;
+    el.querySelector('.approval-state').textContent = `${outcome}${event.by ? ` by ${event.by}` : ''}${event.reason ? `: ${event.reason}` : ''}`;
+  }
+
   result(turn, result) {
     this.close(turn);
     if (result.outcome === 'cancelled') turn.el.append(h('div', { className: 'muted' }, `Not run: ${result.text || 'withdrawn'}`));
@@ -252,7 +310,14 @@ class Conversation {
   }
 }
 
-const EVENT_TYPES = ['queued', 'started', 'text', 'thinking', 'tool_use', 'tool_result', 'result', 'error', 'stop', 'extension', 'compacted', 'tool_call_lost'];
+const EVENT_TYPES = ['queued', 'started', 'text', 'thinking', 'tool_use', 'tool_result', 'result', 'error', 'stop', 'extension', 'compacted', 'tool_call_lost', 'approval_requested', 'approval_resolved'];
+
+/** What a tool call would do, as text: a command as it is, any other input as indented JSON. */
+function toolInputText(tool, input) {
+  if (input === null || input === undefined) return '(the input is no longer kept)';
+  if (tool === 'Bash' && typeof input.command === 'string') return input.command;
+  return JSON.stringify(input, null, 2);
+}
 
 async function sessionView(id) {
   const session = await api('GET', `/api/sessions/${encodeURIComponent(id)}`);
@@ -316,6 +381,11 @@ async function sessionView(id) {
   for (const type of EVENT_TYPES) {
     source.addEventListener(type, (message) => conversation.add(type, JSON.parse(message.data)));
   }
+  // Pending approvals show even when their events are no longer kept; a replayed event moves one into its turn.
+  api('GET', `/api/approvals?session=${encodeURIComponent(session.id)}`).then(
+    (pending) => { for (const a of pending) conversation.approval(conversationEl, a); },
+    () => {},
+  );
   source.addEventListener('gap', () => conversationEl.prepend(h('p', { className: 'muted' }, 'Earlier events are no longer kept.')));
   source.addEventListener('deleted', () => {
     source.close();
@@ -467,6 +537,45 @@ function heartbeatSection() {
   });
 }
 
+const AUTH = { subscription: 'Subscription', api_key: 'API key (no subscription limits)', unknown: 'Unknown' };
+
+/** A limit window: how much is used, as a bar and a number, and when it resets. */
+function usageWindow(label, window) {
+  return h('div', { className: 'usage-window', 'data-window': label },
+    h('span', {}, label),
+    window ? h('meter', { min: 0, max: 100, low: 50, high: 80, optimum: 0, value: window.utilization, 'aria-label': `${label} used` }) : h('span', { className: 'muted' }, '—'),
+    h('span', { className: 'num' }, window ? `${Math.round(window.utilization)}%` : ''),
+    h('span', { className: 'muted' }, window?.resetsAt ? `resets ${when(window.resetsAt)}` : ''));
+}
+
+function usageSection() {
+  return section('Usage', async () => {
+    const { usage, costs } = await api('GET', '/api/usage?days=14');
+    const limited = usage.fiveHour || usage.sevenDay;
+    return h('div', { id: 'usage' },
+      h('p', { id: 'usage-auth' }, h('strong', {}, AUTH[usage.auth] ?? usage.auth), usage.subscriptionType ? ` (${usage.subscriptionType})` : '',
+        h('span', { className: 'muted' }, ` · read ${ago(usage.checkedAt)}`)),
+      usage.error ? h('p', { className: 'error' }, usage.error) : undefined,
+      limited ? h('div', { className: 'usage-windows' }, usageWindow('5 hours', usage.fiveHour), usageWindow('7 days', usage.sevenDay)) : undefined,
+      h('h3', {}, 'Costs per day (UTC)'),
+      table(['Day', 'User', 'Prompts', 'Cost'], costs.map((c) => [c.day, c.user, String(c.prompts), money(c.costUsd)]), { id: 'usage-costs' }));
+  });
+}
+
+function rulesSection() {
+  const problem = h('div');
+  return section('Approval rules', async (reload) => {
+    const rules = await api('GET', '/api/rules');
+    return h('div', {}, problem, table(['Pattern', 'User', 'Holds for', 'Created', ''], rules.map((r) => [
+      h('code', {}, r.pattern),
+      r.user,
+      r.sessionId ? h('a', { href: `#/s/${encodeURIComponent(r.sessionId)}` }, `session ${r.sessionId}`) : 'all sessions',
+      when(r.createdAt),
+      actionButton('Revoke', { 'data-rule': r.id, className: 'secondary danger-text' }, () => api('DELETE', `/api/rules/${encodeURIComponent(r.id)}`), problem, reload),
+    ]), { id: 'rules' }));
+  });
+}
+
 async function systemView() {
   main.replaceChildren(
     h('h1', {}, 'System'),
@@ -474,6 +583,8 @@ async function systemView() {
       const list = await api('GET', '/api/extensions');
       return table(['Extension', 'State', 'Health', 'Detail'], list.map((e) => [e.name, statusBadge(e.state), statusBadge(e.health.status), short(e.health.detail ?? e.health.reason ?? '')]));
     }),
+    usageSection(),
+    rulesSection(),
     cronSection(),
     heartbeatSection(),
     h('p', {}, h('a', { href: '#/log' }, 'The event log →')),

@@ -65,4 +65,19 @@ describe('EventStore', () => {
     assert.deepEqual(texts(second.since('a', 5005)), ['6']);
     second.close();
   });
+  test("finds an approval's kept request event by its id in its session, the newest if announced again", () => {
+    const store = new EventStore(freshDir(), 10);
+    const requested = (sessionId: string, id: string, summary: string): EngineEvent => ({
+      type: 'approval_requested', id, tool: 'Bash', input: { command: summary }, summary, suggestedPattern: 'Bash(ls:*)',
+      requestedAt: '2026-01-01T00:00:00Z', expiresAt: '2026-01-01T00:10:00Z', sessionId, user: 'alice', promptId: 'p',
+    });
+    store.add(requested('a', 'ap_1', 'first'));
+    store.add(event('a', 'between'));
+    store.add(requested('a', 'ap_1', 'again'));
+    store.add(requested('b', 'ap_2', 'other'));
+    assert.equal(store.approvalRequest('a', 'ap_1')?.summary, 'again');
+    assert.equal(store.approvalRequest('a', 'ap_2'), undefined, 'another session\'s approval is not found');
+    assert.equal(store.approvalRequest('b', 'ap_2')?.summary, 'other');
+    store.close();
+  });
 });
