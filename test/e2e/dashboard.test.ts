@@ -5,19 +5,21 @@
  * waits for approval; the page keeps
  * streaming when the server drops its event stream; the admin's system page (cron, heartbeat) and
  * the event log, the usage panel (a stand-in usage.command); a phone-sized screen. Every request of every page goes to the daemon's own address.
- * Saves screenshots for the README (docs/images/).
+ * Takes screenshots; with UPDATE_SCREENSHOTS=1 they replace the README's (docs/images/), otherwise they
+ * go to the system's temporary directory, so a test run leaves the checkout as it was.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig } from '../support/daemon-process.ts';
 
-const IMAGES = path.resolve(import.meta.dirname, '../../docs/images');
+const IMAGES = process.env.UPDATE_SCREENSHOTS === '1' ? path.resolve(import.meta.dirname, '../../docs/images') : fs.mkdtempSync(path.join(os.tmpdir(), 'ce-screens-'));
 
 /** Debian's chromium (CHROMIUM_PATH overrides): `.ci/run` installs it when missing. */
 function chromiumPath(): string {
