@@ -336,7 +336,9 @@ export class TurnRunner {
       exitPath: rt.files.exit,
       scriptPath: rt.files.script,
     });
-    const launchId = (rt.state.process?.launchId ?? rt.lastLaunchId) + 1;
+    // Unique across daemon restarts too (the last id is not kept once a process is gone): an answer
+    // meant for an earlier process must never match this one.
+    const launchId = Math.max((rt.state.process?.launchId ?? rt.lastLaunchId) + 1, Date.now());
     rt.lastLaunchId = launchId;
     rt.update({ process: { launchId, argsKey, startedAt: new Date().toISOString(), costBase: 0 } });
     this.options.tracker.follow(rt, fileSize(rt.files.stream));

@@ -244,3 +244,25 @@ test('a submit repeated with its prompt id after a crash (the first was taken, i
   assert.equal(fakes.world.host.input(sessionId).filter((line) => line.type === 'user').length, 1, 'written to the process once');
   assert.throws(() => second.engine.submit({ user: 'r', session: sessionId, text: 'x', promptId: '../p_x' }), /not a prompt id/);
 });
+
+test('a process launched after a restart never has the launch id of one before it (answers meant for that one must not match)', async () => {
+  const first = await start();
+  const { session, prompt } = first.engine.submit({ user: 'u', text: 'a task' });
+  const sessionId = session.id;
+  const readLaunch = (): number | undefined => (JSON.parse(fs.readFileSync(sessionFile(sessionId, 'state.json'), 'utf8')) as SessionState).process?.launchId;
+  await waitFor('the turn to start', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'started'));
+  fakes.world.host.write(sessionId, cli.init());
+  await waitFor('init', () => first.events.some((e) => e.promptId === prompt.id && e.type === 'init'));
+  const before = readLaunch();
+  assert.ok(before !== undefined);
+  // The process dies while the engine runs: the session forgets it, then the daemon goes away.
+  fakes.world.host.vanish(sessionId);
+  await first.finished(sessionId, prompt.id);
+  await waitFor('the process forgotten', () => readLaunch() === undefined);
+  await first.engine.close();
+  const second = await start();
+  const again = second.engine.submit({ user: 'u', text: 'again', session: sessionId });
+  await waitFor('the new process', () => second.events.some((e) => e.promptId === again.prompt.id && e.type === 'started'));
+  const after = readLaunch();
+  assert.ok(after !== undefined && after !== before, `launch ids ${before} and ${after}`);
+});
