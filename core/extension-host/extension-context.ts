@@ -127,7 +127,7 @@ export function createExtensionContext<Config>(
     setInterval: (callback, ms) => timer('interval', callback, ms),
     callMethod: (method, params = {}, options = {}) => callMethod(deps.server, method, params, options),
     adminCredential: deps.adminCredential ?? NO_ADMIN_CREDENTIAL,
-    record: (type, fields = {}) => deps.eventLog.record(type, { extension: name, ...fields }),
+    record: (type, fields = {}) => deps.eventLog.record(type, { ...fields, extension: name }),
     track: own,
   };
 }

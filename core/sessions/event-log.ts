@@ -30,7 +30,8 @@ export class EventLog {
   }
 
   record(type: string, fields: Record<string, unknown> = {}): void {
-    const record = { ts: new Date().toISOString(), type, ...fields };
+    const { ts: _ts, type: _type, ...rest } = fields;
+    const record = { ts: new Date().toISOString(), type, ...rest };
     const line = `${JSON.stringify(record)}\n`;
     if (this.size > 0 && this.size + Buffer.byteLength(line) > this.options.maxBytes) this.rotate();
     this.size += fs.writeSync(this.fd, line);

@@ -9,6 +9,7 @@ export interface LogRecord {
   readonly session?: unknown;
   readonly user?: unknown;
   readonly cost_usd?: unknown;
+  readonly extension?: unknown;
 }
 
 export const UNKNOWN_USER = 'unknown';
@@ -44,6 +45,8 @@ export class CostLedger {
 
   /** Takes in one record as the event log writes it. */
   take(record: LogRecord): void {
+    // Only the engine's own records count: an extension's are tagged with its name.
+    if (record.extension !== undefined) return;
     const session = typeof record.session === 'string' ? record.session : undefined;
     if (record.type === 'session_created' && session && typeof record.user === 'string') {
       this.sessionUsers.set(session, record.user);

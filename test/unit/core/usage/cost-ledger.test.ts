@@ -29,6 +29,7 @@ describe('CostLedger', () => {
     ledger.take({ ts: '2026-12-01T08:00:00.000Z', type: 'result', session: 's2', user: 'bob', cost_usd: 1 });
     ledger.take({ ts: '2026-12-01T09:00:00.000Z', type: 'result', session: 's2', user: 'bob', cost_usd: 0 });
     ledger.take({ ts: '2026-12-01T09:00:00.000Z', type: 'prompt_started', session: 's2', cost_usd: 9 });
+    ledger.take({ ts: '2026-12-01T09:00:00.000Z', type: 'result', session: 's2', user: 'bob', cost_usd: 5, extension: 'someext' });
     const now = Date.parse('2026-12-01T12:00:00.000Z');
     assert.deepEqual(ledger.costs({}, now), [
       { day: '2026-12-01', user: 'ann', costUsd: 0.25, prompts: 1 },
