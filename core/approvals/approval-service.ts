@@ -6,9 +6,10 @@ import type { SessionSummary } from '../sessions/session-types.ts';
 import { newId } from '../util/ids.ts';
 import type { Logger } from '../util/log.ts';
 import { ApprovalClosedError, ApprovalForbiddenError, ApprovalNotFoundError, RuleNotFoundError } from './approval-errors.ts';
-import { ApprovalStore, RuleFile } from './approval-store.ts';
+import { ApprovalStore, resolvedLongAgo, RuleFile } from './approval-store.ts';
+import { inputHasAnswer } from './input-answers.ts';
 import { publicRequest, type ApprovalAnswer, type ApprovalRecord, type ApprovalRequest, type ApprovalRule, type ExtensionApprovals } from './approval-types.ts';
-import { formatPattern, parsePattern, patternMatches, suggestPattern, summarizeCall } from './rule-pattern.ts';
+import { exactPattern, formatPattern, parsePattern, patternMatches, suggestPattern, summarizeCall } from './rule-pattern.ts';
 
 /** A `can_use_tool` request of a session's process, as the engine hands it over. */
 export type PermissionRequest = Extract<StreamEvent, { type: 'permission_request' }> & {
@@ -57,7 +58,8 @@ export class ApprovalService implements ExtensionApprovals {
   constructor(private readonly options: ApprovalServiceOptions) {
     this.store = new ApprovalStore(path.join(options.stateDir, 'approvals'));
     this.userRules = new RuleFile(path.join(options.stateDir, 'approvals', 'rules.json'));
-    for (const record of this.store.loadAll()) this.records.set(record.id, record);
+    // Approvals kept before "for this session" saved the exact call have no sessionPattern on disk.
+    for (const record of this.store.loadAll()) this.records.set(record.id, { ...record, sessionPattern: record.sessionPattern ?? exactPattern(record.tool, record.input) });
   }
 
   /** Starts the timeout checks. */
@@ -73,6 +75,7 @@ export class ApprovalService implements ExtensionApprovals {
 
   /** Tells frontends again of every pending approval (after a start, once they are registered). */
   announcePending(): void {
+    this.finishAnswering();
     this.sweep();
     for (const record of this.pending()) this.options.engine.announce(record.sessionId, requestedEvent(record));
   }
@@ -96,6 +99,7 @@ export class ApprovalService implements ExtensionApprovals {
       input: request.input,
       summary: summarizeCall(request.tool, request.input),
       suggestedPattern: suggestPattern(request.tool, request.input, request.suggestedRules),
+      sessionPattern: exactPattern(request.tool, request.input),
       requestedAt: new Date(now).toISOString(),
       expiresAt: new Date(now + this.options.timeoutMs()).toISOString(),
       status: 'pending',
@@ -154,8 +158,8 @@ export class ApprovalService implements ExtensionApprovals {
       return;
     }
     const scope = answer.scope ?? 'once';
-    const pattern = scope === 'once' ? undefined : formatPattern(parsePattern(answer.pattern ?? record.suggestedPattern));
-    this.resolveOrExpire(record, { behavior: 'allow', updatedInput: answer.updatedInput ?? record.input }, who, pattern ? `allowed ${scope === 'session' ? 'for this session' : 'always'}: ${pattern}` : 'allowed once');
+    const pattern = scope === 'once' ? undefined : formatPattern(parsePattern(answer.pattern ?? (scope === 'session' ? record.sessionPattern : record.suggestedPattern)));
+    this.resolveOrExpire(record, { behavior: 'allow', updatedInput: answer.updatedInput ?? record.input }, who, pattern ? `allowed ${scope === 'session' ? 'for this session' : 'always'}: ${pattern}` : 'allowed once', pattern);
     if (pattern) {
       this.addRule({ id: newId('rule'), user: record.user, ...(scope === 'session' ? { sessionId: record.sessionId } : {}), pattern, createdAt: new Date().toISOString() });
     }
@@ -188,11 +192,16 @@ export class ApprovalService implements ExtensionApprovals {
 
   // ---- the rest ---------------------------------------------------------------------------------
 
-  private addRule(rule: ApprovalRule): void {
-    const file = rule.sessionId ? this.sessionRules(rule.sessionId) : this.userRules;
+  /** Stores a rule (or finds the same one stored before) and lets it answer the calls it covers. */
+  private addRule(wanted: ApprovalRule): void {
+    const file = wanted.sessionId ? this.sessionRules(wanted.sessionId) : this.userRules;
     const rules = file.read();
-    if (!rules.some((r) => r.pattern === rule.pattern && r.user === rule.user)) file.write([...rules, rule]);
-    this.options.eventLog.record('approval_rule_added', { rule: rule.id, user: rule.user, session: rule.sessionId ?? null, pattern: rule.pattern });
+    let rule = rules.find((r) => r.pattern === wanted.pattern && r.user === wanted.user);
+    if (!rule) {
+      rule = wanted;
+      file.write([...rules, rule]);
+      this.options.eventLog.record('approval_rule_added', { rule: rule.id, user: rule.user, session: rule.sessionId ?? null, pattern: rule.pattern });
+    }
     // Calls already waiting that the new rule covers need nobody any more.
     for (const record of this.pending()) {
       if (record.user !== rule.user || (rule.sessionId && record.sessionId !== rule.sessionId)) continue;
@@ -218,22 +227,53 @@ export class ApprovalService implements ExtensionApprovals {
   }
 
   /** Answers the process that asked, or closes the approval as expired when that process is gone. */
-  private resolveOrExpire(record: ApprovalRecord, answer: PermissionAnswer, by: string, reason: string): void {
-    this.resolve(record, answer, by, reason);
+  private resolveOrExpire(record: ApprovalRecord, answer: PermissionAnswer, by: string, reason: string, storedPattern?: string): void {
+    this.resolve(record, answer, by, reason, true, storedPattern);
     const closed = this.records.get(record.id);
     if (closed?.status === 'expired') throw new ApprovalClosedError(record.id, 'expired', closed.resolvedAt, closed.reason);
   }
 
-  private resolve(record: ApprovalRecord, answer: PermissionAnswer, by: string, reason: string, announce = true): void {
+  /**
+   * Answers exactly once, across a crash too: the decision is on disk (`answering`) before it is written
+   * to the session's input, and closed after; a restart finishes what is left (see finishAnswering).
+   */
+  private resolve(record: ApprovalRecord, answer: PermissionAnswer, by: string, reason: string, announce = true, storedPattern?: string): void {
+    const answering: ApprovalRecord = { ...record, status: 'answering', answer, decidedBy: by, reason, ...(storedPattern ? { storedPattern } : {}) };
+    this.save(answering);
+    this.writeAnswer(answering, answer, announce);
+  }
+
+  private writeAnswer(record: ApprovalRecord, answer: PermissionAnswer, announce: boolean): void {
     const written = this.options.engine.answerPermission(record.sessionId, record.launchId, record.requestId, answer);
     if (!written) {
       this.closeRecord(record, 'expired', 'daemon', 'the session process that asked is no longer running', announce);
       return;
     }
-    this.closeRecord(record, answer.behavior === 'allow' ? 'allowed' : 'denied', by, reason, announce);
+    this.closeDecided(record, answer, announce);
   }
 
-  private closeRecord(record: ApprovalRecord, status: Exclude<ApprovalRecord['status'], 'pending'>, by: string, reason: string, announce = true): void {
+  private closeDecided(record: ApprovalRecord, answer: PermissionAnswer, announce: boolean): void {
+    this.closeRecord(record, answer.behavior === 'allow' ? 'allowed' : 'denied', record.decidedBy ?? ADMIN, record.reason ?? '', announce);
+  }
+
+  /**
+   * Approvals the daemon died answering: one whose answer is already in the session's input is closed
+   * with it, without writing again (the CLI may have acted on it); any other gets its answer now.
+   */
+  private finishAnswering(): void {
+    for (const record of [...this.records.values()].filter((r) => r.status === 'answering')) {
+      try {
+        const answer = record.answer;
+        if (!answer) this.closeRecord(record, 'expired', 'daemon', 'the daemon stopped while answering and the answer was not kept');
+        else if (inputHasAnswer(path.join(this.options.engine.sessionDir(record.sessionId), 'input.jsonl'), record.requestId)) this.closeDecided(record, answer, true);
+        else this.writeAnswer(record, answer, true);
+      } catch (error) {
+        this.options.log.error('could not finish an approval answered before a restart', { approval: record.id, error: (error as Error).message });
+      }
+    }
+  }
+
+  private closeRecord(record: ApprovalRecord, status: Exclude<ApprovalRecord['status'], 'pending' | 'answering'>, by: string, reason: string, announce = true): void {
     const closed: ApprovalRecord = { ...record, status, decidedBy: by, reason, resolvedAt: new Date().toISOString() };
     this.save(closed);
     const decision: ApprovalDecision = status === 'allowed' ? 'allow' : status === 'denied' ? 'deny' : 'expired';
@@ -248,9 +288,13 @@ export class ApprovalService implements ExtensionApprovals {
     this.records.set(record.id, record);
   }
 
-  /** Denies what timed out; closes what no process waits for any more. */
+  /** Denies what timed out; closes what no process waits for any more; forgets what was closed a day ago. */
   private sweep(): void {
     const now = Date.now();
+    for (const record of [...this.records.values()].filter((r) => resolvedLongAgo(r, now))) {
+      this.store.remove(record.id);
+      this.records.delete(record.id);
+    }
     for (const record of this.pending()) {
       try {
         const session = this.options.engine.getSession(record.sessionId);
@@ -268,7 +312,7 @@ export class ApprovalService implements ExtensionApprovals {
 }
 
 function requestedEvent(record: ApprovalRecord): { type: 'approval_requested' } & ApprovalRequestFields {
-  return { type: 'approval_requested', id: record.id, tool: record.tool, input: record.input, summary: record.summary, suggestedPattern: record.suggestedPattern, requestedAt: record.requestedAt, expiresAt: record.expiresAt };
+  return { type: 'approval_requested', id: record.id, tool: record.tool, input: record.input, summary: record.summary, suggestedPattern: record.suggestedPattern, sessionPattern: record.sessionPattern, requestedAt: record.requestedAt, expiresAt: record.expiresAt };
 }
 
 /** `10m`, `90s`, `1h30m`: the way durations are written in the configuration. */

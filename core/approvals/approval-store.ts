@@ -4,7 +4,7 @@ import { ensurePrivateDir, readJsonFile, writeJsonAtomic } from '../util/files.t
 import type { ApprovalRecord, ApprovalRule } from './approval-types.ts';
 
 /** Resolved approvals are kept this long: a request read again after a restart is known, a late answer told it is late. */
-const KEEP_RESOLVED_MS = 24 * 3_600_000;
+export const KEEP_RESOLVED_MS = 24 * 3_600_000;
 
 const ID = /^ap_[a-z0-9]+$/;
 
@@ -16,6 +16,10 @@ export class ApprovalStore {
 
   save(record: ApprovalRecord): void {
     writeJsonAtomic(this.file(record.id), record, { durable: true });
+  }
+
+  remove(id: string): void {
+    if (ID.test(id)) fs.rmSync(this.file(id), { force: true });
   }
 
   load(id: string): ApprovalRecord | undefined {
@@ -35,7 +39,7 @@ export class ApprovalStore {
       if (!name.endsWith('.json') || !ID.test(id)) continue;
       const record = this.load(id);
       if (!record) continue;
-      if (record.status !== 'pending' && record.resolvedAt && now - Date.parse(record.resolvedAt) > KEEP_RESOLVED_MS) {
+      if (resolvedLongAgo(record, now)) {
         fs.rmSync(this.file(id), { force: true });
         continue;
       }
@@ -65,4 +69,9 @@ export class RuleFile {
     if (!fs.existsSync(path.dirname(this.file))) return;
     writeJsonAtomic(this.file, { rules }, { durable: true });
   }
+}
+
+/** A closed approval past the day it is kept for. */
+export function resolvedLongAgo(record: ApprovalRecord, now: number): boolean {
+  return record.status !== 'pending' && record.status !== 'answering' && record.resolvedAt !== undefined && now - Date.parse(record.resolvedAt) > KEEP_RESOLVED_MS;
 }

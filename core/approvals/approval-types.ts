@@ -1,15 +1,12 @@
 /** Approvals of tool calls, as the extension API shows them (`ctx.approvals`). */
 
-export interface ApprovalRequest {
-  readonly id: string;
+import type { PermissionAnswer } from '../sessions/claude/claude-args.ts';
+import type { ApprovalRequestFields } from '../sessions/events.ts';
+
+/** A pending approval: what its `approval_requested` event tells frontends, and whose it is. */
+export interface ApprovalRequest extends ApprovalRequestFields {
   readonly sessionId: string;
   readonly user: string;
-  readonly tool: string;
-  readonly input: unknown;
-  readonly summary: string;
-  readonly suggestedPattern: string;
-  readonly requestedAt: string;
-  readonly expiresAt: string;
 }
 
 export type ApprovalAnswer =
@@ -35,7 +32,8 @@ export interface ExtensionApprovals {
   revokeRule(id: string, by?: string): void;
 }
 
-export type ApprovalStatus = 'pending' | 'allowed' | 'denied' | 'expired';
+/** `answering`: decided, the answer is being written to the session's input (finished after a restart if need be). */
+export type ApprovalStatus = 'pending' | 'answering' | 'allowed' | 'denied' | 'expired';
 
 /** An approval as the daemon keeps it: the request, whom to answer, and how it ended. */
 export interface ApprovalRecord extends ApprovalRequest {
@@ -49,9 +47,13 @@ export interface ApprovalRecord extends ApprovalRequest {
   readonly decidedBy?: string;
   readonly reason?: string;
   readonly resolvedAt?: string;
+  /** The answer decided on, kept from `answering` on: a restart finishes writing it, never decides again. */
+  readonly answer?: PermissionAnswer;
+  /** The rule the answer saved ("for this session" or "always"), if it saved one. */
+  readonly storedPattern?: string;
 }
 
 export function publicRequest(record: ApprovalRecord): ApprovalRequest {
-  const { id, sessionId, user, tool, input, summary, suggestedPattern, requestedAt, expiresAt } = record;
-  return { id, sessionId, user, tool, input, summary, suggestedPattern, requestedAt, expiresAt };
+  const { id, sessionId, user, tool, input, summary, suggestedPattern, sessionPattern, requestedAt, expiresAt } = record;
+  return { id, sessionId, user, tool, input, summary, suggestedPattern, sessionPattern, requestedAt, expiresAt };
 }

@@ -1,4 +1,5 @@
 import type { ApprovalRecord, ApprovalRequest, ApprovalRule } from '../approvals/approval-types.ts';
+import { headAndTail, visibleText } from '../approvals/call-text.ts';
 import { commonOptions, parse, UsageError } from './arguments.ts';
 import { usage, type BuiltinCommand } from './builtin-command.ts';
 import { withDaemon } from './daemon-connection.ts';
@@ -12,7 +13,13 @@ export const approvalsCommand: BuiltinCommand = {
       const list = await client.call<(ApprovalRequest & Partial<ApprovalRecord>)[]>('approval.list', { ...(values.user ? { user: values.user } : {}), all: values.all === true });
       if (values.json) ctx.output.out(`${JSON.stringify(list, null, 2)}\n`);
       else if (list.length === 0) ctx.output.out(values.all ? 'no approvals\n' : 'no tool call waits for an answer\n');
-      else for (const a of list) ctx.output.out(`${a.id}  ${a.user}  ${a.sessionId}  ${a.status ?? 'pending'}  ${a.summary}\n    always allow would store: ${a.suggestedPattern}\n`);
+      else {
+        for (const a of list) {
+          ctx.output.out(`${a.id}  ${shown(a.user)}  ${a.sessionId}  ${a.status ?? 'pending'}  ${shown(a.summary)}\n`);
+          if (a.status === undefined || a.status === 'pending') ctx.output.out(`    --session would store: ${shown(a.sessionPattern)}\n    --always would store:  ${shown(a.suggestedPattern)}\n`);
+          else if (a.storedPattern) ctx.output.out(`    stored: ${shown(a.storedPattern)}\n`);
+        }
+      }
       return 0;
     });
   },
@@ -29,8 +36,10 @@ export const approveCommand: BuiltinCommand = {
     const scope = values.always !== undefined ? 'always' : values.session ? 'session' : 'once';
     const pattern = values.always ?? values.pattern;
     return withDaemon(ctx, values.config, async (client) => {
-      const result = await client.call('approval.answer', { id, decision: 'allow', scope, ...(pattern ? { pattern } : {}), ...(values.user ? { user: values.user } : {}) });
-      ctx.output.out(values.json ? `${JSON.stringify(result)}\n` : `allowed ${id}${scope === 'once' ? '' : scope === 'session' ? ' (and its like for the rest of the session)' : ` (and always: ${pattern})`}\n`);
+      const result = await client.call<object>('approval.answer', { id, decision: 'allow', scope, ...(pattern ? { pattern } : {}), ...(values.user ? { user: values.user } : {}) });
+      const stored = scope === 'once' ? undefined : await storedPattern(client, id, values.user);
+      if (values.json) ctx.output.out(`${JSON.stringify({ ...result, ...(stored ? { storedPattern: stored } : {}) })}\n`);
+      else ctx.output.out(`allowed ${id}${stored ? `; stored the rule ${visibleText(stored)} ${scope === 'session' ? 'for the rest of the session' : 'for all your sessions'}` : ''}\n`);
       return 0;
     });
   },
@@ -61,7 +70,7 @@ export const rulesCommand: BuiltinCommand = {
         const rules = await client.call<ApprovalRule[]>('approval.rules', values.user ? { user: values.user } : {});
         if (values.json) ctx.output.out(`${JSON.stringify(rules, null, 2)}\n`);
         else if (rules.length === 0) ctx.output.out('no rules\n');
-        else for (const rule of rules) ctx.output.out(`${rule.id}  ${rule.user}  ${rule.sessionId ? `session ${rule.sessionId}` : 'always'}  ${rule.pattern}\n`);
+        else for (const rule of rules) ctx.output.out(`${rule.id}  ${visibleText(rule.user)}  ${rule.sessionId ? `session ${rule.sessionId}` : 'always'}  ${visibleText(rule.pattern)}\n`);
         return 0;
       }
       if (action === 'revoke' && rest.length === 1) {
@@ -73,6 +82,17 @@ export const rulesCommand: BuiltinCommand = {
     });
   },
 };
+
+/** Text of a call for the terminal: controls escaped, a long one cut in the middle (`--json` has it whole). */
+function shown(text: string): string {
+  return headAndTail(visibleText(text), 400);
+}
+
+/** The rule an answer saved, as the daemon recorded it. */
+async function storedPattern(client: { call<T>(method: string, params: object): Promise<T> }, id: string, user: string | undefined): Promise<string | undefined> {
+  const history = await client.call<ApprovalRecord[]>('approval.list', { ...(user ? { user } : {}), all: true });
+  return history.find((record) => record.id === id)?.storedPattern;
+}
 
 function oneId(positionals: readonly string[], command: string): string {
   const id = positionals[0];

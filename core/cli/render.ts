@@ -1,3 +1,4 @@
+import { headAndTail, visibleText } from '../approvals/call-text.ts';
 import type { EngineEvent, TurnResult } from '../sessions/events.ts';
 import type { SessionSummary } from '../sessions/session-types.ts';
 import type { Output } from './cli-context.ts';
@@ -42,10 +43,10 @@ export class EventPrinter {
         this.note(`✗ the ${event.tool} call was cut by a daemon restart and not made again; the turn is stopped`);
         break;
       case 'approval_requested':
-        this.note(`⏸ waits for approval ${event.id}: ${event.summary} (claude-ext approve ${event.id} | deny ${event.id})`);
+        this.note(`⏸ waits for approval ${event.id}: ${visibleText(event.summary)} (claude-ext approve ${event.id} | deny ${event.id})`);
         break;
       case 'approval_resolved':
-        this.note(`${event.decision === 'allow' ? '▶' : '✗'} approval ${event.id}: ${event.decision} by ${event.by}${event.reason ? ` (${event.reason})` : ''}`);
+        this.note(`${event.decision === 'allow' ? '▶' : '✗'} approval ${event.id}: ${event.decision} by ${visibleText(event.by)}${event.reason ? ` (${headAndTail(visibleText(event.reason), 300)})` : ''}`);
         break;
       case 'extension':
         if (typeof event.data.summary === 'string') this.note(`[${event.extension}] ${event.data.summary}`);

@@ -24,6 +24,7 @@ export { duration, size, parseDuration, parseSize } from '../config/config-value
 export { ensurePrivateDir, readJsonFile, writeFileAtomic, writeJsonAtomic } from '../util/files.ts';
 export { newId } from '../util/ids.ts';
 export { Waiters } from '../util/waiters.ts';
+export { headAndTail, visibleText } from '../approvals/call-text.ts';
 export { silentLogger, type Logger } from '../util/log.ts';
 export { valuesRedactor, type Redactor } from '../shaping/redaction.ts';
 export { DEFAULT_USER } from './acting-user.ts';

@@ -81,6 +81,8 @@ export interface ApprovalRequestFields {
   readonly summary: string;
   /** The rule "always allow" would store, e.g. `Bash(git status:*)`. */
   readonly suggestedPattern: string;
+  /** The rule "allow for this session" would store: this very call. */
+  readonly sessionPattern: string;
   readonly requestedAt: string;
   readonly expiresAt: string;
 }

@@ -1,4 +1,4 @@
-import type { EngineEvent, ResultEvent, SessionSummary } from 'claude-ext/extension';
+import { leadOf, type EngineEvent, type ResultEvent, type SessionSummary } from 'claude-ext/extension';
 import { markdownToTelegramHtml } from './format.ts';
 import { LiveReply } from './live-reply.ts';
 import type { ApprovalPrompts } from './approval-prompts.ts';
@@ -77,16 +77,38 @@ export function followSessions(runtime: TelegramRuntime, questions: QuestionProm
     return { session, chatId: session.labels.chat };
   };
 
+  /**
+   * Where a session's approvals are asked: its own chat; else, for a session without one (a lead's worker,
+   * a cron job made from the terminal, a session another session asks), its lead's chat, or the private
+   * chat of its Telegram user (whose chat id is the user id). Nobody waits unasked.
+   */
+  const approvalChatOf = (sessionId: string): { session: SessionSummary; chatId: string } | undefined => {
+    const own = chatOf(sessionId);
+    if (own) return own;
+    const session = ctx.sessions.get(sessionId);
+    if (!session || session.labels.chat) return undefined;
+    const leadId = leadOf(session);
+    const lead = leadId ? chatOf(leadId) : undefined;
+    if (lead) return { session, chatId: lead.chatId };
+    const telegramUser = /^tg:(\d+)$/.exec(session.user)?.[1];
+    return telegramUser ? { session, chatId: telegramUser } : undefined;
+  };
+
   ctx.addFrontend({
     onEvent(event: EngineEvent): void {
+      // A tool call waiting for a yes or no is shown for every session, background ones and chatless ones too.
+      if (event.type === 'approval_requested') {
+        const target = approvalChatOf(event.sessionId);
+        if (target) approvals.onRequested(target.session, target.chatId, event);
+        return;
+      }
+      if (event.type === 'approval_resolved') {
+        approvals.onResolved(event);
+        return;
+      }
       const target = chatOf(event.sessionId);
       if (!target) return;
       const { session, chatId } = target;
-      // A tool call waiting for a yes or no is shown in every session's chat, background ones too.
-      if (event.type === 'approval_requested' || event.type === 'approval_resolved') {
-        approvals.onEvent(session, chatId, event);
-        return;
-      }
       if (session.labels.delivery === 'reports') {
         // Background work (a heartbeat run) speaks only when it has something to report, or a question.
         if (event.type === 'extension' && event.extension === 'ask_user') {

@@ -19,6 +19,7 @@ interface ApprovalJson {
   tool: string;
   summary: string;
   suggestedPattern: string;
+  sessionPattern: string;
   status?: string;
   decidedBy?: string;
   reason?: string;
@@ -130,7 +131,9 @@ describe('approvals', () => {
     const command = `touch ${file('again')}`;
     const first = await submit('carol', bash(command));
     const approval = await pendingFor(first);
-    await ok(['approve', approval.id, '--session']);
+    assert.equal(approval.sessionPattern, `Bash(${command})`);
+    const printed = await ok(['approve', approval.id, '--session']);
+    assert.ok(printed.includes(`stored the rule Bash(${command})`), printed);
     assert.equal((await resultOf(first)).result?.outcome, 'success');
     fs.rmSync(file('again'));
     const second = await submit('carol', bash(command), first.sessionId);
@@ -140,7 +143,11 @@ describe('approvals', () => {
     const rules = JSON.parse(await ok(['rules', 'list', '--user', 'carol', '--json'])) as RuleJson[];
     assert.equal(rules.length, 1);
     assert.equal(rules[0]?.sessionId, first.sessionId);
-    assert.equal(rules[0]?.pattern, approval.suggestedPattern);
+    assert.equal(rules[0]?.pattern, `Bash(${command})`, 'the exact command, not its first words');
+    const different = await submit('carol', bash(`touch ${file('again-other')}`), first.sessionId);
+    await ok(['deny', (await pendingFor(different)).id]);
+    await resultOf(different);
+    assert.ok(!fs.existsSync(file('again-other')), 'a different command is asked about');
   });
 
   test('an "always" rule answers the same user\'s other sessions, not another user\'s, until revoked', async () => {
@@ -307,5 +314,35 @@ describe('approvals in Telegram', () => {
     assert.ok(fs.existsSync(target));
     const shown = telegram.messages(ALICE.id).filter((m) => m.sender === 'bot' && m.text.includes(target) && /wants to use Bash/.test(m.text));
     assert.equal(shown.length, 1, 'the approval was not shown a second time');
+  });
+
+  test('"Allow for this session": the next identical call runs at once, a different command is asked about', async () => {
+    const target = path.join(world.workDir, 'allowed-for-the-session');
+    const other = path.join(world.workDir, 'another-command');
+    const finished = (): number => telegram.messages(ALICE.id).filter((m) => m.sender === 'bot' && /— \$\d/.test(m.text)).length;
+    const askedFor = (file: string): number => telegram.messages(ALICE.id).filter((m) => m.sender === 'bot' && /wants to use Bash/.test(m.text) && m.text.includes(file)).length;
+
+    let done = finished();
+    telegram.injectMessage({ from: ALICE, text: bashMessage(target) });
+    const asked = await approvalMessage(target);
+    assert.ok(asked.text.includes(`"Allow for this session" saves the rule Bash(touch ${target}) for this session`), asked.text);
+    telegram.injectCallbackQuery({ from: ALICE, messageId: asked.messageId, data: button(asked, 'session') });
+    await waitFor('the call to run', () => fs.existsSync(target), 30_000);
+    await waitFor('the turn to end', () => finished() > done, 30_000);
+    await waitFor('the message to say what was saved', () => telegram.messages(ALICE.id).find((m) => m.messageId === asked.messageId && m.text.includes(`allowed for this session: Bash(touch ${target})`)), 30_000);
+
+    fs.rmSync(target);
+    done = finished();
+    telegram.injectMessage({ from: ALICE, text: bashMessage(target) });
+    await waitFor('the identical call to run without asking', () => fs.existsSync(target), 30_000);
+    await waitFor('the turn to end', () => finished() > done, 30_000);
+    assert.equal(askedFor(target), 1, 'asked once only');
+
+    done = finished();
+    telegram.injectMessage({ from: ALICE, text: bashMessage(other) });
+    const otherAsked = await approvalMessage(other);
+    telegram.injectCallbackQuery({ from: ALICE, messageId: otherAsked.messageId, data: button(otherAsked, 'deny') });
+    await waitFor('the turn to end', () => finished() > done, 30_000);
+    assert.ok(!fs.existsSync(other), 'a different command was asked about, and denied');
   });
 });

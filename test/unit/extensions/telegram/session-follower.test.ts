@@ -8,7 +8,7 @@ import type { EngineEvent, Frontend, ResultEvent, SessionSummary } from 'claude-
 import { silentLogger } from 'claude-ext/extension';
 import { BotState } from '../../../../extensions/telegram/bot-state.ts';
 import { ChatOutbox } from '../../../../extensions/telegram/chat-outbox.ts';
-import type { ApprovalPrompts } from '../../../../extensions/telegram/approval-prompts.ts';
+import { ApprovalPrompts } from '../../../../extensions/telegram/approval-prompts.ts';
 import type { QuestionPrompts } from '../../../../extensions/telegram/question-prompts.ts';
 import type { TelegramRuntime } from '../../../../extensions/telegram/runtime.ts';
 import { followSessions } from '../../../../extensions/telegram/session-follower.ts';
@@ -35,7 +35,7 @@ const result = (promptId: string, text: string): ResultEvent => ({
  * A private chat on a fake Bot API, as Telegram shows it: the bot's messages by id. `dieWhen` stands for
  * the daemon killed while a call it made is under way: the chat changes, the call never answers.
  */
-function fakeChat(failSends = 0): { api: object; texts: () => string[]; dieWhen: ((text: string) => boolean) | undefined } {
+function fakeChat(failSends = 0): { api: object; texts: () => string[]; sentTo: Array<{ chatId: string; text: string }>; dieWhen: ((text: string) => boolean) | undefined } {
   const messages = new Map<number, string>();
   let failures = failSends;
   let nextId = 1;
@@ -43,9 +43,11 @@ function fakeChat(failSends = 0): { api: object; texts: () => string[]; dieWhen:
   const answer = <T>(text: string, value: T): Promise<T> => (chat.dieWhen?.(text) ? new Promise<T>(() => undefined) : Promise.resolve(value));
   const chat = {
     dieWhen: undefined as ((text: string) => boolean) | undefined,
+    sentTo: [] as Array<{ chatId: string; text: string }>,
     texts: () => [...messages.values()],
     api: {
-      sendMessage: async (_chat: string, text: string) => {
+      sendMessage: async (chatId: string, text: string) => {
+        chat.sentTo.push({ chatId: String(chatId), text });
         if (failures > 0) {
           failures -= 1;
           throw new Error('Telegram is unreachable');
@@ -144,4 +146,47 @@ test('a send that fails rejects the delivery, so the engine hands the result aga
   await frontend.deliver(result('p_1', 'after a failure'));
   assert.equal(chat.texts().length, 1);
   assert.match(chat.texts()[0] ?? '', /after a failure/);
+});
+
+/** The follower with real approval prompts, over these sessions. */
+function approvalFollower(dataDir: string, chat: ReturnType<typeof fakeChat>, sessions: SessionSummary[]): Frontend {
+  let frontend: Frontend | undefined;
+  const ctx = {
+    config: { verbosity: 'tools', edit_interval: 10 },
+    logger: silentLogger,
+    sessions: { get: (id: string) => sessions.find((s) => s.id === id) },
+    approvals: { get: () => undefined },
+    record: () => undefined,
+    track: <T>(disposable: T) => disposable,
+    addFrontend: (registered: Frontend) => {
+      frontend = registered;
+      return { dispose: () => undefined };
+    },
+  };
+  const runtime = { ctx, bot: { api: chat.api }, state: new BotState(dataDir), outbox: new ChatOutbox(silentLogger), replyTo: new Map() } as unknown as TelegramRuntime;
+  followSessions(runtime, {} as QuestionPrompts, new ApprovalPrompts(runtime));
+  assert.ok(frontend);
+  return frontend;
+}
+
+const chatless = (id: string, user: string, labels: Record<string, string> = {}): SessionSummary => ({ id, user, name: id, labels }) as unknown as SessionSummary;
+
+const asked = (sessionId: string, id: string): EngineEvent =>
+  ({ type: 'approval_requested', sessionId, user: 'x', id, tool: 'Bash', input: { command: `echo ${id}` }, summary: `Bash: echo ${id}`, suggestedPattern: 'Bash(echo:*)', sessionPattern: `Bash(echo ${id})`, requestedAt: '2026-12-01T13:00:00.000Z', expiresAt: '2026-12-01T13:10:00.000Z' }) as unknown as EngineEvent;
+
+test('an approval of a session without a chat is asked in its lead\'s chat, else in its Telegram user\'s private chat', async () => {
+  const chat = fakeChat();
+  const lead = chatless('s_lead', 'tg:111', { frontend: 'telegram', chat: '-100500' });
+  const sessions = [lead, chatless('s_worker', 'tg:111', { lead: 's_lead' }), chatless('s_cron', 'tg:222', { background: 'cron' }), chatless('s_local', 'alice')];
+  const frontend = approvalFollower(freshDir(), chat, sessions);
+  await frontend.onEvent?.(asked('s_worker', 'ap_w'));
+  await frontend.onEvent?.(asked('s_cron', 'ap_c'));
+  await frontend.onEvent?.(asked('s_local', 'ap_l'));
+  await waitFor('two approval messages', () => chat.sentTo.length >= 2);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(chat.sentTo.map((m) => [m.chatId, /echo (ap_\w+)/.exec(m.text)?.[1]]), [['-100500', 'ap_w'], ['222', 'ap_c']], 'the user that is not a Telegram user has nowhere to be asked');
+  assert.match(chat.sentTo[0]?.text ?? '', /s_worker<\/b> wants to use/);
+
+  await frontend.onEvent?.({ type: 'approval_resolved', sessionId: 's_cron', user: 'tg:222', id: 'ap_c', decision: 'deny', by: 'timeout', reason: 'not answered within 10m' } as unknown as EngineEvent);
+  await waitFor('the private message closed', () => chat.texts().some((text) => /echo ap_c/.test(text) && /Denied<\/b> by timeout/.test(text)));
 });

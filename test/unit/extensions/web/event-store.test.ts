@@ -68,7 +68,7 @@ describe('EventStore', () => {
   test("finds an approval's kept request event by its id in its session, the newest if announced again", () => {
     const store = new EventStore(freshDir(), 10);
     const requested = (sessionId: string, id: string, summary: string): EngineEvent => ({
-      type: 'approval_requested', id, tool: 'Bash', input: { command: summary }, summary, suggestedPattern: 'Bash(ls:*)',
+      type: 'approval_requested', id, tool: 'Bash', input: { command: summary }, summary, suggestedPattern: 'Bash(ls:*)', sessionPattern: `Bash(${summary})`,
       requestedAt: '2026-01-01T00:00:00Z', expiresAt: '2026-01-01T00:10:00Z', sessionId, user: 'alice', promptId: 'p',
     });
     store.add(requested('a', 'ap_1', 'first'));
