@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
+import { closeTelegramWorld, startPollingDaemon } from '../support/telegram-daemon.ts';
 import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.ts';
 
 interface ApprovalJson {
@@ -248,14 +249,9 @@ describe('approvals in Telegram', () => {
       `${CONFIG}enabled: [telegram]\nextensions:\n  telegram:\n    token: \${TELEGRAM_BOT_TOKEN}\n    allowed_users: [${ALICE.id}, ${BOB.id}]\n    api_root: ${telegram.apiRoot}\n    batch_window: 200ms\n`,
     );
     world.env.TELEGRAM_BOT_TOKEN = TOKEN;
-    daemon = await startDaemonProcess(world, ['--config', config]);
-    await telegram.waitForCall((call) => call.method === 'getUpdates', 10_000);
+    daemon = await startPollingDaemon(world, config, telegram);
   });
-  after(async () => {
-    await stopStartedDaemons();
-    await telegram.close();
-    await world.cleanup();
-  });
+  after(() => closeTelegramWorld(world, telegram));
 
   test('the chat shows the call with its buttons; a stranger\'s press is refused, the owner\'s "Allow once" runs it', async () => {
     const target = path.join(world.workDir, 'from-telegram');

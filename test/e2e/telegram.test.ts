@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
+import { closeTelegramWorld, startPollingDaemon } from '../support/telegram-daemon.ts';
 import { startFakeTelegram, type FakeChatMessage, type FakeTelegram } from '../support/fake-telegram.ts';
 
 const TOKEN = '123456789:AAFakeTokenForTheTestsOnly_0123456789';
@@ -55,14 +56,9 @@ describe('telegram', () => {
       ].join('\n'),
     );
     world.env.TELEGRAM_BOT_TOKEN = TOKEN;
-    daemon = await startDaemonProcess(world, ['--config', config]);
-    await telegram.waitForCall((call) => call.method === 'getUpdates', 10_000);
+    daemon = await startPollingDaemon(world, config, telegram);
   });
-  after(async () => {
-    await stopStartedDaemons();
-    await telegram.close();
-    await world.cleanup();
-  });
+  after(() => closeTelegramWorld(world, telegram));
 
   test('commands are registered; a message streams back as edits and ends with the footer', async () => {
     const commands = await telegram.waitForCall((call) => call.method === 'setMyCommands');
@@ -286,8 +282,7 @@ describe('telegram when the Bot API is gone', () => {
     const telegram = await startFakeTelegram({ token: TOKEN });
     try {
       const config = writeConfig(world, ['enabled: [telegram]', 'extensions:', '  telegram:', `    token: "${TOKEN}"`, `    allowed_users: [${ALICE.id}]`, `    api_root: ${telegram.apiRoot}`, ''].join('\n'));
-      const daemon = await startDaemonProcess(world, ['--config', config]);
-      await telegram.waitForCall((call) => call.method === 'getUpdates', 10_000);
+      const daemon = await startPollingDaemon(world, config, telegram);
       await telegram.close();
       const signalled = Date.now();
       await daemon.stop();

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createWorld, waitFor, type TestWorld } from '../support/harness.ts';
 import { readEventLog, runCli, startDaemonProcess, stopStartedDaemons, writeConfig, type DaemonProcess } from '../support/daemon-process.ts';
+import { closeTelegramWorld, startPollingDaemon } from '../support/telegram-daemon.ts';
 import { startFakeTelegram, type FakeTelegram } from '../support/fake-telegram.ts';
 
 interface UsageAnswer {
@@ -133,14 +134,9 @@ describe('usage: a stand-in usage.command reporting a subscription', () => {
         '',
       ].join('\n'),
     );
-    daemon = await startDaemonProcess(world, ['--config', config]);
-    await telegram.waitForCall((call) => call.method === 'getUpdates', 10_000);
+    daemon = await startPollingDaemon(world, config, telegram);
   });
-  after(async () => {
-    await stopStartedDaemons();
-    await telegram.close();
-    await world.cleanup();
-  });
+  after(() => closeTelegramWorld(world, telegram));
 
   test('claude-ext usage shows the subscription, its 5-hour and 7-day utilisation and their resets', async () => {
     const json = await cli(['usage', '--json']);
